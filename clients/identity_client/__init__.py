@@ -1,0 +1,1 @@
+"""Client library for services that consume the identity service."""

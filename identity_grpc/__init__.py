@@ -1,0 +1,1 @@
+"""Identity service for cloud platforms: users, projects, roles, tokens, catalog."""

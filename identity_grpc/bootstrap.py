@@ -1,0 +1,93 @@
+"""Bootstrap (what every deployment needs) and the demo dataset (the classic
+documentation's example cloud). Both are idempotent: running them again finds what
+exists and adds only what is missing, and never resets a password."""
+
+from .core import Core
+from .store.models import DEFAULT_DOMAIN_ID, SYSTEM_TARGET, Domain, Endpoint, Project, Region, User
+
+BOOTSTRAP_ROLES = ("admin", "manager", "member", "reader", "service")
+IMPLIED_CHAIN = ("admin", "manager", "member", "reader")  # each implies the next
+REGION = "RegionOne"
+
+
+class Seeder:
+    """Find-or-create helpers over the core's managers."""
+
+    def __init__(self, core: Core):
+        self.core = core
+
+    def role(self, name: str) -> str:
+        role = self.core.assignments.find_role(name)
+        return (role or self.core.assignments.create_role(name)).id
+
+    def domain(self, name: str) -> str:
+        row = Domain.get_or_none(Domain.name == name)
+        return (row or self.core.resources.create_domain(name)).id
+
+    def project(self, name: str, domain_id: str = DEFAULT_DOMAIN_ID, description: str = "") -> str:
+        row = Project.get_or_none((Project.domain == domain_id) & (Project.name == name))
+        return (row or self.core.resources.create_project(name, domain_id, description)).id
+
+    def user(self, name: str, password: str, email: str = "",
+             domain_id: str = DEFAULT_DOMAIN_ID) -> str:
+        row = User.get_or_none((User.domain == domain_id) & (User.name == name))
+        return (row or self.core.identity.create_user(name, domain_id, password, email=email)).id
+
+    def group(self, name: str, domain_id: str = DEFAULT_DOMAIN_ID) -> str:
+        row = self.core.identity.find_group(name, domain_id)
+        return (row or self.core.identity.create_group(name, domain_id)).id
+
+    def grant(self, role: str, target_type: str, target_id: str, **actor) -> None:
+        self.core.assignments.grant(self.role(role), target_type=target_type,
+                                    target_id=target_id, **actor)
+
+    def endpoint(self, service_type: str, service_name: str, url: str,
+                 interface: str = "public", region: str = REGION) -> None:
+        catalog = self.core.catalog
+        if Region.get_or_none(Region.id == region) is None:
+            catalog.create_region(region)
+        service = catalog.find_service(service_type, service_name) or catalog.create_service(
+            service_type, service_name)
+        exists = Endpoint.get_or_none((Endpoint.service == service.id)
+                                      & (Endpoint.interface == interface))
+        if exists is None:
+            catalog.create_endpoint(service.id, interface, url, region)
+
+
+def bootstrap(core: Core, admin_password: str, identity_url: str) -> str:
+    """Roles (with admin -> manager -> member -> reader), the admin user with admin on
+    project `admin` and on the system, the `service` project, a region and the
+    identity service's endpoint. Returns the admin user's id."""
+    seed = Seeder(core)
+    for name in BOOTSTRAP_ROLES:
+        seed.role(name)
+    for prior, implied in zip(IMPLIED_CHAIN, IMPLIED_CHAIN[1:]):
+        core.assignments.add_implied_role(seed.role(prior), seed.role(implied))
+    admin_project = seed.project("admin", description="Bootstrap project for the cloud's administrators")
+    seed.project("service", description="Holds one user per service")
+    admin = seed.user("admin", admin_password)
+    seed.grant("admin", "project", admin_project, user_id=admin)
+    seed.grant("admin", "system", SYSTEM_TARGET, user_id=admin)
+    seed.endpoint("identity", "keystone", identity_url.rstrip("/") + "/v3/")
+    return admin
+
+
+def load_demo(core: Core) -> None:
+    """The demo cloud of ../shared/keystone-samples (run after `bootstrap`)."""
+    seed = Seeder(core)
+    acme, cyberdyne = seed.project("acme"), seed.project("cyberdyne")
+    alice = seed.user("alice", "mypassword123", email="alice@example.com")
+    seed.grant("compute-user", "project", acme, user_id=alice)
+    seed.grant("admin", "project", cyberdyne, user_id=alice)
+    bob = seed.user("bob", "bobpassword123")
+    devs = seed.group("devs")
+    core.identity.add_user_to_group(bob, devs)
+    seed.grant("member", "project", acme, group_id=devs)
+    nova = seed.user("nova", "novapass")
+    seed.grant("service", "project", seed.project("service"), user_id=nova)
+    seed.endpoint("compute", "nova", "http://127.0.0.1:8774/v2.1")
+    admin = User.get((User.domain == DEFAULT_DOMAIN_ID) & (User.name == "admin"))
+    seed.grant("admin", "domain", DEFAULT_DOMAIN_ID, user_id=admin.id)
+    foo = seed.domain("Foo")
+    seed.project("bar", foo)
+    seed.project("baz", foo)

@@ -1,0 +1,81 @@
+"""A bounded cache whose entries know what they were computed from.
+
+Validation must not query the store on every call (an ORM query costs more than the
+whole rest of the call), yet must never return a stale role. Each entry records the
+entities it was read from, as ("user", id), ("group", id), ("project", id)...; a
+change to one of them drops exactly the entries that used it, instead of flushing
+everything the way Keystone does.
+"""
+
+import threading
+from collections import defaultdict
+from typing import Callable, Hashable
+
+Dep = tuple[str, str]
+WILDCARD = "*"
+
+
+class DependentCache:
+    def __init__(self, max_entries: int = 100_000):
+        self._max_entries = max_entries
+        self._entries: dict[Hashable, tuple[object, frozenset[Dep]]] = {}
+        self._by_dep: dict[Dep, set[Hashable]] = defaultdict(set)
+        self._generation = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[set[Dep]], object]) -> object:
+        """The cached value for `key`, else `compute(deps)`, which adds to `deps` every
+        entity it reads. A value computed while an invalidation ran is returned but
+        not kept, since it may predate the change."""
+        entry = self._entries.get(key)
+        if entry is not None:
+            return entry[0]
+        generation = self._generation
+        deps: set[Dep] = set()
+        value = compute(deps)
+        with self._lock:
+            if generation == self._generation:
+                self._put(key, value, frozenset(deps))
+        return value
+
+    def invalidate(self, entity: str, entity_id: str) -> None:
+        """Drop the entries computed from (entity, entity_id); an id of "*" drops
+        every entry that read any entity of that kind."""
+        with self._lock:
+            self._generation += 1
+            if entity_id == WILDCARD:
+                doomed = set()
+                for dep in [d for d in self._by_dep if d[0] == entity]:
+                    doomed |= self._by_dep.pop(dep)
+            else:
+                doomed = self._by_dep.pop((entity, entity_id), set())
+            for key in doomed:
+                self._drop(key)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
+            self._by_dep.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _put(self, key: Hashable, value: object, deps: frozenset[Dep]) -> None:
+        self._drop(key)
+        while len(self._entries) >= self._max_entries:
+            self._drop(next(iter(self._entries)))
+        self._entries[key] = (value, deps)
+        for dep in deps:
+            self._by_dep[dep].add(key)
+
+    def _drop(self, key: Hashable) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return
+        for dep in entry[1]:
+            keys = self._by_dep.get(dep)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._by_dep[dep]

@@ -1,0 +1,295 @@
+"""The service catalog: services, their endpoints, and regions.
+
+A deployment has tens of services, so the whole catalog is held in memory and read
+again only when it changes. Endpoint URLs may hold `$(project_id)s` or
+`$(tenant_id)s`, filled in with the token's project; an endpoint whose template
+cannot be filled (no project in scope) is left out, as Keystone does.
+
+Every change announces ("catalog", id of what changed), which drops the in-memory
+catalog on every server, so tokens show the change at once. A region in use by
+endpoints or child regions cannot be deleted; deleting a service deletes its
+endpoints.
+"""
+
+import threading
+
+from .errors import FailedPrecondition, InvalidArgument, NotFound
+from .records import EndpointRecord, ServiceRecord
+from .store.models import Endpoint, Region, Service, new_id
+from .store.paging import page
+from .sync import Writer
+from .validation import check_name
+
+INTERFACES = ("public", "internal", "admin")
+PROJECT_PLACEHOLDERS = ("$(project_id)s", "$(tenant_id)s")
+
+
+class Catalog:
+    def __init__(self, writer: Writer):
+        self._writer = writer
+        self._services: tuple[ServiceRecord, ...] | None = None
+        self._rendered: dict[str, tuple[ServiceRecord, ...]] = {}
+        self._lock = threading.Lock()
+
+    def forget(self) -> None:
+        """Called on any catalog change."""
+        with self._lock:
+            self._services = None
+            self._rendered = {}
+
+    def for_project(self, project_id: str | None) -> tuple[ServiceRecord, ...]:
+        """The catalog as a token scoped to `project_id` (or to no project) sees it."""
+        key = project_id or ""
+        rendered = self._rendered.get(key)
+        if rendered is None:
+            rendered = _render(self._load(), project_id)
+            with self._lock:
+                if len(self._rendered) > 10_000:
+                    self._rendered = {}
+                self._rendered[key] = rendered
+        return rendered
+
+    def _load(self) -> tuple[ServiceRecord, ...]:
+        services = self._services
+        if services is None:
+            endpoints: dict[str, list[EndpointRecord]] = {}
+            for e in Endpoint.select().where(Endpoint.enabled == True).order_by(Endpoint.id):  # noqa: E712
+                endpoints.setdefault(e.service_id, []).append(
+                    EndpointRecord(id=e.id, interface=e.interface, region=e.region_id or "",
+                                   url=e.url))
+            services = tuple(
+                ServiceRecord(id=s.id, type=s.type, name=s.name,
+                              endpoints=tuple(endpoints.get(s.id, ())))
+                for s in Service.select().where(Service.enabled == True).order_by(Service.type))  # noqa: E712
+            self._services = services
+        return services
+
+    # ---- regions -----------------------------------------------------------
+
+    def get_region(self, region_id: str) -> Region:
+        return _get(Region, "region", region_id)
+
+    def list_regions(self, parent_region_id: str = "", page_size: int = 0,
+                     page_token: str = "") -> tuple[list[Region], str]:
+        _check_text("parent_region_id", parent_region_id)
+        query = Region.select()
+        if parent_region_id:
+            query = query.where(Region.parent_region == parent_region_id)
+        return page(query, (Region.id,), page_size, page_token)
+
+    def create_region(self, region_id: str = "", description: str = "",
+                      parent_region_id: str | None = None) -> Region:
+        region_id = region_id or new_id()
+        check_name("region.id", region_id)
+        _check_text("region.description", description)
+        if parent_region_id:
+            self._parent_region(parent_region_id)
+        return self._writer.create(Region, "catalog", f"region {region_id!r} already exists",
+                                   id=region_id, description=description,
+                                   parent_region=parent_region_id or None)
+
+    def update_region(self, region_id: str, **changes) -> Region:
+        self.get_region(region_id)
+        _check_text("region.description", changes.get("description", ""))
+        if "parent_region_id" in changes:
+            parent_id = changes.pop("parent_region_id") or None
+            if parent_id:
+                self._parent_region(parent_id, moving=region_id)
+            changes["parent_region"] = parent_id
+        self._apply(Region, region_id, changes)
+        return self.get_region(region_id)
+
+    def delete_region(self, region_id: str) -> None:
+        """Refused while endpoints or child regions use the region."""
+        self.get_region(region_id)
+        with self._writer.transaction() as tx:
+            users = []
+            for noun, ids in (
+                    ("endpoint", [e.id for e in Endpoint.select(Endpoint.id)
+                                  .where(Endpoint.region == region_id).order_by(Endpoint.id)]),
+                    ("child region", [r.id for r in Region.select(Region.id)
+                                      .where(Region.parent_region == region_id)
+                                      .order_by(Region.id)])):
+                if ids:
+                    users.append(_some(noun, ids))
+            if users:
+                raise FailedPrecondition(
+                    f"region {region_id!r} is still used by {' and '.join(users)}")
+            Region.delete().where(Region.id == region_id).execute()
+            tx.changed("catalog", region_id)
+
+    def _parent_region(self, parent_id: str, moving: str | None = None) -> None:
+        """Check that `parent_id` exists and, when `moving` is given, that making it
+        the parent of region `moving` makes no cycle."""
+        seen: set[str] = set()
+        current: str | None = parent_id
+        while current and current not in seen:
+            if current == moving:
+                raise InvalidArgument("parent_region_id", "a region cannot be placed below itself")
+            seen.add(current)
+            row = Region.get_or_none(Region.id == current)
+            if row is None:
+                raise NotFound(f"parent region {current} not found")
+            current = row.parent_region_id
+
+    # ---- services ----------------------------------------------------------
+
+    def get_service(self, service_id: str) -> Service:
+        return _get(Service, "service", service_id)
+
+    def list_services(self, type: str = "", name: str = "", page_size: int = 0,
+                      page_token: str = "") -> tuple[list[Service], str]:
+        query = Service.select()
+        for field, value in ((Service.type, type), (Service.name, name)):
+            _check_text(field.name, value)
+            if value:
+                query = query.where(field == value)
+        return page(query, (Service.type, Service.name, Service.id), page_size, page_token)
+
+    def create_service(self, type: str, name: str = "", description: str = "",
+                       enabled: bool = True) -> Service:
+        _check_service(type=type, name=name, description=description)
+        with self._writer.transaction() as tx:
+            service = Service.create(type=type, name=name, description=description,
+                                     enabled=enabled)
+            tx.changed("catalog", service.id)
+        return service
+
+    def update_service(self, service_id: str, **changes) -> Service:
+        self.get_service(service_id)
+        _check_service(**changes)
+        self._apply(Service, service_id, changes)
+        return self.get_service(service_id)
+
+    def delete_service(self, service_id: str) -> None:
+        """Delete a service and, with it, its endpoints."""
+        self.get_service(service_id)
+        with self._writer.transaction() as tx:
+            doomed = [e.id for e in Endpoint.select(Endpoint.id).where(Endpoint.service == service_id)]
+            Endpoint.delete().where(Endpoint.service == service_id).execute()
+            Service.delete().where(Service.id == service_id).execute()
+            for endpoint_id in doomed:
+                tx.changed("catalog", endpoint_id)
+            tx.changed("catalog", service_id)
+
+    def find_service(self, type: str, name: str) -> Service | None:
+        return Service.get_or_none((Service.type == type) & (Service.name == name))
+
+    # ---- endpoints ---------------------------------------------------------
+
+    def get_endpoint(self, endpoint_id: str) -> Endpoint:
+        return _get(Endpoint, "endpoint", endpoint_id)
+
+    def list_endpoints(self, service_id: str = "", interface: str = "", region_id: str = "",
+                       page_size: int = 0, page_token: str = "") -> tuple[list[Endpoint], str]:
+        if interface:
+            _check_interface(interface)
+        _check_text("service_id", service_id)
+        _check_text("region_id", region_id)
+        query = Endpoint.select()
+        for field, value in ((Endpoint.service, service_id), (Endpoint.interface, interface),
+                             (Endpoint.region, region_id)):
+            if value:
+                query = query.where(field == value)
+        return page(query, (Endpoint.id,), page_size, page_token)
+
+    def create_endpoint(self, service_id: str, interface: str, url: str,
+                        region_id: str | None = None, enabled: bool = True) -> Endpoint:
+        _check_interface(interface)
+        _check_url(url)
+        if not service_id:
+            raise InvalidArgument("endpoint.service_id", "is required")
+        self.get_service(service_id)
+        if region_id:
+            self.get_region(region_id)
+        with self._writer.transaction() as tx:
+            endpoint = Endpoint.create(service=service_id, interface=interface, url=url,
+                                       region=region_id or None, enabled=enabled)
+            tx.changed("catalog", endpoint.id)
+        return endpoint
+
+    def update_endpoint(self, endpoint_id: str, **changes) -> Endpoint:
+        self.get_endpoint(endpoint_id)
+        if "interface" in changes:
+            _check_interface(changes["interface"])
+        if "url" in changes:
+            _check_url(changes["url"])
+        if "region_id" in changes:
+            region_id = changes.pop("region_id") or None
+            if region_id:
+                self.get_region(region_id)
+            changes["region"] = region_id
+        self._apply(Endpoint, endpoint_id, changes)
+        return self.get_endpoint(endpoint_id)
+
+    def delete_endpoint(self, endpoint_id: str) -> None:
+        self.get_endpoint(endpoint_id)
+        with self._writer.transaction() as tx:
+            Endpoint.delete().where(Endpoint.id == endpoint_id).execute()
+            tx.changed("catalog", endpoint_id)
+
+    # ---- shared --------------------------------------------------------------
+
+    def _apply(self, model, row_id: str, changes: dict) -> None:
+        if not changes:
+            return
+        with self._writer.transaction() as tx:
+            model.update(**changes).where(model.id == row_id).execute()
+            tx.changed("catalog", row_id)
+
+
+def _get(model, what: str, row_id: str):
+    if "\x00" in row_id:
+        raise InvalidArgument(f"{what}.id", "must not contain NUL characters")
+    row = model.get_or_none(model.id == row_id) if row_id else None
+    if row is None:
+        raise NotFound(f"{what} {row_id} not found")
+    return row
+
+
+def _some(noun: str, ids: list[str], shown: int = 5) -> str:
+    """"2 endpoints (a, b)": what still uses a row, naming the first few."""
+    named = ", ".join(ids[:shown]) + (", ..." if len(ids) > shown else "")
+    return f"{len(ids)} {noun}{'s' if len(ids) != 1 else ''} ({named})"
+
+
+def _check_text(field: str, value: str) -> None:
+    if "\x00" in value:
+        raise InvalidArgument(field, "must not contain NUL characters")
+
+
+def _check_service(**fields) -> None:
+    if "type" in fields:
+        check_name("service.type", fields["type"])
+    if fields.get("name"):
+        check_name("service.name", fields["name"])
+    _check_text("service.description", fields.get("description", ""))
+
+
+def _check_interface(interface: str) -> None:
+    if interface not in INTERFACES:
+        raise InvalidArgument("endpoint.interface", f"must be one of {', '.join(INTERFACES)}")
+
+
+def _check_url(url: str) -> None:
+    if not url or not url.strip():
+        raise InvalidArgument("endpoint.url", "must not be empty")
+    _check_text("endpoint.url", url)
+
+
+def _render(services: tuple[ServiceRecord, ...], project_id: str | None):
+    rendered = []
+    for service in services:
+        endpoints = []
+        for e in service.endpoints:
+            url = e.url
+            if "$(" in url:
+                if not project_id:
+                    continue
+                for placeholder in PROJECT_PLACEHOLDERS:
+                    url = url.replace(placeholder, project_id)
+                if "$(" in url:
+                    continue  # an unknown placeholder: leave the endpoint out
+            endpoints.append(e if url == e.url else EndpointRecord(e.id, e.interface, e.region, url))
+        rendered.append(ServiceRecord(service.id, service.type, service.name, tuple(endpoints)))
+    return tuple(rendered)

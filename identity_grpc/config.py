@@ -1,0 +1,126 @@
+"""Settings: a TOML file, then `IDENTITY_*` environment variables over it.
+
+Settings are an immutable value passed to what needs them, never a global.
+"""
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from .passwords import HashParameters, PasswordRules
+
+
+@dataclass(frozen=True)
+class Settings:
+    listen: str = "127.0.0.1:50051"  # gRPC address; port 0 picks a free one
+    http_listen: str = "127.0.0.1:5000"  # HTTP gateway address
+    # Where clients are told to authenticate; empty: the gateway answers with the
+    # address a request came in on, and gRPC points at http://<http_listen>.
+    public_url: str = ""
+    database_url: str = "sqlite:///var/identity.db"
+    key_dir: str = "var/keys"
+    token_lifetime: int = 3600  # seconds
+    max_active_keys: int = 3  # staged + primary + secondaries
+    poll_interval: float = 0.25  # seconds between reads of the shared change feed
+    grpc_workers: int = 32
+    argon2_time_cost: int = 2
+    argon2_memory_kib: int = 19 * 1024
+    argon2_parallelism: int = 1
+    admin_password_file: str = "var/admin-password"
+    log_level: str = "INFO"
+    policy_file: str = ""  # JSON or YAML overriding the default policy rules
+    # Security compliance: all off (0 / "") by default except a sane lockout.
+    lockout_failure_attempts: int = 10  # failed password checks in a row that lock a user
+    lockout_duration: int = 300  # seconds a locked user stays locked
+    password_expires_days: int = 0
+    unique_last_password_count: int = 0  # a new password may not repeat the last N
+    minimum_password_age_days: int = 0  # a user may not change its password sooner
+    password_regex: str = ""
+    password_regex_description: str = ""
+
+    def __post_init__(self):
+        for name, minimum in (("token_lifetime", 1), ("max_active_keys", 2),
+                              ("grpc_workers", 1), ("argon2_time_cost", 1),
+                              ("argon2_memory_kib", 8), ("argon2_parallelism", 1)):
+            if getattr(self, name) < minimum:
+                raise ValueError(f"setting {name!r} must be at least {minimum}, "
+                                 f"not {getattr(self, name)}")
+        for name in ("lockout_failure_attempts", "lockout_duration", "password_expires_days",
+                     "unique_last_password_count", "minimum_password_age_days"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"setting {name!r} must not be negative")
+        self.password_rules.compiled_regex  # a bad pattern stops the server at start
+        if self.poll_interval <= 0:
+            raise ValueError(f"setting 'poll_interval' must be positive, not {self.poll_interval}")
+
+    @property
+    def advertised_url(self) -> str:
+        """The gateway's address for places with no request to go by."""
+        return (self.public_url or f"http://{self.http_listen}").rstrip("/")
+
+    @property
+    def password_rules(self) -> PasswordRules:
+        return PasswordRules(
+            lockout_failure_attempts=self.lockout_failure_attempts,
+            lockout_duration=self.lockout_duration,
+            expires_days=self.password_expires_days,
+            unique_last_count=self.unique_last_password_count,
+            minimum_age_days=self.minimum_password_age_days,
+            regex=self.password_regex, regex_description=self.password_regex_description)
+
+    @property
+    def hash_parameters(self) -> HashParameters:
+        return HashParameters(self.argon2_time_cost, self.argon2_memory_kib,
+                              self.argon2_parallelism)
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+ENV_PREFIX = "IDENTITY_"
+
+
+def load_settings(path: str | os.PathLike | None = None,
+                  environ: dict[str, str] | None = None) -> Settings:
+    """Defaults, then the file at `path` (which must exist, if named), then the environment.
+
+    The file is flat `key = value` TOML, or the same under an `[identity]` table.
+    An unknown key or a value of the wrong type is refused, naming the key.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    if path is not None:
+        if not Path(path).is_file():
+            raise ValueError(f"settings file {str(path)!r} does not exist")
+        with open(path, "rb") as f:
+            try:
+                data = tomllib.load(f)
+            except tomllib.TOMLDecodeError as e:
+                raise ValueError(f"settings file {str(path)!r}: {e}") from None
+        values.update(data.get("identity", data))
+    known = {f.name: f for f in fields(Settings)}
+    for name in known:
+        env_value = environ.get(ENV_PREFIX + name.upper())
+        if env_value is not None:
+            values[name] = env_value
+    for name, value in list(values.items()):
+        if name not in known:
+            raise ValueError(f"unknown setting {name!r} (known: {', '.join(sorted(known))})")
+        values[name] = _coerce(name, known[name].type, value)
+    return Settings(**values)
+
+
+def _coerce(name: str, kind, value):
+    kind = {"int": int, "float": float, "str": str}.get(kind, kind)
+    try:
+        if kind is int and not isinstance(value, bool):
+            return int(value)
+        if kind is float:
+            return float(value)
+        if kind is str:
+            return str(value)
+    except (TypeError, ValueError):
+        pass
+    raise ValueError(f"setting {name!r}: {value!r} is not a valid {kind.__name__}")

@@ -1,0 +1,90 @@
+"""The composition root: one server's store, keys, caches and subsystem managers.
+
+Transports (the gRPC servicers, the HTTP gateway) receive a `Core` and call its
+managers; nothing else wires the pieces together.
+"""
+
+import time
+from typing import Callable
+
+from .assignments import Assignments
+from .auth import AuthService
+from .cache import DependentCache
+from .catalog import Catalog
+from .config import Settings
+from .identity import Identity
+from .passwords import Passwords
+from .policy import Policy
+from .resources import Resources
+from .store.db import open_database
+from .store.models import database_proxy
+from .sync import StoreWatcher, Writer
+from .tokens.format import TokenCodec
+from .tokens.keys import KeyRepository
+from .verification import NoticeHub, ObservedRevocations, Verification, key_reloader
+
+
+class Core:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time):
+        self.settings = settings
+        # A broken policy file stops us before anything is opened.
+        self.policy = Policy(settings.policy_file)
+        open_database(settings.database_url)
+        # Everything goes through the proxy the models are bound to, so transactions
+        # and queries always meet on the same connection.
+        self.db = database_proxy
+        self.keys = KeyRepository(settings.key_dir, settings.max_active_keys)
+        self.codec = TokenCodec(self.keys)
+        # Consuming services check tokens themselves and must hear of every revocation,
+        # change and key reload this server applies: the hub is their subscriber list.
+        self.notices = NoticeHub(max_subscribers=max(1, settings.grpc_workers // 2))
+        self.revocations = ObservedRevocations(self.notices)
+        self.cache = DependentCache()
+        self.writer = Writer(self.db, self._on_change, self.revocations)
+        self.passwords = Passwords(settings.hash_parameters)
+        lifetime = settings.token_lifetime
+        self.identity = Identity(self.writer, self.passwords, lifetime,
+                                 settings.password_rules, clock)
+        self.resources = Resources(self.writer, lifetime)
+        self.assignments = Assignments(self.writer)
+        self.catalog = Catalog(self.writer)
+        self.auth = AuthService(
+            identity=self.identity, resources=self.resources, assignments=self.assignments,
+            catalog=self.catalog, codec=self.codec, revocations=self.revocations,
+            writer=self.writer, cache=self.cache, token_lifetime=lifetime, clock=clock)
+        # API keys need the user's effective roles, which authentication computes.
+        self.api_keys = self.auth.api_keys
+        self.watcher = StoreWatcher(self.db, self._on_change, self.revocations,
+                                    on_tick=key_reloader(self.keys, self.notices),
+                                    interval=settings.poll_interval)
+        self.verification = Verification(self.auth, self.keys, self.notices, self.revocations,
+                                         self.cache, settings)
+
+    def _on_change(self, entity: str, entity_id: str) -> None:
+        if entity == "catalog":
+            self.catalog.forget()
+        elif entity == "role":
+            self.assignments.forget_roles()
+            self.cache.clear()
+        else:
+            self.cache.invalidate(entity, entity_id)
+        self.notices.changed(entity, entity_id)  # after: consumers re-asking get fresh facts
+
+    def drop_connection(self) -> None:
+        """After a store error: let go of this thread's connection, so that the next
+        call opens a fresh one. Each worker thread keeps its connection, so without
+        this a database restart would leave every thread holding a dead one."""
+        try:
+            self.db.close()
+        except Exception:  # closing a broken connection may itself fail; it is gone
+            pass
+
+    def start(self) -> "Core":
+        """Load the revocation events and start following the shared store."""
+        self.watcher.load()
+        self.watcher.start()
+        return self
+
+    def close(self) -> None:
+        self.watcher.stop()
+        self.db.close()

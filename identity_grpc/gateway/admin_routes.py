@@ -1,0 +1,443 @@
+"""Keystone v3 management API, part one: users, groups, projects and domains.
+
+Translation only: each handler reads the request, calls one operation (which checks
+its policy rule) and writes the answer in Keystone's JSON. The shared helpers here
+(bodies, query filters, links, lists) serve the other admin route modules too.
+"""
+
+import json
+from datetime import datetime, timezone
+from typing import Callable
+
+from werkzeug.wrappers import Request, Response
+
+from ..records import TokenInfo
+from ..store.paging import MAX_PAGE_SIZE
+from .wsgi import Context, HttpError, json_response, read_json
+
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
+# ---- shared helpers -----------------------------------------------------------
+
+def no_content() -> Response:
+    response = Response(status=204)
+    del response.headers["Content-Type"]
+    return response
+
+
+def invalid(field: str, problem: str) -> HttpError:
+    return HttpError(400, f"Invalid input for field '{field}': {problem}")
+
+
+def entity_body(request: Request, key: str) -> dict:
+    """The object under `key` in the request body (`{"user": {...}}`)."""
+    body = read_json(request)
+    entity = body.get(key)
+    if not isinstance(entity, dict):
+        raise invalid(key, f"'{key}' is a required property" if entity is None
+                      else f"{entity!r} is not of type 'object'")
+    return entity
+
+
+def text(entity: dict, key: str, required: bool = False) -> str | None:
+    """A string field: None when absent (or null), 400 when of another type."""
+    value = entity.get(key)
+    if value is None:
+        if required:
+            raise invalid(key, f"'{key}' is a required property")
+        return None
+    if not isinstance(value, str):
+        raise invalid(key, f"{value!r} is not of type 'string'")
+    return value
+
+
+def flag(entity: dict, key: str) -> bool | None:
+    value = entity.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise invalid(key, f"{value!r} is not of type 'boolean'")
+    return value
+
+
+def no_options(entity: dict) -> None:
+    """Keystone's resource `options`: we support none, so only an empty one passes."""
+    options = entity.get("options")
+    if options not in (None, {}):
+        raise invalid("options", "no resource options are supported")
+
+
+def given(entity: dict, keys: tuple[str, ...], checker=text) -> dict:
+    """The fields of `keys` present in `entity`, type-checked (for create and update)."""
+    return {k: checker(entity, k) for k in keys if entity.get(k) is not None}
+
+
+def query_flag(request: Request, name: str) -> bool | None:
+    """A boolean query filter: absent → None; `?effective` or `=true` → True;
+    `0`, `false`, `no`, `off` → False."""
+    if name not in request.args:
+        return None
+    return request.args.get(name, "").strip().lower() not in FALSE_WORDS
+
+
+def query_text(request: Request, name: str) -> str:
+    return request.args.get(name, "")
+
+
+def link(ctx: Context, request: Request, path: str) -> str:
+    return f"{ctx.base_url(request)}/v3/{path}"
+
+
+def self_link(ctx: Context, request: Request, collection: str, ident: str) -> dict:
+    return {"self": link(ctx, request, f"{collection}/{ident}")}
+
+
+def request_url(ctx: Context, request: Request) -> str:
+    query = request.query_string.decode()
+    return ctx.base_url(request) + request.path + (f"?{query}" if query else "")
+
+
+def list_response(ctx: Context, request: Request, key: str, items: list) -> Response:
+    return json_response({key: items, "links": {"next": None, "self": request_url(ctx, request),
+                                                "previous": None}})
+
+
+def every_page(list_op: Callable, caller: TokenInfo, **filters) -> list:
+    """All rows of a paged operation (Keystone lists are not paged by default)."""
+    rows, token = list_op(caller, page_size=MAX_PAGE_SIZE, **filters)
+    while token:
+        more, token = list_op(caller, page_size=MAX_PAGE_SIZE, page_token=token, **filters)
+        rows += more
+    return rows
+
+
+def timestamp(seconds: int | None) -> str | None:
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000000")
+
+
+# ---- JSON of each entity ----------------------------------------------------------
+
+def user_json(ctx: Context, request: Request, row) -> dict:
+    """Sample 51: free attributes (email, description, extra) first, then the rest."""
+    extra = json.loads(row.extra or "{}")
+    body = {**({"email": row.email} if row.email else {}),
+            **({"description": row.description} if row.description else {}), **extra,
+            "id": row.id, "name": row.name, "domain_id": row.domain_id, "enabled": row.enabled}
+    if row.default_project_id:
+        body["default_project_id"] = row.default_project_id
+    body["password_expires_at"] = timestamp(ctx.ops.users.password_expires_at(row))
+    body["options"] = {}
+    body["links"] = self_link(ctx, request, "users", row.id)
+    return body
+
+
+def group_json(ctx: Context, request: Request, row) -> dict:
+    return {"id": row.id, "name": row.name, "domain_id": row.domain_id,
+            "description": row.description, "links": self_link(ctx, request, "groups", row.id)}
+
+
+def project_json(ctx: Context, request: Request, row) -> dict:
+    """Sample 46: a top-level project's parent is its domain."""
+    return {"id": row.id, "name": row.name, "domain_id": row.domain_id,
+            "description": row.description, "enabled": row.enabled,
+            "parent_id": row.parent_id or row.domain_id, "is_domain": row.is_domain,
+            "tags": [], "options": {}, "links": self_link(ctx, request, "projects", row.id)}
+
+
+def domain_json(ctx: Context, request: Request, row) -> dict:
+    return {"id": row.id, "name": row.name, "description": row.description,
+            "enabled": row.enabled, "tags": [], "options": {},
+            "links": self_link(ctx, request, "domains", row.id)}
+
+
+# ---- users ---------------------------------------------------------------------
+
+USER_FIELDS = ("id", "name", "domain_id", "password", "email", "description", "enabled",
+               "default_project_id", "options", "links", "password_expires_at")
+
+
+def _user_extra(entity: dict) -> dict:
+    """Attributes Keystone does not know are kept as the user's extra attributes."""
+    return {k: v for k, v in entity.items() if k not in USER_FIELDS}
+
+
+def list_users(ctx: Context, request: Request) -> Response:
+    caller = ctx.caller(request)
+    rows = every_page(ctx.ops.users.list, caller, name=query_text(request, "name"),
+                      domain_id=query_text(request, "domain_id"),
+                      enabled=query_flag(request, "enabled"))
+    return list_response(ctx, request, "users", [user_json(ctx, request, r) for r in rows])
+
+
+def create_user(ctx: Context, request: Request) -> Response:
+    caller = ctx.caller(request)
+    entity = entity_body(request, "user")
+    no_options(entity)
+    fields = given(entity, ("password", "email", "description", "default_project_id"))
+    enabled = flag(entity, "enabled")
+    row = ctx.ops.users.create(caller, text(entity, "name", required=True),
+                               domain_id=text(entity, "domain_id") or "",
+                               enabled=True if enabled is None else enabled,
+                               extra=_user_extra(entity), **fields)
+    return json_response({"user": user_json(ctx, request, row)}, status=201)
+
+
+def get_user(ctx: Context, request: Request, user_id: str) -> Response:
+    row = ctx.ops.users.get(ctx.caller(request), user_id)
+    return json_response({"user": user_json(ctx, request, row)})
+
+
+def update_user(ctx: Context, request: Request, user_id: str) -> Response:
+    caller = ctx.caller(request)
+    entity = entity_body(request, "user")
+    no_options(entity)
+    changes = given(entity, ("name", "password", "email", "description"))
+    if "enabled" in entity:
+        changes["enabled"] = flag(entity, "enabled")
+    if "default_project_id" in entity:
+        changes["default_project_id"] = text(entity, "default_project_id") or None
+    extra = _user_extra(entity)
+    if extra:
+        current = json.loads(ctx.ops.users.get(caller, user_id).extra or "{}")
+        merged = {**current, **extra}
+        changes["extra"] = {k: v for k, v in merged.items() if v is not None}
+    row = ctx.ops.users.update(caller, user_id, **{k: v for k, v in changes.items()
+                                                   if v is not None or k == "default_project_id"})
+    return json_response({"user": user_json(ctx, request, row)})
+
+
+def delete_user(ctx: Context, request: Request, user_id: str) -> Response:
+    ctx.ops.users.delete(ctx.caller(request), user_id)
+    return no_content()
+
+
+def change_password(ctx: Context, request: Request, user_id: str) -> Response:
+    caller = ctx.caller(request)
+    entity = entity_body(request, "user")
+    ctx.ops.users.change_password(caller, user_id,
+                                  text(entity, "original_password", required=True),
+                                  text(entity, "password", required=True))
+    return no_content()
+
+
+def list_user_groups(ctx: Context, request: Request, user_id: str) -> Response:
+    rows = ctx.ops.users.groups(ctx.caller(request), user_id)
+    return list_response(ctx, request, "groups", [group_json(ctx, request, r) for r in rows])
+
+
+def list_user_projects(ctx: Context, request: Request, user_id: str) -> Response:
+    """The projects on which the user holds a role, directly, through a group or by
+    inheritance: its effective assignments on projects (so their policy applies)."""
+    caller = ctx.caller(request)
+    project_ids = {a.target_id for a in ctx.ops.assignments.list(caller, user_id=user_id,
+                                                                 effective=True)
+                   if a.target_type == "project"}
+    rows = sorted((ctx.core.resources.get_project(p) for p in project_ids),
+                  key=lambda r: (r.name, r.id))
+    enabled = query_flag(request, "enabled")
+    if enabled is not None:
+        rows = [r for r in rows if r.enabled == enabled]
+    return list_response(ctx, request, "projects", [project_json(ctx, request, r) for r in rows])
+
+
+# ---- groups --------------------------------------------------------------------
+
+def list_groups(ctx: Context, request: Request) -> Response:
+    rows = every_page(ctx.ops.groups.list, ctx.caller(request), name=query_text(request, "name"),
+                      domain_id=query_text(request, "domain_id"))
+    return list_response(ctx, request, "groups", [group_json(ctx, request, r) for r in rows])
+
+
+def create_group(ctx: Context, request: Request) -> Response:
+    caller = ctx.caller(request)
+    entity = entity_body(request, "group")
+    row = ctx.ops.groups.create(caller, text(entity, "name", required=True),
+                                domain_id=text(entity, "domain_id") or "",
+                                description=text(entity, "description") or "")
+    return json_response({"group": group_json(ctx, request, row)}, status=201)
+
+
+def get_group(ctx: Context, request: Request, group_id: str) -> Response:
+    row = ctx.ops.groups.get(ctx.caller(request), group_id)
+    return json_response({"group": group_json(ctx, request, row)})
+
+
+def update_group(ctx: Context, request: Request, group_id: str) -> Response:
+    caller = ctx.caller(request)
+    changes = given(entity_body(request, "group"), ("name", "description"))
+    row = ctx.ops.groups.update(caller, group_id, **changes)
+    return json_response({"group": group_json(ctx, request, row)})
+
+
+def delete_group(ctx: Context, request: Request, group_id: str) -> Response:
+    ctx.ops.groups.delete(ctx.caller(request), group_id)
+    return no_content()
+
+
+def list_group_users(ctx: Context, request: Request, group_id: str) -> Response:
+    rows = ctx.ops.groups.users(ctx.caller(request), group_id)
+    return list_response(ctx, request, "users", [user_json(ctx, request, r) for r in rows])
+
+
+def add_group_user(ctx: Context, request: Request, group_id: str, user_id: str) -> Response:
+    ctx.ops.groups.add_user(ctx.caller(request), group_id, user_id)
+    return no_content()
+
+
+def check_group_user(ctx: Context, request: Request, group_id: str, user_id: str) -> Response:
+    caller = ctx.caller(request)
+    if not ctx.ops.groups.has_user(caller, group_id, user_id):
+        raise HttpError(404, f"User {user_id} is not a member of group {group_id}.")
+    return no_content()
+
+
+def remove_group_user(ctx: Context, request: Request, group_id: str, user_id: str) -> Response:
+    ctx.ops.groups.remove_user(ctx.caller(request), group_id, user_id)
+    return no_content()
+
+
+# ---- projects ------------------------------------------------------------------
+
+def _split_parent(ctx: Context, parent_id: str | None) -> tuple[str, str]:
+    """Keystone names a top-level project's domain as its parent: (domain, parent)."""
+    if parent_id and ctx.core.resources.find_domain(domain_id=parent_id) is not None:
+        return parent_id, ""
+    return "", parent_id or ""
+
+
+def list_projects(ctx: Context, request: Request) -> Response:
+    caller = ctx.caller(request)
+    if query_flag(request, "is_domain"):
+        return list_response(ctx, request, "projects", [])  # no project acts as a domain
+    domain_id = query_text(request, "domain_id")
+    parent_domain, parent_id = _split_parent(ctx, query_text(request, "parent_id"))
+    if parent_domain and domain_id and parent_domain != domain_id:
+        return list_response(ctx, request, "projects", [])
+    rows = every_page(ctx.ops.projects.list, caller, name=query_text(request, "name"),
+                      domain_id=domain_id or parent_domain, parent_id=parent_id,
+                      enabled=query_flag(request, "enabled"))
+    if parent_domain:
+        rows = [r for r in rows if not r.parent_id]
+    return list_response(ctx, request, "projects", [project_json(ctx, request, r) for r in rows])
+
+
+def create_project(ctx: Context, request: Request) -> Response:
+    caller = ctx.caller(request)
+    entity = entity_body(request, "project")
+    no_options(entity)
+    if flag(entity, "is_domain"):
+        raise invalid("is_domain", "projects acting as domains are not supported")
+    parent_domain, parent_id = _split_parent(ctx, text(entity, "parent_id"))
+    domain_id = text(entity, "domain_id") or parent_domain
+    if parent_domain and parent_domain != domain_id:
+        raise invalid("parent_id", "a top-level project's parent must be its domain")
+    enabled = flag(entity, "enabled")
+    row = ctx.ops.projects.create(caller, text(entity, "name", required=True),
+                                  domain_id=domain_id, parent_id=parent_id,
+                                  description=text(entity, "description") or "",
+                                  enabled=True if enabled is None else enabled)
+    return json_response({"project": project_json(ctx, request, row)}, status=201)
+
+
+def get_project(ctx: Context, request: Request, project_id: str) -> Response:
+    row = ctx.ops.projects.get(ctx.caller(request), project_id)
+    return json_response({"project": project_json(ctx, request, row)})
+
+
+def update_project(ctx: Context, request: Request, project_id: str) -> Response:
+    caller = ctx.caller(request)
+    entity = entity_body(request, "project")
+    no_options(entity)
+    changes = given(entity, ("name", "description"))
+    if "enabled" in entity:
+        changes["enabled"] = flag(entity, "enabled")
+    if "parent_id" in entity:
+        changes["parent_id"] = _split_parent(ctx, text(entity, "parent_id"))[1]
+    if "domain_id" in entity:
+        current = ctx.ops.projects.get(caller, project_id)
+        if text(entity, "domain_id") != current.domain_id:
+            raise invalid("domain_id", "a project cannot move to another domain")
+    row = ctx.ops.projects.update(caller, project_id,
+                                  **{k: v for k, v in changes.items() if v is not None})
+    return json_response({"project": project_json(ctx, request, row)})
+
+
+def delete_project(ctx: Context, request: Request, project_id: str) -> Response:
+    ctx.ops.projects.delete(ctx.caller(request), project_id)
+    return no_content()
+
+
+# ---- domains -------------------------------------------------------------------
+
+def list_domains(ctx: Context, request: Request) -> Response:
+    rows = every_page(ctx.ops.domains.list, ctx.caller(request), name=query_text(request, "name"),
+                      enabled=query_flag(request, "enabled"))
+    return list_response(ctx, request, "domains", [domain_json(ctx, request, r) for r in rows])
+
+
+def create_domain(ctx: Context, request: Request) -> Response:
+    caller = ctx.caller(request)
+    entity = entity_body(request, "domain")
+    no_options(entity)
+    if entity.get("explicit_domain_id") is not None:
+        raise invalid("explicit_domain_id", "domain ids are always assigned by the service")
+    enabled = flag(entity, "enabled")
+    row = ctx.ops.domains.create(caller, name=text(entity, "name", required=True),
+                                 description=text(entity, "description") or "",
+                                 enabled=True if enabled is None else enabled)
+    return json_response({"domain": domain_json(ctx, request, row)}, status=201)
+
+
+def get_domain(ctx: Context, request: Request, domain_id: str) -> Response:
+    row = ctx.ops.domains.get(ctx.caller(request), domain_id)
+    return json_response({"domain": domain_json(ctx, request, row)})
+
+
+def update_domain(ctx: Context, request: Request, domain_id: str) -> Response:
+    caller = ctx.caller(request)
+    entity = entity_body(request, "domain")
+    no_options(entity)
+    changes = given(entity, ("name", "description"))
+    if "enabled" in entity and entity["enabled"] is not None:
+        changes["enabled"] = flag(entity, "enabled")
+    row = ctx.ops.domains.update(caller, domain_id, **changes)
+    return json_response({"domain": domain_json(ctx, request, row)})
+
+
+def delete_domain(ctx: Context, request: Request, domain_id: str) -> Response:
+    ctx.ops.domains.delete(ctx.caller(request), domain_id)
+    return no_content()
+
+
+ROUTES = [
+    ("GET", "/v3/users", list_users),
+    ("POST", "/v3/users", create_user),
+    ("GET", "/v3/users/<user_id>", get_user),
+    ("PATCH", "/v3/users/<user_id>", update_user),
+    ("DELETE", "/v3/users/<user_id>", delete_user),
+    ("POST", "/v3/users/<user_id>/password", change_password),
+    ("GET", "/v3/users/<user_id>/groups", list_user_groups),
+    ("GET", "/v3/users/<user_id>/projects", list_user_projects),
+    ("GET", "/v3/groups", list_groups),
+    ("POST", "/v3/groups", create_group),
+    ("GET", "/v3/groups/<group_id>", get_group),
+    ("PATCH", "/v3/groups/<group_id>", update_group),
+    ("DELETE", "/v3/groups/<group_id>", delete_group),
+    ("GET", "/v3/groups/<group_id>/users", list_group_users),
+    ("PUT", "/v3/groups/<group_id>/users/<user_id>", add_group_user),
+    ("GET", "/v3/groups/<group_id>/users/<user_id>", check_group_user),
+    ("DELETE", "/v3/groups/<group_id>/users/<user_id>", remove_group_user),
+    ("GET", "/v3/projects", list_projects),
+    ("POST", "/v3/projects", create_project),
+    ("GET", "/v3/projects/<project_id>", get_project),
+    ("PATCH", "/v3/projects/<project_id>", update_project),
+    ("DELETE", "/v3/projects/<project_id>", delete_project),
+    ("GET", "/v3/domains", list_domains),
+    ("POST", "/v3/domains", create_domain),
+    ("GET", "/v3/domains/<domain_id>", get_domain),
+    ("PATCH", "/v3/domains/<domain_id>", update_domain),
+    ("DELETE", "/v3/domains/<domain_id>", delete_domain),
+]

@@ -1,0 +1,301 @@
+"""Keystone's `/v3/auth/*` resources: issue, validate, check and revoke tokens, and
+what a token's user may scope to.
+
+Translation only: the body is read into the core's request types, the core decides,
+and its answer is written in Keystone's token JSON. Where Keystone's HTTP API answers
+differently from gRPC (a bad token in the token method, or a bad `X-Subject-Token`,
+is 404, not 401; a refusal names the policy rule), the difference is made here, in
+the status and message only.
+"""
+
+import json
+from datetime import datetime, timezone
+
+from werkzeug.wrappers import Request, Response
+
+from .. import errors
+from ..auth import PasswordCredentials, ScopeRequest, Selector, TokenCredentials
+from ..records import DomainRecord, ProjectRecord, ServiceRecord, TokenInfo
+from .wsgi import Context, HttpError, json_response, read_json
+
+FORBIDDEN = "You are not authorized to perform the requested action"
+NO_SUBJECT = "No token in the request"
+METHODS = ("password", "token")
+SCOPES = ("project", "domain", "system")
+# The Keystone policy rule each token operation is checked against.
+RULE_FOR = {"GET": "identity:validate_token", "HEAD": "identity:check_token",
+            "DELETE": "identity:revoke_token"}
+# Where the core's field names sit in Keystone's request body.
+BODY_FIELD = {"user": "identity.password.user", "password": "identity.password.user.password",
+              "token.token": "identity.token.id"}
+
+
+# ---- reading the request ------------------------------------------------------
+
+def _invalid(field: str, problem: str) -> HttpError:
+    return HttpError(400, f"Invalid input for field '{field}': {problem}")
+
+
+def _object(parent: dict, key: str, path: str, required: bool = False) -> dict | None:
+    value = parent.get(key)
+    if value is None:
+        if required:
+            raise _invalid(path or key, f"'{key}' is a required property")
+        return None
+    if not isinstance(value, dict):
+        raise _invalid(f"{path}.{key}" if path else key, f"{value!r} is not of type 'object'")
+    return value
+
+
+def _string(parent: dict, key: str, path: str) -> str:
+    value = parent.get(key, "")
+    if not isinstance(value, str):
+        raise _invalid(f"{path}.{key}", f"{value!r} is not of type 'string'")
+    return value
+
+
+def _selector(obj: dict, path: str, with_domain: bool) -> Selector:
+    domain = None
+    if with_domain:
+        d = _object(obj, "domain", path)
+        if d is not None:
+            domain = Selector(id=_string(d, "id", f"{path}.domain"),
+                              name=_string(d, "name", f"{path}.domain"))
+    return Selector(id=_string(obj, "id", path), name=_string(obj, "name", path), domain=domain)
+
+
+def _method(identity: dict) -> str:
+    methods = identity.get("methods")
+    if methods is None:
+        raise _invalid("identity", "'methods' is a required property")
+    if not isinstance(methods, list) or not all(isinstance(m, str) for m in methods):
+        raise _invalid("identity.methods", f"{methods!r} is not an array of strings")
+    if len(methods) != 1:
+        raise _invalid("identity.methods", "exactly one authentication method is supported, "
+                       f"one of {', '.join(METHODS)}")
+    method = methods[0]
+    if method not in METHODS:
+        raise _invalid("identity.methods", f"unsupported method {method!r}; "
+                       f"supported: {', '.join(METHODS)}")
+    return method
+
+
+def _credentials(identity: dict, method: str):
+    section = _object(identity, method, "identity")
+    if section is None:
+        raise _invalid("identity", f"Expecting to find {method} in identity")
+    if method == "token":
+        token = _string(section, "id", "identity.token")
+        if not token:
+            raise _invalid("identity.token", "'id' is a required property")
+        return TokenCredentials(token=token)
+    user = _object(section, "user", "identity.password", required=True)
+    return PasswordCredentials(user=_selector(user, "identity.password.user", True),
+                               password=_string(user, "password", "identity.password.user"))
+
+
+def _scope(auth: dict) -> ScopeRequest:
+    scope = auth.get("scope")
+    if scope is None or scope == "unscoped":
+        return ScopeRequest()
+    if not isinstance(scope, dict):
+        raise _invalid("scope", f"{scope!r} is not of type 'object'")
+    named = [k for k in SCOPES if scope.get(k) is not None]
+    unknown = sorted(set(scope) - set(SCOPES))
+    if unknown:
+        raise _invalid("scope", f"unsupported scope {unknown[0]!r}; one of {', '.join(SCOPES)}")
+    if not named:
+        return ScopeRequest()
+    if len(named) > 1:
+        raise _invalid("scope", "a token is scoped to one of a project, a domain or the system")
+    kind = named[0]
+    target = _object(scope, kind, "scope")
+    if kind == "system":
+        if target.get("all") is not True:
+            raise _invalid("scope.system.all", "must be true (the whole system)")
+        return ScopeRequest("system")
+    return ScopeRequest(kind, _selector(target, f"scope.{kind}", kind == "project"))
+
+
+def _auth_request(request: Request):
+    auth = _object(read_json(request), "auth", "", required=True)
+    identity = _object(auth, "identity", "", required=True)
+    method = _method(identity)
+    return _credentials(identity, method), _scope(auth)
+
+
+def _body_field(field: str) -> str:
+    for core_name, body_name in BODY_FIELD.items():
+        if field == core_name or field.startswith(core_name + "."):
+            return body_name + field[len(core_name):]
+    return field
+
+
+def _subject(request: Request) -> str:
+    token = request.headers.get("X-Subject-Token")
+    if not token:
+        raise HttpError(404, NO_SUBJECT)
+    return token
+
+
+def _subject_error(e: errors.InvalidSubjectToken) -> HttpError:
+    reason = e.message.removeprefix("subject_token: ")
+    return HttpError(404, f"Could not recognize token: {reason}")
+
+
+# ---- writing the answer ---------------------------------------------------------
+
+def _time(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+
+
+def _domain_ref(d: DomainRecord) -> dict:
+    return {"id": d.id, "name": d.name}
+
+
+def catalog_json(services: tuple[ServiceRecord, ...]) -> list[dict]:
+    return [{"endpoints": [{"id": e.id, "interface": e.interface, "region_id": e.region or None,
+                            "url": e.url, "region": e.region or None} for e in s.endpoints],
+             "id": s.id, "type": s.type, "name": s.name} for s in services]
+
+
+def token_json(info: TokenInfo) -> dict:
+    """Keystone's token body, keys in Keystone's order."""
+    ident = info.identity
+    user = ident.user
+    token = {"methods": list(info.methods),
+             "user": {"domain": _domain_ref(user.domain), "id": user.id, "name": user.name,
+                      "password_expires_at": None},
+             "audit_ids": list(info.audit_ids),
+             "expires_at": _time(info.expires_at), "issued_at": _time(info.issued_at)}
+    roles = [{"id": r.id, "name": r.name} for r in ident.roles]
+    if ident.scope_type == "project":
+        p = ident.project
+        token["project"] = {"domain": _domain_ref(p.domain), "id": p.id, "name": p.name}
+        token["is_domain"] = p.is_domain
+        token["roles"] = roles
+    elif ident.scope_type == "domain":
+        token["domain"] = _domain_ref(ident.domain)
+        token["roles"] = roles
+    elif ident.scope_type == "system":
+        token["roles"] = roles
+        token["system"] = {"all": True}
+    if info.catalog is not None and ident.scope_type != "unscoped":
+        token["catalog"] = catalog_json(info.catalog)
+    return {"token": token}
+
+
+def _self_link(ctx: Context, request: Request) -> str:
+    url = ctx.base_url(request) + request.path
+    query = request.query_string.decode("latin-1")
+    return f"{url}?{query}" if query else url
+
+
+def _resource_response(body: dict) -> Response:
+    """Keystone's flask-restful resources (these listings, unlike the token API) end
+    their body with a newline; samples 35-41 have it on the wire."""
+    return Response(json.dumps(body) + "\n", content_type="application/json")
+
+
+def _project_json(p: ProjectRecord, base: str) -> dict:
+    return {"id": p.id, "name": p.name, "domain_id": p.domain.id, "description": p.description,
+            "enabled": p.enabled, "parent_id": p.parent_id or p.domain.id,
+            "is_domain": p.is_domain, "tags": [], "options": {},
+            "links": {"self": f"{base}/v3/projects/{p.id}"}}
+
+
+def _domain_json(d: DomainRecord, base: str) -> dict:
+    return {"id": d.id, "name": d.name, "description": d.description, "enabled": d.enabled,
+            "tags": [], "options": {}, "links": {"self": f"{base}/v3/domains/{d.id}"}}
+
+
+# ---- the routes ---------------------------------------------------------------------
+
+def issue_token(ctx: Context, request: Request) -> Response:
+    credentials, scope = _auth_request(request)
+    auth = ctx.core.auth
+    try:
+        if isinstance(credentials, TokenCredentials):
+            # Keystone answers 404 when the token being exchanged is not valid.
+            auth.validate(credentials.token, include_catalog=False,
+                          error=errors.InvalidSubjectToken)
+        token, info = auth.authenticate(credentials, scope,
+                                        include_catalog="nocatalog" not in request.args)
+    except errors.InvalidSubjectToken as e:
+        raise _subject_error(e) from None
+    except errors.InvalidArgument as e:
+        problem = e.message.removeprefix(f"{e.field}: ")
+        raise _invalid(_body_field(e.field), problem) from None
+    return json_response(token_json(info), status=201, headers={"X-Subject-Token": token})
+
+
+def validate_token(ctx: Context, request: Request) -> Response:
+    """GET, and HEAD (the same headers, no body: werkzeug drops it)."""
+    caller = ctx.caller(request)
+    subject = _subject(request)
+    try:
+        info = ctx.core.auth.validate_for(caller, subject,
+                                          include_catalog="nocatalog" not in request.args)
+    except errors.InvalidSubjectToken as e:
+        raise _subject_error(e) from None
+    except errors.PermissionDenied:
+        raise HttpError(403, f"{FORBIDDEN}: {RULE_FOR[request.method]}.") from None
+    return json_response(token_json(info), headers={"X-Subject-Token": subject})
+
+
+def revoke_token(ctx: Context, request: Request) -> Response:
+    caller = ctx.caller(request)
+    subject = _subject(request)
+    try:
+        ctx.core.auth.revoke(caller, subject)
+    except errors.InvalidSubjectToken as e:
+        raise _subject_error(e) from None
+    except errors.PermissionDenied:
+        raise HttpError(403, f"{FORBIDDEN}: {RULE_FOR['DELETE']}.") from None
+    response = Response(status=204)
+    del response.headers["Content-Type"]
+    return response
+
+
+def _listing(ctx: Context, request: Request, key: str, items: list) -> Response:
+    links = {"next": None, "self": _self_link(ctx, request), "previous": None}
+    return _resource_response({key: items, "links": links})
+
+
+def list_projects(ctx: Context, request: Request) -> Response:
+    projects = ctx.core.auth.list_projects(ctx.caller(request))
+    base = ctx.base_url(request)
+    return _listing(ctx, request, "projects", [_project_json(p, base) for p in projects])
+
+
+def list_domains(ctx: Context, request: Request) -> Response:
+    domains = ctx.core.auth.list_domains(ctx.caller(request))
+    base = ctx.base_url(request)
+    return _listing(ctx, request, "domains", [_domain_json(d, base) for d in domains])
+
+
+def get_catalog(ctx: Context, request: Request) -> Response:
+    caller = ctx.caller(request)
+    try:
+        services = ctx.core.auth.catalog_for(caller)
+    except errors.PermissionDenied:
+        raise HttpError(403, f"{FORBIDDEN}.") from None
+    return _resource_response({"catalog": catalog_json(services),
+                               "links": {"self": _self_link(ctx, request)}})
+
+
+def get_system(ctx: Context, request: Request) -> Response:
+    targets = ctx.core.auth.system_scopes(ctx.caller(request))
+    return _resource_response({"system": [{"all": True}] if "all" in targets else [],
+                               "links": {"self": _self_link(ctx, request)}})
+
+
+ROUTES = [
+    ("POST", "/v3/auth/tokens", issue_token),
+    ("GET", "/v3/auth/tokens", validate_token),
+    ("DELETE", "/v3/auth/tokens", revoke_token),
+    ("GET", "/v3/auth/projects", list_projects),
+    ("GET", "/v3/auth/domains", list_domains),
+    ("GET", "/v3/auth/catalog", get_catalog),
+    ("GET", "/v3/auth/system", get_system),
+]

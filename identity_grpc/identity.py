@@ -1,0 +1,298 @@
+"""Identity: users, their passwords (with the security-compliance rules), groups and
+group membership.
+
+Every change that could take rights away from a token (disabling or deleting a user,
+removing a membership, changing a password) records a change for the caches, and
+disabling or deleting a user or changing its password also revokes its tokens, so
+they stay refused if the user comes back.
+"""
+
+import json
+import time
+from typing import Callable
+
+from .errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
+from .passwords import DAY, PasswordRules, Passwords
+from .store.models import (ApiKey, Domain, Group, GroupMembership, Password, Project,
+                           RoleAssignment, User)
+from .store.paging import page
+from .sync import Writer
+from .tokens.revocation import Revocation
+from .validation import check_name
+
+PASSWORD_EXPIRED = "the password has expired: change it with ChangePassword"
+
+
+class Identity:
+    def __init__(self, writer: Writer, passwords: Passwords, max_token_lifetime: int,
+                 rules: PasswordRules = PasswordRules(), clock: Callable[[], float] = time.time):
+        self._writer = writer
+        self._passwords = passwords
+        self._max_token_lifetime = max_token_lifetime
+        self._rules = rules
+        self._clock = clock
+
+    def _now(self) -> int:
+        return int(self._clock())
+
+    # ---- lookups -----------------------------------------------------------
+
+    def find_user(self, user_id: str = "", name: str = "", domain_id: str = "") -> User | None:
+        if user_id:
+            return User.get_or_none(User.id == user_id)
+        return User.get_or_none((User.domain == domain_id) & (User.name == name))
+
+    def get_user(self, user_id: str) -> User:
+        user = User.get_or_none(User.id == user_id)
+        if user is None:
+            raise NotFound(f"user {user_id} not found")
+        return user
+
+    def list_users(self, name: str = "", domain_id: str = "", enabled: bool | None = None,
+                   page_size: int = 0, page_token: str = "") -> tuple[list[User], str]:
+        query = User.select()
+        if name:
+            query = query.where(User.name == name)
+        if domain_id:
+            query = query.where(User.domain == domain_id)
+        if enabled is not None:
+            query = query.where(User.enabled == enabled)
+        return page(query, (User.name, User.id), page_size, page_token)
+
+    def password_hash(self, user_id: str) -> Password | None:
+        return (Password.select().where(Password.user == user_id)
+                .order_by(Password.id.desc()).first())
+
+    def group_ids(self, user_id: str) -> list[str]:
+        return [m.group_id for m in
+                GroupMembership.select(GroupMembership.group).where(GroupMembership.user == user_id)]
+
+    # ---- passwords ---------------------------------------------------------
+
+    def check_password(self, user: User | None, password: str) -> bool:
+        """Verify, spending the same time whether or not the user exists; count
+        failures towards lockout; rehash when the hashing parameters have changed.
+        A locked-out user fails even with the right password. An expired password
+        that matches raises Unauthenticated saying so."""
+        stored = self.password_hash(user.id) if user is not None else None
+        ok = self._passwords.verify(stored.hash if stored else None, password)
+        if user is None:
+            return False
+        now = self._now()
+        if self._rules.locked(user.failed_auth_count, user.failed_auth_at, now):
+            return False
+        if not ok:
+            User.update(failed_auth_count=User.failed_auth_count + 1,
+                        failed_auth_at=now).where(User.id == user.id).execute()
+            return False
+        if user.failed_auth_count:
+            User.update(failed_auth_count=0, failed_auth_at=None).where(User.id == user.id).execute()
+        if stored.expires_at is not None and now >= stored.expires_at:
+            raise Unauthenticated(PASSWORD_EXPIRED)
+        if self._passwords.needs_rehash(stored.hash):
+            Password.update(hash=self._passwords.hash(password)).where(
+                Password.id == stored.id).execute()
+        return True
+
+    def change_password(self, user_id: str, original: str, new: str) -> None:
+        """A user's own change: proves the current password, obeys minimum age."""
+        user = self.get_user(user_id)
+        try:
+            matches = self.check_password(user, original)
+        except Unauthenticated:
+            matches = True  # an expired password is exactly what a change is for
+        if not matches:
+            raise Unauthenticated("original_password: not accepted")
+        current = self.password_hash(user_id)
+        min_age = self._rules.minimum_age_days * DAY
+        if current and min_age and self._now() < current.created_at + min_age:
+            raise FailedPrecondition(
+                f"the password was changed less than {self._rules.minimum_age_days} day(s) ago")
+        self.set_password(user_id, new)
+
+    def set_password(self, user_id: str, password: str) -> None:
+        """Store a new password (pattern and history checked) and revoke the user's
+        tokens, since whoever knew the old one may hold them."""
+        self._rules.check_pattern(password)
+        history = self._rules.unique_last_count
+        if history:
+            recent = Password.select().where(Password.user == user_id).order_by(
+                Password.id.desc()).limit(history)
+            if any(self._passwords.verify(p.hash, password) for p in recent):
+                raise InvalidArgument("password", f"must differ from the last {history} passwords")
+        hashed = self._passwords.hash(password)
+        now = self._now()
+        with self._writer.transaction() as tx:
+            Password.create(user=user_id, hash=hashed, created_at=now,
+                            expires_at=self._rules.expiry_for(now))
+            tx.changed("user", user_id)
+            tx.revoke(self._user_cutoff(user_id, now - 1))
+
+    def password_expires_at(self, user_id: str) -> int | None:
+        current = self.password_hash(user_id)
+        return current.expires_at if current else None
+
+    # ---- users ---------------------------------------------------------------
+
+    def create_user(self, name: str, domain_id: str, password: str | None = None,
+                    email: str = "", description: str = "", enabled: bool = True,
+                    default_project_id: str | None = None, extra: dict | None = None) -> User:
+        check_name("user.name", name)
+        self._check_domain(domain_id)
+        self._check_project(default_project_id)
+        if password:
+            self._rules.check_pattern(password)
+        hashed = self._passwords.hash(password) if password else None
+        now = self._now()
+        with self._writer.unique(f"a user named {name!r} already exists in domain {domain_id}") as tx:
+            user = User.create(name=name, domain=domain_id, email=email, description=description,
+                               enabled=enabled, default_project=default_project_id or None,
+                               extra=_extra_json(extra))
+            if hashed:
+                Password.create(user=user.id, hash=hashed, created_at=now,
+                                expires_at=self._rules.expiry_for(now))
+            tx.changed("user", user.id)
+        return user
+
+    def update_user(self, user_id: str, password: str | None = None, **changes) -> User:
+        """Change the named fields; `extra` replaces the extra attributes."""
+        user = self.get_user(user_id)
+        if "name" in changes:
+            check_name("user.name", changes["name"])
+        if "default_project_id" in changes:
+            project_id = changes.pop("default_project_id") or None
+            self._check_project(project_id)
+            changes["default_project"] = project_id
+        if "extra" in changes:
+            changes["extra"] = _extra_json(changes["extra"])
+        if password is not None:
+            self.set_password(user_id, password)
+        if changes:
+            conflict = f"a user named {changes.get('name')!r} already exists in domain {user.domain_id}"
+            with self._writer.unique(conflict) as tx:
+                User.update(**changes).where(User.id == user_id).execute()
+                tx.changed("user", user_id)
+                if changes.get("enabled") is False and user.enabled:
+                    tx.revoke(self._user_cutoff(user_id))
+        return self.get_user(user_id)
+
+    def set_user_enabled(self, user_id: str, enabled: bool) -> None:
+        self.update_user(user_id, enabled=enabled)
+
+    def delete_user(self, user_id: str) -> None:
+        """Deletes the user with its passwords, memberships, API keys and role
+        assignments, and revokes its tokens."""
+        self.get_user(user_id)
+        with self._writer.transaction() as tx:
+            RoleAssignment.delete().where((RoleAssignment.actor_type == "user")
+                                          & (RoleAssignment.actor_id == user_id)).execute()
+            for key in ApiKey.select(ApiKey.id).where(ApiKey.user == user_id):
+                tx.changed("api_key", key.id)
+            User.delete().where(User.id == user_id).execute()
+            tx.changed("user", user_id)
+            tx.revoke(self._user_cutoff(user_id))
+
+    # ---- groups --------------------------------------------------------------
+
+    def get_group(self, group_id: str) -> Group:
+        group = Group.get_or_none(Group.id == group_id)
+        if group is None:
+            raise NotFound(f"group {group_id} not found")
+        return group
+
+    def find_group(self, name: str, domain_id: str) -> Group | None:
+        return Group.get_or_none((Group.domain == domain_id) & (Group.name == name))
+
+    def list_groups(self, name: str = "", domain_id: str = "", page_size: int = 0,
+                    page_token: str = "") -> tuple[list[Group], str]:
+        query = Group.select()
+        if name:
+            query = query.where(Group.name == name)
+        if domain_id:
+            query = query.where(Group.domain == domain_id)
+        return page(query, (Group.name, Group.id), page_size, page_token)
+
+    def create_group(self, name: str, domain_id: str, description: str = "") -> Group:
+        check_name("group.name", name)
+        self._check_domain(domain_id)
+        return self._writer.create(
+            Group, "group", f"a group named {name!r} already exists in domain {domain_id}",
+            name=name, domain=domain_id, description=description)
+
+    def update_group(self, group_id: str, **changes) -> Group:
+        group = self.get_group(group_id)
+        if "name" in changes:
+            check_name("group.name", changes["name"])
+        conflict = f"a group named {changes.get('name')!r} already exists in domain {group.domain_id}"
+        with self._writer.unique(conflict) as tx:
+            Group.update(**changes).where(Group.id == group_id).execute()
+            tx.changed("group", group_id)
+        return self.get_group(group_id)
+
+    def delete_group(self, group_id: str) -> None:
+        """Deletes the group with its memberships and assignments; its members lose
+        the roles it gave them at once."""
+        self.get_group(group_id)
+        with self._writer.transaction() as tx:
+            RoleAssignment.delete().where((RoleAssignment.actor_type == "group")
+                                          & (RoleAssignment.actor_id == group_id)).execute()
+            members = [m.user_id for m in GroupMembership.select(GroupMembership.user)
+                       .where(GroupMembership.group == group_id)]
+            Group.delete().where(Group.id == group_id).execute()
+            tx.changed("group", group_id)
+            for user_id in members:
+                tx.changed("user", user_id)
+
+    def add_user_to_group(self, user_id: str, group_id: str) -> None:
+        self.get_user(user_id)
+        self.get_group(group_id)
+        with self._writer.transaction() as tx:
+            GroupMembership.insert(user=user_id, group=group_id).on_conflict_ignore().execute()
+            tx.changed("user", user_id)
+
+    def remove_user_from_group(self, user_id: str, group_id: str) -> None:
+        with self._writer.transaction() as tx:
+            removed = GroupMembership.delete().where((GroupMembership.user == user_id)
+                                                     & (GroupMembership.group == group_id)).execute()
+            if not removed:
+                raise NotFound(f"user {user_id} is not a member of group {group_id}")
+            tx.changed("user", user_id)
+
+    def is_member(self, user_id: str, group_id: str) -> bool:
+        return GroupMembership.select().where((GroupMembership.user == user_id)
+                                              & (GroupMembership.group == group_id)).exists()
+
+    def group_members(self, group_id: str) -> list[User]:
+        self.get_group(group_id)
+        return list(User.select().join(GroupMembership, on=(GroupMembership.user == User.id))
+                    .where(GroupMembership.group == group_id).order_by(User.name))
+
+    def user_groups(self, user_id: str) -> list[Group]:
+        self.get_user(user_id)
+        return list(Group.select().join(GroupMembership, on=(GroupMembership.group == Group.id))
+                    .where(GroupMembership.user == user_id).order_by(Group.name))
+
+    # ---- helpers ---------------------------------------------------------------
+
+    def _user_cutoff(self, user_id: str, before: int | None = None) -> Revocation:
+        event = Revocation.issued_until_now(self._max_token_lifetime, user_id=user_id)
+        if before is None:
+            return event
+        return Revocation(issued_before=before, expires_at=event.expires_at, user_id=user_id)
+
+    @staticmethod
+    def _check_domain(domain_id: str) -> None:
+        if not Domain.select().where(Domain.id == domain_id).exists():
+            raise NotFound(f"domain {domain_id} not found")
+
+    @staticmethod
+    def _check_project(project_id: str | None) -> None:
+        if project_id and not Project.select().where(Project.id == project_id).exists():
+            raise NotFound(f"project {project_id} not found")
+
+
+def _extra_json(extra: dict | None) -> str:
+    extra = extra or {}
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items()):
+        raise InvalidArgument("extra", "must map strings to strings")
+    return json.dumps(extra, sort_keys=True)

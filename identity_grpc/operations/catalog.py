@@ -1,0 +1,81 @@
+"""Operations on regions, services and endpoints.
+
+The catalog's rules ask nothing of the entity acted on, so each operation checks its
+rule before looking anything up: a caller who may not read the catalog cannot learn
+from NOT_FOUND what exists.
+"""
+
+from __future__ import annotations
+
+from ..records import TokenInfo
+from ..store.models import Endpoint, Region, Service
+from .base import Ops
+
+
+class CatalogOps(Ops):
+    # ---- regions -----------------------------------------------------------
+
+    def get_region(self, caller: TokenInfo, region_id: str) -> Region:
+        self.enforce("get_region", caller, region_id=region_id)
+        return self.core.catalog.get_region(region_id)
+
+    def list_regions(self, caller: TokenInfo, **filters) -> tuple[list[Region], str]:
+        self.enforce("list_regions", caller)
+        return self.core.catalog.list_regions(**filters)
+
+    def create_region(self, caller: TokenInfo, region_id: str = "", **fields) -> Region:
+        self.enforce("create_region", caller)
+        return self.core.catalog.create_region(region_id, **fields)
+
+    def update_region(self, caller: TokenInfo, region_id: str, **changes) -> Region:
+        self.enforce("update_region", caller, region_id=region_id)
+        return self.core.catalog.update_region(region_id, **changes)
+
+    def delete_region(self, caller: TokenInfo, region_id: str) -> None:
+        self.enforce("delete_region", caller, region_id=region_id)
+        self.core.catalog.delete_region(region_id)
+
+    # ---- services ----------------------------------------------------------
+
+    def get_service(self, caller: TokenInfo, service_id: str) -> Service:
+        self.enforce("get_service", caller, service_id=service_id)
+        return self.core.catalog.get_service(service_id)
+
+    def list_services(self, caller: TokenInfo, **filters) -> tuple[list[Service], str]:
+        self.enforce("list_services", caller)
+        return self.core.catalog.list_services(**filters)
+
+    def create_service(self, caller: TokenInfo, type: str, **fields) -> Service:
+        self.enforce("create_service", caller)
+        return self.core.catalog.create_service(type, **fields)
+
+    def update_service(self, caller: TokenInfo, service_id: str, **changes) -> Service:
+        self.enforce("update_service", caller, service_id=service_id)
+        return self.core.catalog.update_service(service_id, **changes)
+
+    def delete_service(self, caller: TokenInfo, service_id: str) -> None:
+        self.enforce("delete_service", caller, service_id=service_id)
+        self.core.catalog.delete_service(service_id)
+
+    # ---- endpoints ---------------------------------------------------------
+
+    def get_endpoint(self, caller: TokenInfo, endpoint_id: str) -> Endpoint:
+        self.enforce("get_endpoint", caller, endpoint_id=endpoint_id)
+        return self.core.catalog.get_endpoint(endpoint_id)
+
+    def list_endpoints(self, caller: TokenInfo, **filters) -> tuple[list[Endpoint], str]:
+        self.enforce("list_endpoints", caller)
+        return self.core.catalog.list_endpoints(**filters)
+
+    def create_endpoint(self, caller: TokenInfo, service_id: str, interface: str, url: str,
+                        **fields) -> Endpoint:
+        self.enforce("create_endpoint", caller, service_id=service_id)
+        return self.core.catalog.create_endpoint(service_id, interface, url, **fields)
+
+    def update_endpoint(self, caller: TokenInfo, endpoint_id: str, **changes) -> Endpoint:
+        self.enforce("update_endpoint", caller, endpoint_id=endpoint_id)
+        return self.core.catalog.update_endpoint(endpoint_id, **changes)
+
+    def delete_endpoint(self, caller: TokenInfo, endpoint_id: str) -> None:
+        self.enforce("delete_endpoint", caller, endpoint_id=endpoint_id)
+        self.core.catalog.delete_endpoint(endpoint_id)

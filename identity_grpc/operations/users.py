@@ -1,0 +1,99 @@
+"""Operations on users, their passwords, groups and membership."""
+
+from __future__ import annotations
+
+from ..records import TokenInfo
+from ..store.models import Group, User
+from .base import Ops, caller_domain, owning_domain
+
+
+class UserOps(Ops):
+    def _target(self, user: User) -> dict:
+        return {"user_id": user.id, "domain_id": user.domain_id}
+
+    def get(self, caller: TokenInfo, user_id: str) -> User:
+        user = self.core.identity.get_user(user_id)
+        self.enforce("get_user", caller, **self._target(user))
+        return user
+
+    def password_expires_at(self, user: User) -> int | None:
+        return self.core.identity.password_expires_at(user.id)
+
+    def list(self, caller: TokenInfo, domain_id: str = "", **filters) -> tuple[list[User], str]:
+        domain_id = domain_id or caller_domain(caller) or ""
+        self.enforce("list_users", caller, domain_id=domain_id or None)
+        return self.core.identity.list_users(domain_id=domain_id, **filters)
+
+    def create(self, caller: TokenInfo, name: str, domain_id: str = "", **fields) -> User:
+        domain_id = owning_domain(caller, domain_id)
+        self.enforce("create_user", caller, domain_id=domain_id)
+        return self.core.identity.create_user(name, domain_id, **fields)
+
+    def update(self, caller: TokenInfo, user_id: str, **changes) -> User:
+        self.enforce("update_user", caller, **self._target(self.core.identity.get_user(user_id)))
+        return self.core.identity.update_user(user_id, **changes)
+
+    def delete(self, caller: TokenInfo, user_id: str) -> None:
+        self.enforce("delete_user", caller, **self._target(self.core.identity.get_user(user_id)))
+        self.core.identity.delete_user(user_id)
+
+    def change_password(self, caller: TokenInfo, user_id: str, original: str, new: str) -> None:
+        self.enforce("change_password", caller, **self._target(self.core.identity.get_user(user_id)))
+        self.core.identity.change_password(user_id, original, new)
+
+    def groups(self, caller: TokenInfo, user_id: str) -> list[Group]:
+        self.enforce("list_user_groups", caller, **self._target(self.core.identity.get_user(user_id)))
+        return self.core.identity.user_groups(user_id)
+
+
+class GroupOps(Ops):
+    def _target(self, group: Group) -> dict:
+        return {"group_id": group.id, "domain_id": group.domain_id}
+
+    def _group(self, group_id: str) -> Group:
+        return self.core.identity.get_group(group_id)
+
+    def get(self, caller: TokenInfo, group_id: str) -> Group:
+        group = self._group(group_id)
+        self.enforce("get_group", caller, **self._target(group))
+        return group
+
+    def list(self, caller: TokenInfo, domain_id: str = "", **filters) -> tuple[list[Group], str]:
+        domain_id = domain_id or caller_domain(caller) or ""
+        self.enforce("list_groups", caller, domain_id=domain_id or None)
+        return self.core.identity.list_groups(domain_id=domain_id, **filters)
+
+    def create(self, caller: TokenInfo, name: str, domain_id: str = "", **fields) -> Group:
+        domain_id = owning_domain(caller, domain_id)
+        self.enforce("create_group", caller, domain_id=domain_id)
+        return self.core.identity.create_group(name, domain_id, **fields)
+
+    def update(self, caller: TokenInfo, group_id: str, **changes) -> Group:
+        self.enforce("update_group", caller, **self._target(self._group(group_id)))
+        return self.core.identity.update_group(group_id, **changes)
+
+    def delete(self, caller: TokenInfo, group_id: str) -> None:
+        self.enforce("delete_group", caller, **self._target(self._group(group_id)))
+        self.core.identity.delete_group(group_id)
+
+    def _membership_target(self, group_id: str, user_id: str) -> dict:
+        """The group's target plus the member's domain: a domain admin may not let a
+        user of another domain into its groups (and so into its projects)."""
+        return {**self._target(self._group(group_id)),
+                "user_domain_id": self.core.identity.get_user(user_id).domain_id}
+
+    def add_user(self, caller: TokenInfo, group_id: str, user_id: str) -> None:
+        self.enforce("add_user_to_group", caller, **self._membership_target(group_id, user_id))
+        self.core.identity.add_user_to_group(user_id, group_id)
+
+    def remove_user(self, caller: TokenInfo, group_id: str, user_id: str) -> None:
+        self.enforce("remove_user_from_group", caller, **self._membership_target(group_id, user_id))
+        self.core.identity.remove_user_from_group(user_id, group_id)
+
+    def has_user(self, caller: TokenInfo, group_id: str, user_id: str) -> bool:
+        self.enforce("check_user_in_group", caller, **self._target(self._group(group_id)))
+        return self.core.identity.is_member(user_id, group_id)
+
+    def users(self, caller: TokenInfo, group_id: str) -> list[User]:
+        self.enforce("list_group_users", caller, **self._target(self._group(group_id)))
+        return self.core.identity.group_members(group_id)

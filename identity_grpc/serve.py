@@ -1,0 +1,55 @@
+"""Running the service: settings, logging, the server, graceful shutdown."""
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+
+from grpc_health.v1 import health_pb2
+
+from .config import load_settings
+from .core import Core
+from .gateway.server import HttpServer
+from .transport.grpc_server import create_server
+
+SHUTDOWN_GRACE_SECONDS = 5.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Serve the identity service: gRPC and the HTTP gateway.")
+    parser.add_argument("--config", help="settings file (TOML); IDENTITY_* variables override it")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.config or os.environ.get("IDENTITY_CONFIG"))
+    except (ValueError, OSError) as e:  # one clear line naming the setting, no traceback
+        print(f"identity service: bad configuration: {e}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    core = Core(settings).start()
+    server, port = create_server(core)
+    server.start()
+    http = HttpServer(core).start()
+    host = settings.listen.rsplit(":", 1)[0]
+    print(f"identity service: gRPC on {host}:{port}", flush=True)
+    http_host = settings.http_listen.rsplit(":", 1)[0]
+    print(f"identity service: HTTP on {http_host}:{http.port}", flush=True)
+
+    stopping = threading.Event()
+
+    def stop(signum, frame):
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    stopping.wait()
+    # Tell load balancers first, then let calls in flight finish.
+    server.health_servicer.enter_graceful_shutdown()
+    http.stop()
+    server.stop(SHUTDOWN_GRACE_SECONDS).wait()
+    core.close()
+    print("identity service: stopped", flush=True)
+    return 0

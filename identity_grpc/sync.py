@@ -1,0 +1,167 @@
+"""Keeping each server's in-memory state in step with the shared store.
+
+Writes that take rights away or change what a token would show go through
+`Writer.transaction()`: in the same database transaction they append to the change
+feed and the revocation events, and once committed they are applied to this
+server's caches at once. Every server (this one included, which closes the window
+where a cache refilled before the commit) polls the feed and applies what is new,
+so other replicas follow within one poll interval.
+"""
+
+import logging
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import peewee as pw
+
+from .errors import AlreadyExists
+from .store.models import Change, RevocationEvent, now_seconds
+from .tokens.revocation import Revocation, RevocationList
+
+log = logging.getLogger(__name__)
+
+OnChange = Callable[[str, str], None]
+# Rows that commit out of id order (concurrent writers) are caught by re-reading this
+# many ids below the highest one seen; ids already applied are skipped.
+LOOKBACK_IDS = 200
+CHANGE_RETENTION_SECONDS = 600
+
+
+@dataclass
+class PendingWrites:
+    changes: list[tuple[str, str]] = field(default_factory=list)
+    revocations: list[Revocation] = field(default_factory=list)
+
+    def changed(self, entity: str, entity_id: str) -> None:
+        self.changes.append((entity, entity_id))
+
+    def revoke(self, event: Revocation) -> None:
+        self.revocations.append(event)
+
+
+class Writer:
+    def __init__(self, db: pw.Database, on_change: OnChange, revocations: RevocationList):
+        self._db = db
+        self._on_change = on_change
+        self._revocations = revocations
+
+    @contextmanager
+    def transaction(self) -> Iterator[PendingWrites]:
+        pending = PendingWrites()
+        with self._db.atomic():
+            yield pending
+            if pending.changes:
+                Change.insert_many(
+                    [{"entity": e, "entity_id": i} for e, i in pending.changes]).execute()
+            for event in pending.revocations:
+                RevocationEvent.create(**vars_of(event))
+        for entity, entity_id in pending.changes:
+            self._on_change(entity, entity_id)
+        for event in pending.revocations:
+            self._revocations.add(event)
+
+    def create(self, model, entity: str, conflict: str, **fields):
+        """Insert a row and announce it; a clash with a unique name (the only integrity
+        error left once callers have checked references) becomes AlreadyExists."""
+        try:
+            with self.transaction() as tx:
+                row = model.create(**fields)
+                tx.changed(entity, row.id)
+        except pw.IntegrityError:
+            raise AlreadyExists(conflict) from None
+        return row
+
+    @contextmanager
+    def unique(self, conflict: str) -> Iterator[PendingWrites]:
+        """A transaction in which a unique-name clash becomes AlreadyExists(conflict)."""
+        try:
+            with self.transaction() as tx:
+                yield tx
+        except pw.IntegrityError:
+            raise AlreadyExists(conflict) from None
+
+
+def vars_of(event: Revocation) -> dict:
+    return {name: getattr(event, name) for name in Revocation.__slots__}
+
+
+class FeedCursor:
+    """Reads rows of one append-only table that this server has not applied yet."""
+
+    def __init__(self, model, start_id: int = 0):
+        self._model = model
+        self.high = start_id
+        self._applied: set[int] = set()
+
+    def fetch_new(self):
+        rows = (self._model.select().where(self._model.id > self.high - LOOKBACK_IDS)
+                .order_by(self._model.id).dicts())
+        fresh = [r for r in rows if r["id"] not in self._applied]
+        for row in fresh:
+            self._applied.add(row["id"])
+            self.high = max(self.high, row["id"])
+        floor = self.high - LOOKBACK_IDS
+        self._applied = {i for i in self._applied if i > floor}
+        return fresh
+
+
+class StoreWatcher:
+    """A daemon thread: polls the feeds, follows key rotation on disk, prunes."""
+
+    def __init__(self, db: pw.Database, on_change: OnChange, revocations: RevocationList,
+                 on_tick: Callable[[], None], interval: float = 0.25,
+                 prune_interval: float = 60.0):
+        self._db = db
+        self._on_change = on_change
+        self._revocations = revocations
+        self._on_tick = on_tick
+        self._interval = interval
+        self._prune_interval = prune_interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        start_change = Change.select(pw.fn.MAX(Change.id)).scalar() or 0
+        self._changes = FeedCursor(Change, start_change)
+        self._events = FeedCursor(RevocationEvent)
+        self._last_prune = 0.0
+
+    def load(self) -> None:
+        """Read every unexpired revocation event: called once before serving."""
+        self.poll_once()
+
+    def poll_once(self) -> None:
+        with self._db.connection_context():
+            for row in self._events.fetch_new():
+                self._revocations.add(Revocation(**{n: row[n] for n in Revocation.__slots__}))
+            for row in self._changes.fetch_new():
+                self._on_change(row["entity"], row["entity_id"])
+            if time.monotonic() - self._last_prune > self._prune_interval:
+                self.prune()
+        self._on_tick()
+
+    def prune(self, now: int | None = None) -> None:
+        """Delete revocation events no still-valid token could match, and change-feed
+        rows every server has long since read."""
+        now = now_seconds() if now is None else now
+        RevocationEvent.delete().where(RevocationEvent.expires_at <= now).execute()
+        Change.delete().where(Change.created_at < now - CHANGE_RETENTION_SECONDS).execute()
+        self._revocations.prune(now)
+        self._last_prune = time.monotonic()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="store-watcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.poll_once()
+            except Exception:  # keep following the store through transient faults
+                log.exception("store watcher poll failed")

@@ -1,0 +1,258 @@
+"""The token format: a compact signed payload, small enough for any HTTP header.
+
+Layout (big-endian), then an Ed25519 signature over all of it by the primary key,
+the whole in URL-safe base64 without padding:
+
+    version (1) | key id (4) | methods bitmask (1) | scope type (1)
+    | issued_at (uint32) | expires_at (uint32) | user id | scope id (project and
+    domain scopes only) | api key id (only when the api_key method bit is set)
+    | audit id count (1) | audit ids (16 raw bytes each)
+
+An id is either tag 0 + 16 bytes for the service's own ids (32 lower-case hex
+characters, uuid4().hex), or tag 1 + length + at most 32 UTF-8 bytes for anything
+else (such as the domain id "default"), so decoding gives back the exact string.
+A token must fit MAX_TOKEN_LENGTH characters: the encoder refuses a payload that
+would not (only possible when an api key token has long-form ids throughout).
+
+Tokens are not encrypted: they hold ids, no secrets. They carry no roles either: the
+caller looks those up, so a role change takes effect without reissuing tokens.
+"""
+
+import base64
+import binascii
+import re
+import secrets
+import struct
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+
+from ..errors import Unauthenticated
+from .keys import KEY_ID_SIZE, KeyRepository, KeySet
+
+VERSION = 1
+MAX_TOKEN_LENGTH = 255
+MAX_ID_BYTES = 32
+SIGNATURE_SIZE = 64
+MAX_BODY_SIZE = MAX_TOKEN_LENGTH * 6 // 8 - SIGNATURE_SIZE  # what base64 fits in 255
+AUDIT_ID_SIZE = 16
+
+METHODS = ("password", "token", "api_key")  # canonical order = bit order
+SCOPE_TYPES = ("unscoped", "project", "domain", "system")  # index = wire code
+SYSTEM_SCOPE_ID = "all"
+
+_HEADER = struct.Struct(f">B{KEY_ID_SIZE}sBBII")
+_MIN_SIZE = _HEADER.size + 3 + 1 + AUDIT_ID_SIZE + SIGNATURE_SIZE
+_METHOD_BITS = {m: 1 << i for i, m in enumerate(METHODS)}
+_METHODS_BY_MASK = {
+    mask: tuple(m for m in METHODS if mask & _METHOD_BITS[m])
+    for mask in range(1, 1 << len(METHODS))
+}
+_SCOPE_CODES = {s: i for i, s in enumerate(SCOPE_TYPES)}
+_SCOPED = frozenset({"project", "domain"})
+_HEX_ID = re.compile(r"[0-9a-f]{32}")
+_URLSAFE = re.compile(r"[A-Za-z0-9_-]+")
+_UINT32 = range(1 << 32)  # unix seconds until 2106
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPayload:
+    user_id: str
+    methods: tuple[str, ...]  # subset of METHODS, in that order
+    scope_type: str  # one of SCOPE_TYPES
+    scope_id: str | None  # None when unscoped, "all" for system
+    issued_at: int
+    expires_at: int
+    audit_ids: tuple[str, ...]  # own first, then the one it was rescoped from
+    api_key_id: str | None = None  # set exactly when "api_key" is among the methods
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def new_audit_id() -> str:
+    """Keystone's format, so tools that parse audit ids keep working."""
+    return _b64(secrets.token_bytes(AUDIT_ID_SIZE))
+
+
+def _encode_id(value: object, field: str) -> bytes:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{field} must be a non-empty string")
+    if _HEX_ID.fullmatch(value):
+        return b"\x00" + bytes.fromhex(value)
+    raw = value.encode("utf-8")
+    if len(raw) > MAX_ID_BYTES:
+        raise ValueError(f"{field} is longer than {MAX_ID_BYTES} bytes")
+    return bytes((1, len(raw))) + raw
+
+
+def _decode_id(body: bytes, pos: int) -> tuple[str, int]:
+    tag = body[pos]
+    if tag == 0:
+        raw = body[pos + 1 : pos + 17]
+        if len(raw) != 16:
+            raise ValueError("truncated id")
+        return raw.hex(), pos + 17
+    if tag != 1:
+        raise ValueError("unknown id tag")
+    size = body[pos + 1]
+    raw = body[pos + 2 : pos + 2 + size]
+    value = raw.decode("utf-8")
+    # A hex id in the long form is not what encode writes: refuse it, one string per id.
+    if not 0 < size <= MAX_ID_BYTES or len(raw) != size or _HEX_ID.fullmatch(value):
+        raise ValueError("bad id")
+    return value, pos + 2 + size
+
+
+def _audit_id_bytes(audit_id: object) -> bytes:
+    if isinstance(audit_id, str) and len(audit_id) == 22 and _URLSAFE.fullmatch(audit_id):
+        raw = base64.urlsafe_b64decode(audit_id + "==")
+        if _b64(raw) == audit_id:  # the last character has spare bits: must be zero
+            return raw
+    raise ValueError(f"bad audit id {audit_id!r}")
+
+
+def _pack(payload: TokenPayload, key_id: bytes) -> bytes:
+    mask = 0
+    for method in payload.methods:
+        bit = _METHOD_BITS.get(method, 0)
+        if bit <= mask:  # unknown, repeated or out of canonical order
+            raise ValueError(f"methods must be a subset of {METHODS} in that order")
+        mask |= bit
+    if not mask:
+        raise ValueError("methods must not be empty")
+    scope_type, scope_id = payload.scope_type, payload.scope_id
+    if scope_type not in _SCOPE_CODES:
+        raise ValueError(f"scope_type must be one of {SCOPE_TYPES}")
+    implied = {"unscoped": None, "system": SYSTEM_SCOPE_ID}
+    if scope_type in implied and scope_id != implied[scope_type]:
+        raise ValueError(f"scope_id of a {scope_type} token must be {implied[scope_type]!r}")
+    issued_at, expires_at = payload.issued_at, payload.expires_at
+    for t in (issued_at, expires_at):
+        if type(t) is not int or t not in _UINT32:
+            raise ValueError("issued_at and expires_at must be unix seconds")
+    if expires_at < issued_at:
+        raise ValueError("expires_at is before issued_at")
+    audit_ids = payload.audit_ids
+    if not isinstance(audit_ids, tuple) or len(audit_ids) not in (1, 2):
+        raise ValueError("a token has one or two audit ids")
+    parts = [
+        _HEADER.pack(VERSION, key_id, mask, _SCOPE_CODES[scope_type], issued_at, expires_at),
+        _encode_id(payload.user_id, "user_id"),
+    ]
+    if scope_type in _SCOPED:
+        parts.append(_encode_id(scope_id, "scope_id"))
+    if mask & _METHOD_BITS["api_key"]:
+        parts.append(_encode_id(payload.api_key_id, "api_key_id"))
+    elif payload.api_key_id is not None:
+        raise ValueError("api_key_id is only for tokens with the api_key method")
+    parts.append(bytes((len(audit_ids),)))
+    parts.extend(_audit_id_bytes(a) for a in audit_ids)
+    body = b"".join(parts)
+    if len(body) > MAX_BODY_SIZE:
+        raise ValueError(f"the token would be longer than {MAX_TOKEN_LENGTH} characters")
+    return body
+
+
+def _unpack(body: bytes) -> TokenPayload:
+    _, _, mask, scope_code, issued_at, expires_at = _HEADER.unpack_from(body)
+    methods = _METHODS_BY_MASK[mask]  # KeyError for 0 or unknown bits
+    scope_type = SCOPE_TYPES[scope_code]
+    user_id, pos = _decode_id(body, _HEADER.size)
+    if scope_type in _SCOPED:
+        scope_id, pos = _decode_id(body, pos)
+    else:
+        scope_id = SYSTEM_SCOPE_ID if scope_type == "system" else None
+    api_key_id = None
+    if mask & _METHOD_BITS["api_key"]:
+        api_key_id, pos = _decode_id(body, pos)
+    count = body[pos]
+    pos += 1
+    if count not in (1, 2) or len(body) != pos + count * AUDIT_ID_SIZE:
+        raise ValueError("bad audit ids")
+    audit_ids = tuple(
+        _b64(body[i : i + AUDIT_ID_SIZE]) for i in range(pos, len(body), AUDIT_ID_SIZE)
+    )
+    return TokenPayload(user_id, methods, scope_type, scope_id, issued_at, expires_at, audit_ids,
+                        api_key_id)
+
+
+class TokenCodec:
+    """Signs and verifies tokens. Checks neither expiry nor revocation: the caller
+    does, with its own clock and revocation list.
+
+    Successful verifications are cached (token -> payload, oldest evicted first), so
+    validating a token again costs a dict lookup instead of an Ed25519 check. The
+    cache belongs to one key set generation: when the keys change it is dropped, so a
+    token whose key was retired stops validating at once.
+    """
+
+    def __init__(self, keys: KeyRepository, verified_cache_size: int = 100_000):
+        self._keys = keys
+        self._cache_size = verified_cache_size
+        # (generation, cache) swapped as one reference: no lock on the read path.
+        self._cache: tuple[int, dict[str, TokenPayload]] = (keys.generation, {})
+
+    def encode(self, payload: TokenPayload) -> str:
+        primary = self._keys.primary
+        body = _pack(payload, primary.key_id)
+        return _b64(body + primary.private_key.sign(body))
+
+    def decode(self, token: str) -> TokenPayload:
+        if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_LENGTH:
+            raise Unauthenticated("malformed token")
+        key_set = self._keys.key_set
+        cache = self._cache_for(key_set.generation)
+        payload = cache.get(token)
+        if payload is None:
+            payload = _verify(token, key_set)
+            self._remember(cache, token, payload)
+        return payload
+
+    def _cache_for(self, generation: int) -> dict[str, TokenPayload]:
+        cached_generation, cache = self._cache
+        if cached_generation == generation:
+            return cache
+        if cached_generation < generation:
+            cache = {}
+            self._cache = (generation, cache)
+            return cache
+        return {}  # this reader still holds an older key set: cache nothing for it
+
+    def _remember(self, cache: dict[str, TokenPayload], token: str, payload: TokenPayload) -> None:
+        if self._cache_size <= 0:
+            return
+        if len(cache) >= self._cache_size:
+            try:
+                del cache[next(iter(cache))]
+            except (KeyError, RuntimeError, StopIteration):
+                pass  # another thread evicted or resized meanwhile; the bound is approximate
+        cache[token] = payload
+
+
+def _verify(token: str, key_set: KeySet) -> TokenPayload:
+    if not _URLSAFE.fullmatch(token):
+        raise Unauthenticated("token has characters outside the URL-safe base64 alphabet")
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (binascii.Error, ValueError):
+        raise Unauthenticated("token is not valid base64") from None
+    if _b64(raw) != token:  # one token, one spelling
+        raise Unauthenticated("token is not valid base64")
+    if len(raw) < _MIN_SIZE:
+        raise Unauthenticated("token is truncated")
+    if raw[0] != VERSION:
+        raise Unauthenticated("unsupported token version")
+    public_key = key_set.verifier(raw[1 : 1 + KEY_ID_SIZE])
+    if public_key is None:
+        raise Unauthenticated("token was signed by an unknown or retired key")
+    body, signature = raw[:-SIGNATURE_SIZE], raw[-SIGNATURE_SIZE:]
+    try:
+        public_key.verify(signature, body)
+    except InvalidSignature:
+        raise Unauthenticated("token signature is invalid") from None
+    try:
+        return _unpack(body)
+    except (ValueError, IndexError, KeyError, struct.error):
+        raise Unauthenticated("token payload is malformed") from None

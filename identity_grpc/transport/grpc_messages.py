@@ -1,0 +1,92 @@
+"""Translation between protobuf messages and the core's requests and records."""
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from identity_api.v1 import identity_pb2 as pb
+
+from ..auth import (ApiKeyCredentials, PasswordCredentials, ScopeRequest, Selector,
+                    TokenCredentials)
+from ..errors import InvalidArgument
+from ..records import DomainRecord, ProjectRecord, RoleRecord, ServiceRecord, TokenInfo
+
+
+def _selector(message, with_domain: bool) -> Selector:
+    domain = None
+    if with_domain and message.HasField("domain"):
+        domain = Selector(id=message.domain.id, name=message.domain.name)
+    return Selector(id=message.id, name=message.name, domain=domain)
+
+
+def credentials_from(request: pb.AuthenticateRequest):
+    method = request.WhichOneof("method")
+    if method == "password":
+        if not request.password.HasField("user"):
+            raise InvalidArgument("password.user", "is required")
+        return PasswordCredentials(user=_selector(request.password.user, True),
+                                   password=request.password.password)
+    if method == "token":
+        if not request.token.token:
+            raise InvalidArgument("token.token", "is required")
+        return TokenCredentials(token=request.token.token)
+    if method == "api_key":
+        if not request.api_key.key:
+            raise InvalidArgument("api_key.key", "is required")
+        user = _selector(request.api_key.user, True) if request.api_key.HasField("user") else None
+        return ApiKeyCredentials(key=request.api_key.key, user=user)
+    raise InvalidArgument("method", "one of password, token or api_key is required")
+
+
+def scope_from(request: pb.AuthenticateRequest) -> ScopeRequest:
+    if not request.HasField("scope"):
+        return ScopeRequest()
+    target = request.scope.WhichOneof("target")
+    if target == "project":
+        return ScopeRequest("project", _selector(request.scope.project, True))
+    if target == "domain":
+        return ScopeRequest("domain", _selector(request.scope.domain, False))
+    if target == "system":
+        if not request.scope.system.all:
+            raise InvalidArgument("scope.system.all", "must be true (the whole system)")
+        return ScopeRequest("system")
+    raise InvalidArgument("scope", "must name a project, a domain or the system")
+
+
+def domain_message(d: DomainRecord) -> pb.Domain:
+    return pb.Domain(id=d.id, name=d.name, enabled=d.enabled, description=d.description)
+
+
+def project_message(p: ProjectRecord) -> pb.Project:
+    return pb.Project(id=p.id, name=p.name, domain=domain_message(p.domain), enabled=p.enabled,
+                      description=p.description, parent_id=p.parent_id, is_domain=p.is_domain)
+
+
+def role_message(r: RoleRecord) -> pb.Role:
+    return pb.Role(id=r.id, name=r.name)
+
+
+def service_message(s: ServiceRecord) -> pb.CatalogService:
+    return pb.CatalogService(id=s.id, type=s.type, name=s.name, endpoints=[
+        pb.Endpoint(id=e.id, interface=e.interface, region=e.region, url=e.url)
+        for e in s.endpoints])
+
+
+def catalog_messages(services) -> list[pb.CatalogService]:
+    return [service_message(s) for s in services]
+
+
+def token_message(info: TokenInfo) -> pb.Token:
+    ident = info.identity
+    user = ident.user
+    token = pb.Token(
+        user=pb.User(id=user.id, name=user.name, domain=domain_message(user.domain)),
+        roles=[role_message(r) for r in ident.roles], methods=info.methods,
+        issued_at=Timestamp(seconds=info.issued_at), expires_at=Timestamp(seconds=info.expires_at),
+        audit_ids=info.audit_ids)
+    if ident.project is not None:
+        token.project.CopyFrom(project_message(ident.project))
+    elif ident.domain is not None:
+        token.domain.CopyFrom(domain_message(ident.domain))
+    elif ident.scope_type == "system":
+        token.system.all = True
+    if info.catalog is not None:
+        token.catalog.extend(catalog_messages(info.catalog))
+    return token

@@ -1,0 +1,67 @@
+"""Building the gRPC server: the Identity and admin services, standard health
+checking and server reflection, behind the request interceptor."""
+
+from concurrent import futures
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from identity_api.admin.v1 import admin_pb2 as apb
+from identity_api.admin.v1 import admin_pb2_grpc as agrpc
+from identity_api.v1 import identity_pb2 as pb
+from identity_api.v1 import identity_pb2_grpc as pb_grpc
+
+from ..core import Core
+from ..operations import Operations
+from . import grpc_admin, grpc_admin_catalog
+from .grpc_admin_api_keys import ApiKeysServicer
+from .grpc_interceptor import RequestInterceptor
+from .grpc_service import IdentityServicer
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Identity"].full_name
+# Every admin service of the contract and the servicer that serves it.
+ADMIN_SERVICERS = {
+    "Domains": grpc_admin.DomainsServicer,
+    "Projects": grpc_admin.ProjectsServicer,
+    "Users": grpc_admin.UsersServicer,
+    "Groups": grpc_admin.GroupsServicer,
+    "Roles": grpc_admin.RolesServicer,
+    "Assignments": grpc_admin.AssignmentsServicer,
+    "ApiKeys": ApiKeysServicer,
+    "Regions": grpc_admin_catalog.RegionsServicer,
+    "Services": grpc_admin_catalog.ServicesServicer,
+    "Endpoints": grpc_admin_catalog.EndpointsServicer,
+}
+
+
+def create_server(core: Core, address: str | None = None) -> tuple[grpc.Server, int]:
+    """A server, not yet started, bound to `address` (default: the settings'
+    `listen`; port 0 picks a free port), and the port it got."""
+    settings = core.settings
+    interceptor = RequestInterceptor(core.auth, settings.advertised_url, "/identity.",
+                                     IdentityServicer.ANONYMOUS,
+                                     on_store_error=core.drop_connection)
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=settings.grpc_workers,
+                                   thread_name_prefix="grpc"),
+        interceptors=[interceptor],
+        options=[("grpc.so_reuseport", 0)])
+    pb_grpc.add_IdentityServicer_to_server(IdentityServicer(core.auth, core.verification),
+                                             server)
+    ops = Operations(core)
+    names = [SERVICE_NAME]
+    for service, servicer_class in ADMIN_SERVICERS.items():
+        getattr(agrpc, f"add_{service}Servicer_to_server")(servicer_class(ops), server)
+        names.append(apb.DESCRIPTOR.services_by_name[service].full_name)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in (SERVICE_NAME, ""):
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection(
+        (*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+         reflection.SERVICE_NAME), server)
+    port = server.add_insecure_port(address or settings.listen)
+    if port == 0:
+        raise OSError(f"could not bind gRPC to {address or settings.listen}")
+    server.health_servicer = health_servicer  # so shutdown can report NOT_SERVING first
+    return server, port

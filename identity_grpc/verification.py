@@ -1,0 +1,210 @@
+"""What services that consume tokens need from the identity service to check them
+themselves: the public keys, a live feed of revocations and changes, and the
+projects of a domain.
+
+A consuming service verifies a token's signature locally and keeps an index of
+revocation events, so a request costs it microseconds, not a call. For that index to
+be right it must hear of every revocation this server applies, at once: the
+`NoticeHub` is the small subscriber list the server feeds. `ObservedRevocations`
+(the server's `RevocationList`) tells it of each event, whether from this server's
+own writes (`sync.Writer`) or from the shared store (`sync.StoreWatcher`); `Core`
+tells it of each change it applies to its caches and of each key reload.
+"""
+
+import threading
+from collections.abc import Callable
+
+from .auth import TOKEN_ADMIN_ROLES, AuthService
+from .cache import Dep, DependentCache
+from .config import Settings
+from .errors import IdentityError, PermissionDenied
+from .records import DomainRecord, ProjectRecord, TokenInfo
+from .resources import project_record
+from .store.models import Domain, Project
+from .tokens.keys import KeyRepository
+from .tokens.revocation import Revocation, RevocationList
+
+
+# A notice: ("revoked", Revocation) or ("changed", entity, entity_id).
+Notice = tuple
+# A subscriber that falls this far behind is cut off; it reconnects and starts over
+# from a fresh snapshot, which is always correct, instead of the server buffering
+# without bound.
+MAX_PENDING_NOTICES = 10_000
+
+
+class TooManyWatchers(IdentityError):
+    """Every stream slot is taken (each holds a server thread): try later or elsewhere."""
+
+
+class Subscription:
+    """One watcher's queue of notices."""
+
+    def __init__(self, hub: "NoticeHub", limit: int):
+        self._hub = hub
+        self._limit = limit
+        self._cond = threading.Condition()
+        self._items: list[Notice] = []
+        self.closed = False
+        self.overflowed = False
+
+    def put(self, notice: Notice) -> None:
+        with self._cond:
+            if self.closed or self.overflowed:
+                return
+            if len(self._items) >= self._limit:
+                self.overflowed = True
+                self._items.clear()
+            else:
+                self._items.append(notice)
+            self._cond.notify()
+
+    def take(self, timeout: float) -> list[Notice]:
+        """The notices queued so far, waiting up to `timeout` for the first one."""
+        with self._cond:
+            if not self._items and not self.closed and not self.overflowed:
+                self._cond.wait(timeout)
+            items, self._items = self._items, []
+            return items
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify()
+        self._hub.unsubscribe(self)
+
+
+class NoticeHub:
+    """The subscriber list. Publishing is a loop over an immutable tuple: writers
+    never wait on a watcher."""
+
+    def __init__(self, max_subscribers: int = 16, queue_limit: int = MAX_PENDING_NOTICES):
+        self.max_subscribers = max_subscribers
+        self._queue_limit = queue_limit
+        self._lock = threading.Lock()
+        self._subscribers: tuple[Subscription, ...] = ()
+
+    def subscribe(self) -> Subscription:
+        with self._lock:
+            if len(self._subscribers) >= self.max_subscribers:
+                raise TooManyWatchers(
+                    f"this server already serves {self.max_subscribers} revocation streams; "
+                    "check tokens with ValidateToken meanwhile, or watch another server")
+            subscription = Subscription(self, self._queue_limit)
+            self._subscribers += (subscription,)
+            return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        with self._lock:
+            self._subscribers = tuple(s for s in self._subscribers if s is not subscription)
+
+    def publish(self, notice: Notice) -> None:
+        for subscription in self._subscribers:
+            subscription.put(notice)
+
+    def revoked(self, event: Revocation) -> None:
+        self.publish(("revoked", event))
+
+    def changed(self, entity: str, entity_id: str) -> None:
+        self.publish(("changed", entity, entity_id))
+
+    def __len__(self) -> int:
+        return len(self._subscribers)
+
+
+class ObservedRevocations(RevocationList):
+    """The server's revocation list, also telling the hub of each event it learns.
+
+    Events arrive twice for this server's own writes (from the write, then from the
+    feed): subscribers, like the list, treat a repeat as a no-op."""
+
+    def __init__(self, hub: NoticeHub):
+        super().__init__()
+        self._hub = hub
+
+    def add(self, event: Revocation) -> None:
+        super().add(event)  # first, so a snapshot taken after this call holds it
+        self._hub.revoked(event)
+
+    def snapshot(self) -> list[Revocation]:
+        """The index as events: one per revoked audit id, one per user, project and
+        domain cutoff. (Read from `RevocationList`'s own dicts, under its lock.)"""
+        with self._lock:
+            audit = list(self._audit.items())
+            cutoffs = list(self._cutoffs.items())
+        events = [Revocation(issued_before=0, expires_at=expires_at, audit_id=audit_id)
+                  for audit_id, expires_at in audit]
+        for (kind, ident), (issued_before, expires_at) in cutoffs:
+            events.append(Revocation(issued_before=issued_before, expires_at=expires_at,
+                                     **{f"{kind}_id": ident}))
+        return events
+
+
+class Verification:
+    """The core calls behind GetSigningKeys, WatchRevocations and ListDomainProjects."""
+
+    def __init__(self, auth: AuthService, keys: KeyRepository, hub: NoticeHub,
+                 revocations: ObservedRevocations, cache: DependentCache,
+                 settings: Settings):
+        self._auth = auth
+        self._keys = keys
+        self.hub = hub
+        self._revocations = revocations
+        self._cache = cache
+        self.poll_interval = poll_interval = settings.poll_interval
+        self.advertised_url = settings.advertised_url
+        # Often enough that a consumer tells a lost stream from a quiet one well
+        # within a second, rarely enough to cost nothing.
+        self.keepalive_interval = min(max(poll_interval, 0.05), 0.25)
+
+    @staticmethod
+    def authorize_consumer(caller: TokenInfo) -> None:
+        if not caller.identity.role_names & TOKEN_ADMIN_ROLES:
+            raise PermissionDenied("checking tokens for others needs the service or admin role")
+
+    def signing_keys(self, caller: TokenInfo) -> dict[str, bytes]:
+        self.authorize_consumer(caller)
+        return self._keys.public_keys()
+
+    def watch(self, caller: TokenInfo) -> tuple[Subscription, list[Revocation]]:
+        """A subscription, then the snapshot: subscribed first, so an event lands in
+        the snapshot, the queue, or both, never in neither."""
+        self.authorize_consumer(caller)
+        subscription = self.hub.subscribe()
+        return subscription, self._revocations.snapshot()
+
+    def domain_projects(self, caller: TokenInfo, subject_token: str = ""
+                        ) -> tuple[DomainRecord, tuple[ProjectRecord, ...]]:
+        info = (self._auth.validate_for(caller, subject_token, include_catalog=False)
+                if subject_token else caller)
+        domain = info.identity.domain
+        if info.identity.scope_type != "domain" or domain is None:
+            what = "the subject token" if subject_token else "this call"
+            raise PermissionDenied(f"{what} needs a domain-scoped token")
+        projects = self._cache.get(("domain_projects_list", domain.id),
+                                   lambda deps: _enabled_projects(domain.id, deps))
+        return domain, projects
+
+
+def _enabled_projects(domain_id: str, deps: set[Dep]) -> tuple[ProjectRecord, ...]:
+    # Creating, renaming, enabling or deleting a project announces its domain's
+    # "domain_projects" (resources.Resources._announce).
+    deps.add(("domain_projects", domain_id))
+    deps.add(("domain", domain_id))
+    rows = (Project.select(Project, Domain).join(Domain)
+            .where((Project.domain == domain_id) & (Project.enabled == True))  # noqa: E712
+            .order_by(Project.name))
+    return tuple(project_record(p, p.domain) for p in rows)
+
+
+def key_reloader(keys: KeyRepository, hub: NoticeHub) -> Callable[[], None]:
+    """The store watcher's tick: follow the key directory, and tell consumers when the
+    keys changed (a retired key revokes what it signed; a new one must be fetched)."""
+    def tick() -> None:
+        if keys.reload_if_changed():
+            hub.changed("keys", "*")
+    return tick
+
+
+__all__ = ["NoticeHub", "ObservedRevocations", "Subscription", "TooManyWatchers",
+           "Verification", "key_reloader"]

@@ -1,0 +1,195 @@
+"""Shared fixtures: one suite, run against every reachable backend.
+
+`database_url` is parametrised over SQLite (a file in the test's tmp dir) and
+PostgreSQL (a schema of its own per test, dropped afterwards). Where PostgreSQL is
+not reachable its half of the suite is skipped with the reason, never faked.
+`service` is a real server on an ephemeral port over a bootstrapped store with the
+demo dataset, driven through the generated stubs.
+"""
+
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import grpc
+import psycopg2
+import pytest
+from identity_api.v1 import identity_pb2_grpc as rpc
+
+from identity_grpc.bootstrap import bootstrap, load_demo
+from identity_grpc.config import Settings
+from identity_grpc.core import Core
+from identity_grpc.store.db import open_database
+from identity_grpc.tokens.keys import KeyRepository
+from identity_grpc.transport.grpc_server import create_server
+from support import ADMIN_PASSWORD, FakeClock
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_DSN = os.environ.get("IDENTITY_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+MYSQL_URL = os.environ.get("IDENTITY_TEST_MYSQL", "mysql://root@127.0.0.1:3306")
+# Every backend by default (each skipped, saying why, where its server is absent);
+# IDENTITY_TEST_BACKENDS narrows the set, e.g. "sqlite" for a quick run.
+BACKENDS = os.environ.get("IDENTITY_TEST_BACKENDS", "sqlite,postgresql,mysql").split(",")
+
+
+def _pg_unreachable_reason() -> str | None:
+    try:
+        psycopg2.connect(PG_DSN, connect_timeout=3).close()
+    except psycopg2.Error as e:
+        return f"PostgreSQL not reachable at {PG_DSN}: {str(e).strip()}"
+    return None
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/identity.db"
+        return
+    if request.param == "mysql":
+        yield from _mysql_database()
+        return
+    reason = _pg_unreachable_reason()
+    if reason:
+        pytest.skip(reason)
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    conn = psycopg2.connect(PG_DSN)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE SCHEMA {schema}")
+    conn.close()
+    yield f"{PG_DSN}?schema={schema}"
+    conn = psycopg2.connect(PG_DSN)  # a fresh one: a test may have cut connections
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f"DROP SCHEMA {schema} CASCADE")
+    conn.close()
+
+
+def _mysql_database():
+    """A database of its own on the local MariaDB/MySQL, dropped afterwards."""
+    import pymysql
+    parsed = urlparse(MYSQL_URL)
+    try:
+        conn = pymysql.connect(host=parsed.hostname, port=parsed.port or 3306,
+                               user=parsed.username or "root", password=parsed.password or "",
+                               connect_timeout=3, autocommit=True)
+    except pymysql.Error as e:
+        pytest.skip(f"MariaDB/MySQL not reachable at {MYSQL_URL}: {e}")
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+    yield f"{MYSQL_URL.rstrip('/')}/{name}"
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE {name}")
+    conn.close()
+
+
+@pytest.fixture
+def settings(database_url, tmp_path) -> Settings:
+    return Settings(
+        listen="127.0.0.1:0", database_url=database_url, key_dir=str(tmp_path / "keys"),
+        admin_password_file=str(tmp_path / "admin-password"), poll_interval=0.05)
+
+
+@pytest.fixture
+def deployment(settings) -> Settings:
+    """A store initialised, bootstrapped and loaded with the demo dataset."""
+    open_database(settings.database_url)
+    KeyRepository.initialize(settings.key_dir, settings.max_active_keys)
+    core = Core(settings)
+    bootstrap(core, ADMIN_PASSWORD, settings.advertised_url)
+    load_demo(core)
+    core.close()
+    return settings
+
+
+@dataclass
+class RunningService:
+    core: Core
+    server: grpc.Server
+    port: int
+    channel: grpc.Channel
+    stub: rpc.IdentityStub
+    clock: FakeClock
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.channel.close()
+        self.server.stop(0).wait()
+        self.core.close()
+
+
+def start_service(settings: Settings, clock: FakeClock | None = None) -> RunningService:
+    clock = clock or FakeClock()
+    core = Core(settings, clock=clock).start()
+    server, port = create_server(core, "127.0.0.1:0")
+    server.start()
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    return RunningService(core, server, port, channel, rpc.IdentityStub(channel), clock)
+
+
+@pytest.fixture
+def service(deployment):
+    running = start_service(deployment)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def stub(service) -> rpc.IdentityStub:
+    return service.stub
+
+
+class ServerProcess:
+    """`server.py` in a process of its own: a real second replica."""
+
+    def __init__(self, settings: Settings):
+        env = dict(os.environ, PYTHONUNBUFFERED="1", IDENTITY_LISTEN="127.0.0.1:0",
+                   IDENTITY_HTTP_LISTEN="127.0.0.1:0",
+                   IDENTITY_DATABASE_URL=settings.database_url, IDENTITY_KEY_DIR=settings.key_dir,
+                   IDENTITY_POLL_INTERVAL=str(settings.poll_interval))
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "server.py")], env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = self.proc.stdout.readline()  # blocks until it serves (or dies)
+        if "gRPC on" not in line:
+            self.proc.kill()
+            raise RuntimeError(f"server did not start: {line!r}")
+        self.port = int(line.rsplit(":", 1)[1])
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
+        self.stub = rpc.IdentityStub(self.channel)
+
+    def stop(self) -> None:
+        self.channel.close()
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def replica(service):
+    """A second server process over the same store and keys as `service`."""
+    process = ServerProcess(service.core.settings)
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def admin(service):
+    """The admin services, called with the bootstrap admin's system-scoped token."""
+    from support import AdminClient, system_admin_token
+    return AdminClient(service.channel, system_admin_token(service.stub))
+
+
+@pytest.fixture
+def gateway(service):
+    """The HTTP gateway over the same core as `service`, on a free port; its base URL."""
+    from identity_grpc.gateway.server import HttpServer
+    http = HttpServer(service.core, "127.0.0.1:0").start()
+    yield f"http://127.0.0.1:{http.port}"
+    http.stop()

@@ -1,0 +1,322 @@
+"""The `identity` command-line client, run as a subprocess the way an operator runs
+it, against `server.py` in a process of its own over a SQLite store set up with
+`identity-manage setup --demo`. Credentials come from OS_* variables, as from an
+openrc file.
+
+These test the client, not the backend, so they use SQLite only. One server serves
+the whole module; every test names what it creates uniquely and removes it.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from support import clean_env
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+ADMIN_PASSWORD = "cli-admin-secret-1"
+RUN_TIMEOUT = 60
+
+
+
+
+@pytest.fixture(scope="module")
+def address(tmp_path_factory):
+    """A server on a free port over a demo store; the address it serves on."""
+    directory = tmp_path_factory.mktemp("cli")
+    settings = {
+        "database_url": f"sqlite:////{(directory / 'identity.db').as_posix().lstrip('/')}",
+        "key_dir": str(directory / "keys"),
+        "admin_password_file": str(directory / "admin-password"),
+        "listen": "127.0.0.1:0",
+        "poll_interval": 0.05,
+        "argon2_time_cost": 1,  # cheap hashes: every CLI call authenticates
+        "argon2_memory_kib": 8,
+    }
+    config = directory / "identity.toml"
+    config.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items()))
+    setup = subprocess.run(
+        [PYTHON, "-m", "identity_grpc.manage", "--config", str(config), "setup", "--demo"],
+        cwd=directory, env=clean_env(IDENTITY_ADMIN_PASSWORD=ADMIN_PASSWORD),
+        capture_output=True, text=True, timeout=120)
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    stderr_path = directory / "server.stderr"
+    with open(stderr_path, "w") as stderr:
+        proc = subprocess.Popen([PYTHON, str(ROOT / "server.py"), "--config", str(config)],
+                                cwd=directory, env=clean_env(PYTHONUNBUFFERED="1"),
+                                stdout=subprocess.PIPE, stderr=stderr, text=True)
+    try:
+        line = proc.stdout.readline()  # blocks until it serves (or dies)
+        if "gRPC on" not in line:
+            proc.kill()
+            proc.wait()
+            pytest.fail(f"server did not start: {line!r}; stderr: {stderr_path.read_text()!r}")
+        yield line.rsplit(" ", 1)[1].strip()
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        proc.stdout.close()
+
+
+class Cli:
+    """`python -m identity_client.cli` with a fixed set of OS_* variables."""
+
+    def __init__(self, **os_vars: str):
+        self.os_vars = os_vars
+
+    def as_(self, **os_vars: str) -> "Cli":
+        return Cli(**{**self.os_vars, **os_vars})
+
+    def run(self, *args: str, expect: int | None = 0) -> subprocess.CompletedProcess:
+        result = subprocess.run([PYTHON, "-m", "identity_client.cli", *args],
+                                env=clean_env(**self.os_vars), capture_output=True, text=True,
+                                timeout=RUN_TIMEOUT)
+        if expect is not None:
+            assert result.returncode == expect, (
+                f"identity {' '.join(args)} exited {result.returncode}, not {expect}:\n"
+                f"{result.stdout}{result.stderr}")
+        assert "Traceback" not in result.stderr, result.stderr
+        return result
+
+    def json(self, *args: str):
+        return json.loads(self.run(*args, "-f", "json").stdout)
+
+    def fails(self, *args: str, code: int = 1) -> str:
+        """Run a command that must fail; its single line of stderr."""
+        result = self.run(*args, expect=code)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith("identity: error: "), lines[0]
+        return lines[0]
+
+
+@pytest.fixture
+def admin(address) -> Cli:
+    return Cli(OS_AUTH_URL=address, OS_USERNAME="admin", OS_PASSWORD=ADMIN_PASSWORD,
+               OS_USER_DOMAIN_NAME="Default", OS_SYSTEM_SCOPE="all")
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+
+
+# ---- a full session ------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_a_full_session_create_grant_log_in_list_and_clean_up(admin, address):
+    name, project_name, password = unique("carol"), unique("proj"), "carol-pass-123"
+
+    user = admin.json("user", "create", name, "--password", password,
+                      "--email", f"{name}@example.com", "--description", "a test user")
+    assert (user["name"], user["email"], user["enabled"], user["domain_id"]) == (
+        name, f"{name}@example.com", True, "default")
+    project = admin.json("project", "create", project_name, "--domain", "Default",
+                         "--description", "a test project")
+    assert (project["name"], project["domain_id"], project["enabled"]) == (
+        project_name, "default", True)
+    assert admin.run("role", "add", "member", "--user", name, "--project", project_name).stdout == ""
+    assert admin.json("user", "show", user["id"])["name"] == name  # by id as well as by name
+
+    # The new user logs in with an openrc of its own (an http:// URL, as openrc files have).
+    carol = Cli(OS_AUTH_URL=f"http://{address}/v3", OS_USERNAME=name, OS_PASSWORD=password,
+                OS_USER_DOMAIN_NAME="Default", OS_PROJECT_NAME=project_name,
+                OS_PROJECT_DOMAIN_NAME="Default")
+    token = carol.json("token", "issue")
+    assert set(token) == {"expires", "id", "project_id", "user_id"}
+    assert (token["project_id"], token["user_id"]) == (project["id"], user["id"])
+    table = carol.run("token", "issue").stdout
+    assert "| Field" in table and f"| project_id | {project['id']}" in table
+
+    assignments = admin.json("role", "assignment", "list", "--user", name, "--effective", "--names")
+    granted = {(a["role"], a["user"], a["project"]) for a in assignments}
+    assert ("member", f"{name}@Default", f"{project_name}@Default") in granted
+    assert ("reader", f"{name}@Default", f"{project_name}@Default") in granted  # implied
+    assert all(a["user"] == f"{name}@Default" for a in assignments)
+
+    # Revoked, the token is refused when used as --os-token.
+    admin.run("token", "revoke", token["id"])
+    refused = Cli(OS_AUTH_URL=address, OS_TOKEN=token["id"]).fails("catalog", "list")
+    assert "UNAUTHENTICATED" in refused
+
+    admin.run("role", "remove", "member", "--user", name, "--project", project_name)
+    assert admin.json("role", "assignment", "list", "--user", name) == []
+    admin.run("user", "delete", name)
+    admin.run("project", "delete", project_name)
+    assert "NOT_FOUND" in admin.fails("user", "show", name)
+    assert "NOT_FOUND" in admin.fails("project", "show", project["id"])
+    assert name not in {u["name"] for u in admin.json("user", "list")}
+    assert project_name not in {p["name"] for p in admin.json("project", "list")}
+
+
+@pytest.mark.slow
+def test_the_classic_keystone_forms(admin):
+    tenant_name, user_name, role_name = unique("acme"), unique("dave"), unique("compute-user")
+
+    tenant = admin.json("tenant-create", "--name", tenant_name, "--description", "classic")
+    user = admin.json("user-create", "--name", user_name, "--pass", "dave-pass-123",
+                      "--email", f"{user_name}@example.com")
+    role = admin.json("role-create", "--name", role_name)
+    assert (tenant["name"], user["name"], role["name"]) == (tenant_name, user_name, role_name)
+    assert "| Property" in admin.run("user-get", user["id"]).stdout
+
+    admin.run("user-role-add", "--user", user["id"], "--role", role["id"],
+              "--tenant-id", tenant["id"])
+    # `--project_id`, `--tenant_id` and names work alike; granting twice is harmless or refused
+    # cleanly, never a traceback.
+    again = admin.run("user-role-add", "--user-id", user_name, "--role_id", role_name,
+                      "--project_id", tenant_name, expect=None)
+    assert again.returncode in (0, 1) and len(again.stderr.strip().splitlines()) <= 1
+
+    assert user_name in {u["name"] for u in admin.json("user-list")}
+    assert tenant_name in {t["name"] for t in admin.json("tenant-list")}
+    assert role_name in {r["name"] for r in admin.json("role-list")}
+    listed = admin.run("user-list").stdout
+    assert "| id " in listed and user_name in listed
+    assert {r["name"] for r in admin.json("user-role-list", "--user", user_name,
+                                          "--tenant_id", tenant_name)} == {role_name}
+
+    # The legacy OS_TENANT_NAME scopes a token to the tenant.
+    dave = Cli(OS_AUTH_URL=admin.os_vars["OS_AUTH_URL"], OS_USERNAME=user_name,
+               OS_PASSWORD="dave-pass-123", OS_TENANT_NAME=tenant_name)
+    assert dave.json("token", "issue")["project_id"] == tenant["id"]
+
+    admin.run("user-role-remove", "--user", user_name, "--role", role_name, "--tenant", tenant_name)
+    assert admin.json("user-role-list", "--user", user_name, "--tenant", tenant_name) == []
+    admin.run("user-delete", user_name)
+    admin.run("tenant-delete", tenant_name)
+    admin.run("role-delete", role_name)
+    assert user_name not in admin.run("user-list").stdout
+    assert tenant_name not in admin.run("tenant-list").stdout
+    assert role_name not in admin.run("role-list").stdout
+
+
+# ---- output ------------------------------------------------------------------------
+
+def test_json_output_parses_and_tables_align(admin):
+    users = admin.json("user", "list")
+    assert isinstance(users, list) and all(set(u) >= {"id", "name", "domain_id"} for u in users)
+    assert {"admin", "alice", "bob", "nova"} <= {u["name"] for u in users}
+    alice = admin.json("user", "show", "alice")
+    assert isinstance(alice, dict) and alice["email"] == "alice@example.com"
+    assert {d["name"] for d in admin.json("domain", "list")} >= {"Default", "Foo"}
+    assert {"admin", "member", "reader"} <= {r["name"] for r in admin.json("role", "list")}
+    assert admin.run("user", "show", "alice", "-f", "value", "-c", "email").stdout.strip() == \
+        "alice@example.com"
+
+    table = admin.run("project", "list").stdout.splitlines()
+    assert table[0].startswith("+-") and table[1].startswith("| ID")
+    assert len({len(line) for line in table}) == 1  # every line as wide as the others
+
+    catalog = admin.json("catalog", "list")
+    compute = next(s for s in catalog if s["type"] == "compute")
+    assert {e["url"] for e in compute["endpoints"]} == {"http://127.0.0.1:8774/v2.1"}
+
+
+def test_names_in_two_domains_are_ambiguous_until_the_domain_is_given(admin):
+    domain, name = unique("dom"), unique("erin")
+    admin.run("domain", "create", domain)
+    admin.run("user", "create", name, "--password", "erin-pass-123")
+    admin.run("user", "create", name, "--domain", domain, "--password", "erin-pass-123")
+    try:
+        assert f"2 users are named '{name}'" in admin.fails("user", "show", name)
+        assert admin.json("user", "show", name, "--domain", domain)["name"] == name
+        assert admin.json("user", "show", name, "--domain", "Default")["domain_id"] == "default"
+    finally:
+        admin.run("user", "delete", name, "--domain", domain)
+        admin.run("user", "delete", name, "--domain", "default")
+        admin.run("domain", "set", domain, "--disable")
+        admin.run("domain", "delete", domain)
+
+
+# ---- errors --------------------------------------------------------------------------
+
+def test_a_wrong_password_is_one_line_and_exit_status_1(admin):
+    line = admin.as_(OS_PASSWORD="not-the-password").fails("user", "list")
+    assert line.startswith("identity: error: UNAUTHENTICATED: ")
+    assert "not-the-password" not in line
+
+
+def test_usage_errors_are_one_line_and_exit_status_2(admin):
+    assert "unknown command 'frobnicate'" in admin.fails("frobnicate", code=2)
+    assert "did you mean 'user list'" in admin.fails("user", "lst", code=2)
+    assert "NAME" in admin.fails("user", "create", code=2)
+    admin.fails("role", "add", "member", "--user", "alice", code=2)  # no target
+    admin.fails("user", "list", "--no-such-option", code=2)
+    admin.fails("user", "list", "--os-system-scope", "all", "--os-project-name", "admin", code=2)
+
+
+def test_no_server_is_one_line_and_exit_status_1():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    cli = Cli(OS_AUTH_URL=f"127.0.0.1:{port}", OS_USERNAME="admin", OS_PASSWORD="x")
+    assert "UNAVAILABLE" in cli.fails("user", "list")
+
+
+def test_help_and_the_console_script():
+    result = Cli().run("--help")
+    assert "user create" in result.stdout and "user-create" in result.stdout
+    assert "--os-auth-url" in Cli().run("help", "role", "add").stdout + result.stdout
+    script = Path(PYTHON).parent / "identity"
+    if not script.exists():
+        pytest.skip(f"no console script at {script}: run `pip install -e ./clients`")
+    run = subprocess.run([str(script), "help", "token", "issue"], env=clean_env(),
+                         capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert run.returncode == 0 and "token issue" in run.stdout
+
+
+# ---- the catalog and API keys -------------------------------------------------------------
+
+@pytest.mark.slow
+def test_regions_services_and_endpoints(admin):
+    region, kind, name = unique("Region"), unique("type"), unique("svc")
+    url = f"http://{name}.example.com:9999/v1"
+
+    assert admin.json("region", "create", region, "--description", "test")["region"] == region
+    service = admin.json("service", "create", kind, "--name", name)
+    assert (service["type"], service["name"], service["enabled"]) == (kind, name, True)
+    endpoint = admin.json("endpoint", "create", name, "public", url, "--region", region)
+    assert (endpoint["service_id"], endpoint["interface"], endpoint["url"],
+            endpoint["region"]) == (service["id"], "public", url, region)
+    listed = admin.json("endpoint", "list", "--service", name)
+    assert [(e["id"], e["service_name"], e["service_type"]) for e in listed] == [
+        (endpoint["id"], name, kind)]
+    assert admin.json("service", "show", name)["id"] == service["id"]
+    assert region in {r["region"] for r in admin.json("region", "list")}
+    assert kind in {s["type"] for s in admin.json("catalog", "list")}
+
+    admin.run("endpoint", "delete", endpoint["id"])
+    admin.run("service", "delete", name)
+    admin.run("region", "delete", region)
+    assert name not in {s["name"] for s in admin.json("service", "list")}
+    assert region not in {r["region"] for r in admin.json("region", "list")}
+
+
+@pytest.mark.slow
+def test_api_keys(admin):
+    created = admin.json("api", "key", "create", unique("key"), "--project", "admin",
+                         "--role", "reader", "--expires", "2099-01-01T00:00:00Z")
+    assert created["secret"] and created["expires_at"].startswith("2099-01-01")
+    assert created["project_id"] == admin.json("project", "show", "admin")["id"]
+    assert created["id"] in {k["id"] for k in admin.json("api", "key", "list")}
+    # The secret logs in in place of a password, scoped as the key says.
+    keyed = Cli(OS_AUTH_URL=admin.os_vars["OS_AUTH_URL"], OS_API_KEY=created["secret"])
+    token = keyed.json("token", "issue")
+    assert (token["project_id"], token["user_id"]) == (created["project_id"], created["user_id"])
+    admin.run("api", "key", "delete", created["id"])
+    assert "UNAUTHENTICATED" in keyed.fails("token", "issue")
+    assert created["id"] not in {k["id"] for k in admin.json("api", "key", "list")}

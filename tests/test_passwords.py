@@ -1,0 +1,190 @@
+"""Password storage and checking: argon2id with OWASP's parameters, rehash when they
+change, and refusals that tell no case apart, not even by timing."""
+
+import statistics
+import time
+
+import grpc
+import pytest
+
+from conftest import start_service
+from identity_grpc.errors import InvalidArgument
+from identity_grpc.passwords import MAX_PASSWORD_BYTES, Passwords, check_acceptable
+from identity_grpc.store.models import Password
+from support import login, password_request, rpc_error
+
+OWASP_PREFIX = "$argon2id$v=19$m=19456,t=2,p=1$"
+
+
+def _alice_id(service) -> str:
+    return service.core.identity.find_user(name="alice", domain_id="default").id
+
+
+def _rows(user_id: str) -> list[tuple[int, str]]:
+    return [(p.id, p.hash) for p in Password.select().where(Password.user == user_id)
+            .order_by(Password.id)]
+
+
+def _refusal(stub, request) -> str:
+    error = rpc_error(stub.Authenticate, request)
+    assert error.code() == grpc.StatusCode.UNAUTHENTICATED, (error.code(), error.details())
+    return error.details()
+
+
+def _wrong_password_details(stub) -> str:
+    return _refusal(stub, password_request("alice", password="not-her-password"))
+
+
+# ---- storage ------------------------------------------------------------------------
+
+def test_stored_hash_is_argon2id_with_owasp_parameters(service):
+    rows = _rows(_alice_id(service))
+    assert len(rows) == 1
+    assert rows[0][1].startswith(OWASP_PREFIX), rows[0][1]
+
+
+def test_hash_is_rewritten_in_place_when_the_parameters_change(service):
+    alice = _alice_id(service)
+    [(row_id, before)] = _rows(alice)
+    stronger = start_service(service.core.settings.replace(argon2_time_cost=3))
+    try:
+        login(stronger.stub, "alice")
+        [(same_id, after)] = _rows(alice)
+        assert same_id == row_id  # updated, not a new history entry
+        assert after != before and after.startswith("$argon2id$v=19$m=19456,t=3,p=1$"), after
+        # The rehashed password still works, and a login with these parameters
+        # leaves the row alone.
+        assert login(stronger.stub, "alice").token
+        assert _rows(alice) == [(row_id, after)]
+    finally:
+        stronger.stop()
+
+
+def test_hash_is_not_rewritten_when_the_parameters_are_unchanged(service, stub):
+    alice = _alice_id(service)
+    before = _rows(alice)
+    for _ in range(2):
+        login(stub, "alice")
+    assert _rows(alice) == before
+
+
+def test_wrong_password_does_not_rehash(service):
+    alice = _alice_id(service)
+    before = _rows(alice)
+    stronger = start_service(service.core.settings.replace(argon2_time_cost=3))
+    try:
+        _wrong_password_details(stronger.stub)
+        assert _rows(alice) == before
+    finally:
+        stronger.stop()
+
+
+# ---- refusals -------------------------------------------------------------------------
+
+def test_unknown_user_and_wrong_password_get_the_same_answer(stub):
+    unknown = _refusal(stub, password_request("nobody", password="mypassword123"))
+    assert unknown == _wrong_password_details(stub)
+
+
+def _median_seconds(call, request, attempts: int = 7) -> float:
+    times = []
+    for _ in range(attempts):
+        started = time.perf_counter()
+        rpc_error(call, request)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+@pytest.mark.slow
+def test_unknown_user_takes_as_long_as_a_wrong_password(stub):
+    unknown = password_request("nobody", password="mypassword123")
+    wrong = password_request("alice", password="not-her-password")
+    for request in (unknown, wrong):  # warm connections and caches
+        rpc_error(stub.Authenticate, request)
+    unknown_s = _median_seconds(stub.Authenticate, unknown)
+    wrong_s = _median_seconds(stub.Authenticate, wrong)
+    ratio = unknown_s / wrong_s
+    assert 0.5 <= ratio <= 2.0, f"unknown user {unknown_s * 1000:.1f} ms, wrong password {wrong_s * 1000:.1f} ms"
+
+
+def test_disabled_user_cannot_authenticate(service, stub):
+    expected = _wrong_password_details(stub)
+    service.core.identity.set_user_enabled(_alice_id(service), False)
+    assert _refusal(stub, password_request("alice")) == expected
+    service.core.identity.set_user_enabled(_alice_id(service), True)
+    assert login(stub, "alice").token
+
+
+def test_user_in_a_disabled_domain_cannot_authenticate(service, stub):
+    core = service.core
+    foo = core.resources.find_domain(name="Foo")
+    core.identity.create_user("dave", foo.id, "davepassword1")
+    dave = password_request("dave", password="davepassword1")
+    dave.password.user.domain.id = foo.id
+    assert stub.Authenticate(dave).token_info.user.domain.name == "Foo"
+    expected = _wrong_password_details(stub)
+    core.resources.set_domain_enabled(foo.id, False)
+    assert _refusal(stub, dave) == expected
+
+
+# ---- unit level -----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def passwords() -> Passwords:
+    return Passwords()
+
+
+def test_new_hashes_use_owasp_parameters(passwords):
+    hashed = passwords.hash("correct horse")
+    assert hashed.startswith(OWASP_PREFIX)
+    assert passwords.verify(hashed, "correct horse")
+    assert not passwords.verify(hashed, "wrong horse")
+    assert not passwords.needs_rehash(hashed)
+    assert Passwords().verify(hashed, "correct horse")  # salted: another instance agrees
+
+
+def test_verify_without_a_hash_is_false_and_takes_as_long(passwords):
+    real = passwords.hash("correct horse")
+    assert passwords.verify(None, "x") is False
+    assert passwords.verify(None, "dummy password for unknown users") is False
+    assert passwords.verify("", "x") is False
+
+    def median(stored):
+        times = []
+        for _ in range(7):
+            started = time.perf_counter()
+            passwords.verify(stored, "wrong horse")
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    ratio = median(None) / median(real)
+    assert 0.5 <= ratio <= 2.0, ratio
+
+
+def test_verify_with_a_corrupt_stored_hash_is_false_not_an_error(passwords):
+    assert passwords.verify("not-a-hash", "x") is False
+    assert passwords.verify("$argon2id$v=19$m=19456,t=2,p=1$garbage", "x") is False
+    assert passwords.needs_rehash("not-a-hash")
+
+
+def test_needs_rehash_when_parameters_differ(passwords):
+    from identity_grpc.passwords import HashParameters
+    stronger = Passwords(HashParameters(time_cost=3))
+    assert stronger.needs_rehash(passwords.hash("correct horse"))
+    assert not stronger.needs_rehash(stronger.hash("correct horse"))
+
+
+@pytest.mark.parametrize("password", ["", "p" * (MAX_PASSWORD_BYTES + 1), "é" * 2049],
+                         ids=["empty", "4097_bytes", "4098_utf8_bytes_in_2049_chars"])
+def test_unacceptable_passwords_are_refused_naming_the_field(passwords, password):
+    for check in (check_acceptable, passwords.hash):
+        with pytest.raises(InvalidArgument) as info:
+            check(password)
+        assert info.value.field == "password"
+        assert info.value.message.startswith("password: ")
+
+
+def test_a_4096_byte_password_is_acceptable(passwords):
+    check_acceptable("p" * MAX_PASSWORD_BYTES)
+    check_acceptable("é" * (MAX_PASSWORD_BYTES // 2))
+    assert passwords.verify(passwords.hash("p" * MAX_PASSWORD_BYTES), "p" * MAX_PASSWORD_BYTES)

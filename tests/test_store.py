@@ -1,0 +1,111 @@
+"""Store conformance: the same promises on every backend (the `database_url` fixture
+runs each test on SQLite and on PostgreSQL)."""
+
+import re
+
+import pytest
+from playhouse.migrate import SchemaMigrator, migrate
+
+from identity_grpc.core import Core
+from identity_grpc.errors import AlreadyExists
+from identity_grpc.store import models, schema
+from identity_grpc.store.db import make_database, open_database
+from identity_grpc.store.models import (DEFAULT_DOMAIN_ID, Domain, GroupMembership, Password,
+                                        RoleAssignment, User)
+from identity_grpc.tokens.keys import KeyRepository
+
+
+@pytest.fixture
+def core(settings):
+    KeyRepository.initialize(settings.key_dir)
+    core = Core(settings)
+    yield core
+    core.close()
+
+
+def test_a_new_store_has_the_default_domain_and_the_latest_schema(database_url):
+    db = open_database(database_url)
+    assert schema.current_version(db) == schema.LATEST
+    default = Domain.get_by_id(DEFAULT_DOMAIN_ID)
+    assert (default.name, default.enabled) == ("Default", True)
+
+
+def test_ids_are_assigned_by_the_service(core):
+    user = core.identity.create_user("erin", DEFAULT_DOMAIN_ID, "erinpassword1")
+    project = core.resources.create_project("p1", DEFAULT_DOMAIN_ID)
+    for ident in (user.id, project.id):
+        assert re.fullmatch(r"[0-9a-f]{32}", ident)
+    assert user.id != project.id
+
+
+def test_names_are_unique_within_their_domain(core):
+    foo = core.resources.create_domain("Foo")
+    core.identity.create_user("erin", DEFAULT_DOMAIN_ID, "erinpassword1")
+    core.identity.create_user("erin", foo.id, "erinpassword1")  # another domain: fine
+    with pytest.raises(AlreadyExists, match="erin"):
+        core.identity.create_user("erin", DEFAULT_DOMAIN_ID, "otherpassword1")
+    core.resources.create_project("web", DEFAULT_DOMAIN_ID)
+    core.resources.create_project("web", foo.id)
+    with pytest.raises(AlreadyExists, match="web"):
+        core.resources.create_project("web", DEFAULT_DOMAIN_ID)
+    core.identity.create_group("ops", DEFAULT_DOMAIN_ID)
+    with pytest.raises(AlreadyExists, match="ops"):
+        core.identity.create_group("ops", DEFAULT_DOMAIN_ID)
+    with pytest.raises(AlreadyExists, match="Foo"):
+        core.resources.create_domain("Foo")
+    core.assignments.create_role("auditor")
+    with pytest.raises(AlreadyExists, match="auditor"):
+        core.assignments.create_role("auditor")
+    assert User.select().where(User.name == "erin").count() == 2
+
+
+def test_a_refused_duplicate_leaves_no_partial_rows(core):
+    core.identity.create_user("erin", DEFAULT_DOMAIN_ID, "erinpassword1")
+    passwords = Password.select().count()
+    with pytest.raises(AlreadyExists):
+        core.identity.create_user("erin", DEFAULT_DOMAIN_ID, "otherpassword1")
+    assert Password.select().count() == passwords
+
+
+def test_deleting_a_user_removes_its_passwords_memberships_and_assignments(core):
+    user = core.identity.create_user("erin", DEFAULT_DOMAIN_ID, "erinpassword1")
+    group = core.identity.create_group("ops", DEFAULT_DOMAIN_ID)
+    core.identity.add_user_to_group(user.id, group.id)
+    role = core.assignments.create_role("auditor")
+    core.assignments.grant(role.id, target_type="domain", target_id=DEFAULT_DOMAIN_ID, user_id=user.id)
+    core.identity.delete_user(user.id)
+    assert not Password.select().where(Password.user == user.id).exists()
+    assert not GroupMembership.select().where(GroupMembership.user == user.id).exists()
+    assert not RoleAssignment.select().where(RoleAssignment.actor_id == user.id).exists()
+
+
+def test_opening_an_older_store_upgrades_it_in_place(database_url):
+    db = make_database(database_url)
+    models.database_proxy.initialize(db)
+    assert schema.upgrade(db, target=2) == 2
+    # Give the store the shape version-2 code made: no v3 columns, no API key table.
+    migrator = SchemaMigrator.from_database(db)
+    migrate(*[migrator.drop_column("user", c) for c in ("extra", "failed_auth_count", "failed_auth_at")],
+            migrator.drop_column("password", "expires_at"))
+    schema.ensure_default_domain()
+    db.execute_sql(f"INSERT INTO {db.quote[0]}user{db.quote[1]} (id, name, domain_id, email, description, "
+                   f"enabled, created_at) VALUES ('u1', 'legacy', 'default', '', '', {db.param}, 0)",
+                   (True,))
+    assert "extra" not in {c.name for c in db.get_columns("user")}
+    assert not db.table_exists(models.ApiKey._meta.table_name)
+    db.close()
+
+    db = open_database(database_url)
+    assert schema.current_version(db) == schema.LATEST
+    assert db.table_exists(models.Change._meta.table_name)
+    assert db.table_exists(models.ApiKey._meta.table_name)
+    legacy = User.get(User.name == "legacy")
+    assert (legacy.domain_id, legacy.extra, legacy.failed_auth_count) == (DEFAULT_DOMAIN_ID, "{}", 0)
+    assert schema.upgrade(db) == schema.LATEST  # re-opening is a no-op
+
+
+def test_a_store_newer_than_the_service_is_refused(database_url):
+    db = open_database(database_url)
+    schema.SchemaVersion.update(version=schema.LATEST + 1).execute()
+    with pytest.raises(RuntimeError, match="newer"):
+        schema.upgrade(db)

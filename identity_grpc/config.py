@@ -24,7 +24,10 @@ class Settings:
     token_lifetime: int = 3600  # seconds
     max_active_keys: int = 3  # staged + primary + secondaries
     poll_interval: float = 0.25  # seconds between reads of the shared change feed
-    grpc_workers: int = 32
+    grpc_workers: int = 32  # threads serving gRPC calls, per process
+    # Server processes sharing the gRPC and HTTP ports (SO_REUSEPORT); each is a
+    # whole server, a replica of the others over the same store and keys.
+    processes: int = 1
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19 * 1024
     argon2_parallelism: int = 1
@@ -42,7 +45,8 @@ class Settings:
 
     def __post_init__(self):
         for name, minimum in (("token_lifetime", 1), ("max_active_keys", 2),
-                              ("grpc_workers", 1), ("argon2_time_cost", 1),
+                              ("grpc_workers", 1), ("processes", 1),
+                              ("argon2_time_cost", 1),
                               ("argon2_memory_kib", 8), ("argon2_parallelism", 1)):
             if getattr(self, name) < minimum:
                 raise ValueError(f"setting {name!r} must be at least {minimum}, "

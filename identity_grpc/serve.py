@@ -7,9 +7,7 @@ import signal
 import sys
 import threading
 
-from grpc_health.v1 import health_pb2
-
-from .config import load_settings
+from .config import Settings, load_settings
 from .core import Core
 from .gateway.server import HttpServer
 from .transport.grpc_server import create_server
@@ -27,17 +25,22 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as e:  # one clear line naming the setting, no traceback
         print(f"identity service: bad configuration: {e}", file=sys.stderr)
         return 2
+    configure_logging(settings)
+    if settings.processes > 1:
+        from .workers import serve_workers
+        return serve_workers(settings)
+    stopping = stop_on_signals()
+    serve(settings, stopping, on_ready=announce)
+    print("identity service: stopped", flush=True)
+    return 0
+
+
+def configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    core = Core(settings).start()
-    server, port = create_server(core)
-    server.start()
-    http = HttpServer(core).start()
-    host = settings.listen.rsplit(":", 1)[0]
-    print(f"identity service: gRPC on {host}:{port}", flush=True)
-    http_host = settings.http_listen.rsplit(":", 1)[0]
-    print(f"identity service: HTTP on {http_host}:{http.port}", flush=True)
 
+
+def stop_on_signals() -> threading.Event:
     stopping = threading.Event()
 
     def stop(signum, frame):
@@ -45,11 +48,27 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    return stopping
+
+
+def announce(settings: Settings, grpc_port: int, http_port: int) -> None:
+    """The lines operators (and tests, and the benchmark) wait for."""
+    host = settings.listen.rsplit(":", 1)[0]
+    print(f"identity service: gRPC on {host}:{grpc_port}", flush=True)
+    http_host = settings.http_listen.rsplit(":", 1)[0]
+    print(f"identity service: HTTP on {http_host}:{http_port}", flush=True)
+
+
+def serve(settings: Settings, stopping: threading.Event, on_ready, reuse_port: bool = False):
+    """One whole server (core, gRPC, gateway) until `stopping` is set."""
+    core = Core(settings).start()
+    server, port = create_server(core, reuse_port=reuse_port)
+    server.start()
+    http = HttpServer(core, reuse_port=reuse_port).start()
+    on_ready(settings, port, http.port)
     stopping.wait()
     # Tell load balancers first, then let calls in flight finish.
     server.health_servicer.enter_graceful_shutdown()
     http.stop()
     server.stop(SHUTDOWN_GRACE_SECONDS).wait()
     core.close()
-    print("identity service: stopped", flush=True)
-    return 0

@@ -150,11 +150,11 @@ def stub(service) -> rpc.IdentityStub:
 class ServerProcess:
     """`server.py` in a process of its own: a real second replica."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, **extra_env: str):
         env = dict(os.environ, PYTHONUNBUFFERED="1", IDENTITY_LISTEN="127.0.0.1:0",
                    IDENTITY_HTTP_LISTEN="127.0.0.1:0",
                    IDENTITY_DATABASE_URL=settings.database_url, IDENTITY_KEY_DIR=settings.key_dir,
-                   IDENTITY_POLL_INTERVAL=str(settings.poll_interval))
+                   IDENTITY_POLL_INTERVAL=str(settings.poll_interval), **extra_env)
         self.proc = subprocess.Popen([sys.executable, str(ROOT / "server.py")], env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline()  # blocks until it serves (or dies)

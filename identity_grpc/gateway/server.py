@@ -1,5 +1,6 @@
 """Serving the gateway with waitress, a production WSGI server, beside gRPC."""
 
+import socket
 import threading
 
 from waitress.server import create_server as create_waitress
@@ -26,10 +27,19 @@ def build_app(core: Core, ops: Operations | None = None) -> Gateway:
 class HttpServer:
     """A waitress server on its own thread; `port` is the one it bound."""
 
-    def __init__(self, core: Core, address: str | None = None, threads: int = 8):
+    def __init__(self, core: Core, address: str | None = None, threads: int = 8,
+                 reuse_port: bool = False):
         host, _, port = (address or core.settings.http_listen).rpartition(":")
-        self._server = create_waitress(build_app(core), host=host or "127.0.0.1",
-                                       port=int(port), threads=threads)
+        host = host or "127.0.0.1"
+        if reuse_port:  # worker processes sharing one port: waitress takes our socket
+            host = host.strip("[]")
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            listener = socket.create_server((host, int(port)), family=family, reuse_port=True)
+            self._server = create_waitress(build_app(core), sockets=[listener],
+                                           threads=threads)
+        else:
+            self._server = create_waitress(build_app(core), host=host, port=int(port),
+                                           threads=threads)
         self.port = self._server.effective_port
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="http", daemon=True)

@@ -34,9 +34,12 @@ ADMIN_SERVICERS = {
 }
 
 
-def create_server(core: Core, address: str | None = None) -> tuple[grpc.Server, int]:
+def create_server(core: Core, address: str | None = None,
+                  reuse_port: bool = False) -> tuple[grpc.Server, int]:
     """A server, not yet started, bound to `address` (default: the settings'
-    `listen`; port 0 picks a free port), and the port it got."""
+    `listen`; port 0 picks a free port), and the port it got. Only worker processes
+    meant to share a port set `reuse_port`: otherwise a second server started by
+    mistake on a port in use must fail, not silently take half the connections."""
     settings = core.settings
     interceptor = RequestInterceptor(core.auth, settings.advertised_url, "/identity.",
                                      IdentityServicer.ANONYMOUS,
@@ -45,7 +48,7 @@ def create_server(core: Core, address: str | None = None) -> tuple[grpc.Server, 
         futures.ThreadPoolExecutor(max_workers=settings.grpc_workers,
                                    thread_name_prefix="grpc"),
         interceptors=[interceptor],
-        options=[("grpc.so_reuseport", 0)])
+        options=[("grpc.so_reuseport", int(reuse_port))])
     pb_grpc.add_IdentityServicer_to_server(IdentityServicer(core.auth, core.verification),
                                              server)
     ops = Operations(core)

@@ -29,7 +29,7 @@ WATCH_METHOD = "/identity.v1.Identity/WatchRevocations"
 
 class IdentityServicer(pb_grpc.IdentityServicer):
     # Methods a caller may use without a token of its own.
-    ANONYMOUS = frozenset({"/identity.v1.Identity/Authenticate"})
+    ANONYMOUS = frozenset({"/identity.v1.Identity/Authenticate", "/identity.v1.Identity/Ping"})
 
     def __init__(self, auth: AuthService, verification: Verification | None = None):
         self._auth = auth
@@ -55,6 +55,9 @@ class IdentityServicer(pb_grpc.IdentityServicer):
     def ListDomains(self, request, context):
         domains = self._auth.list_domains(current_caller())
         return pb.ListDomainsResponse(domains=[msg.domain_message(d) for d in domains])
+
+    def Ping(self, request, context):
+        return pb.PingResponse()
 
     def Catalog(self, request, context):
         services = self._auth.catalog_for(current_caller())

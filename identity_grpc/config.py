@@ -31,6 +31,7 @@ class Settings:
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19 * 1024
     argon2_parallelism: int = 1
+    password_hash_concurrency: int = 0  # password hashes computed at once; 0: one per CPU
     admin_password_file: str = "var/admin-password"
     log_level: str = "INFO"
     policy_file: str = ""  # JSON or YAML overriding the default policy rules
@@ -51,7 +52,7 @@ class Settings:
             if getattr(self, name) < minimum:
                 raise ValueError(f"setting {name!r} must be at least {minimum}, "
                                  f"not {getattr(self, name)}")
-        for name in ("lockout_failure_attempts", "lockout_duration", "password_expires_days",
+        for name in ("password_hash_concurrency", "lockout_failure_attempts", "lockout_duration", "password_expires_days",
                      "unique_last_password_count", "minimum_password_age_days"):
             if getattr(self, name) < 0:
                 raise ValueError(f"setting {name!r} must not be negative")

@@ -41,7 +41,7 @@ class Core:
         self.revocations = ObservedRevocations(self.notices)
         self.cache = DependentCache()
         self.writer = Writer(self.db, self._on_change, self.revocations)
-        self.passwords = Passwords(settings.hash_parameters)
+        self.passwords = Passwords(settings.hash_parameters, settings.password_hash_concurrency)
         lifetime = settings.token_lifetime
         self.identity = Identity(self.writer, self.passwords, lifetime,
                                  settings.password_rules, clock)

@@ -6,7 +6,9 @@ being told apart from a wrong password by timing, the caller verifies against a
 dummy hash when there is no user.
 """
 
+import os
 import re
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -63,21 +65,28 @@ class PasswordRules:
 
 
 class Passwords:
-    def __init__(self, params: HashParameters = HashParameters()):
+    def __init__(self, params: HashParameters = HashParameters(), concurrency: int = 0):
         self._hasher = PasswordHasher(
             time_cost=params.time_cost, memory_cost=params.memory_cost_kib,
             parallelism=params.parallelism, type=Type.ID)
         self._dummy_hash = self._hasher.hash("dummy password for unknown users")
+        # argon2 releases the GIL and holds `memory_cost` of RAM per hash: more hashes
+        # at once than cores add no throughput, only memory (32 server threads x 19 MiB)
+        # and every caller's latency. Callers beyond the bound queue here instead.
+        self._slots = threading.BoundedSemaphore(concurrency or os.cpu_count() or 2)
 
     def hash(self, password: str) -> str:
         check_acceptable(password)
-        return self._hasher.hash(password)
+        with self._slots:
+            return self._hasher.hash(password)
 
     def verify(self, stored_hash: str | None, password: str) -> bool:
         """True if `password` matches; with no stored hash, spends the same time and
         returns False."""
         try:
-            return self._hasher.verify(stored_hash or self._dummy_hash, password) and bool(stored_hash)
+            with self._slots:
+                return (self._hasher.verify(stored_hash or self._dummy_hash, password)
+                        and bool(stored_hash))
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 

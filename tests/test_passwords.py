@@ -161,6 +161,46 @@ def test_verify_without_a_hash_is_false_and_takes_as_long(passwords):
     assert 0.5 <= ratio <= 2.0, ratio
 
 
+def test_no_more_hashes_run_at_once_than_the_bound(passwords):
+    """Each argon2 hash holds 19 MiB: 32 server threads hashing at once would hold
+    600 MiB for no more throughput than one per core."""
+    import threading
+
+    bounded = Passwords(concurrency=2)
+    stored = bounded.hash("correct horse")
+    lock = threading.Lock()
+    running, most = 0, 0
+
+    class CountingHasher:  # the real hasher, counting the verifies in progress
+        def __init__(self, hasher):
+            self._hasher = hasher
+
+        def verify(self, *args):
+            nonlocal running, most
+            with lock:
+                running += 1
+                most = max(most, running)
+            try:
+                return self._hasher.verify(*args)
+            finally:
+                with lock:
+                    running -= 1
+
+    bounded._hasher = CountingHasher(bounded._hasher)
+    start = threading.Barrier(8)
+
+    def attempt():
+        start.wait()
+        assert bounded.verify(stored, "correct horse")
+
+    threads = [threading.Thread(target=attempt) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most == 2
+
+
 def test_verify_with_a_corrupt_stored_hash_is_false_not_an_error(passwords):
     assert passwords.verify("not-a-hash", "x") is False
     assert passwords.verify("$argon2id$v=19$m=19456,t=2,p=1$garbage", "x") is False

@@ -8,7 +8,7 @@ dummy hash when there is no user.
 
 import os
 import re
-import threading
+from concurrent import futures
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -71,22 +71,24 @@ class Passwords:
             parallelism=params.parallelism, type=Type.ID)
         self._dummy_hash = self._hasher.hash("dummy password for unknown users")
         # argon2 releases the GIL and holds `memory_cost` of RAM per hash: more hashes
-        # at once than cores add no throughput, only memory (32 server threads x 19 MiB)
-        # and every caller's latency. Callers beyond the bound queue here instead.
-        self._slots = threading.BoundedSemaphore(concurrency or os.cpu_count() or 2)
+        # at once than cores add no throughput, only memory and every caller's latency.
+        # A few dedicated threads do all the hashing, not merely a bounded number at a
+        # time: glibc keeps a freed 19 MiB block in the arena of the thread that freed
+        # it, so 32 server threads taking turns would still come to hold 600 MiB.
+        self._pool = futures.ThreadPoolExecutor(concurrency or os.cpu_count() or 2,
+                                                thread_name_prefix="argon2")
 
     def hash(self, password: str) -> str:
         check_acceptable(password)
-        with self._slots:
-            return self._hasher.hash(password)
+        return self._pool.submit(self._hasher.hash, password).result()
 
     def verify(self, stored_hash: str | None, password: str) -> bool:
         """True if `password` matches; with no stored hash, spends the same time and
         returns False."""
         try:
-            with self._slots:
-                return (self._hasher.verify(stored_hash or self._dummy_hash, password)
-                        and bool(stored_hash))
+            return (self._pool.submit(self._hasher.verify, stored_hash or self._dummy_hash,
+                                      password).result()
+                    and bool(stored_hash))
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 

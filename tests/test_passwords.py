@@ -163,13 +163,14 @@ def test_verify_without_a_hash_is_false_and_takes_as_long(passwords):
 
 def test_no_more_hashes_run_at_once_than_the_bound(passwords):
     """Each argon2 hash holds 19 MiB: 32 server threads hashing at once would hold
-    600 MiB for no more throughput than one per core."""
+    600 MiB for no more throughput than one per core. Only the pool's own threads
+    hash, so only their memory arenas ever hold a hash's blocks."""
     import threading
 
     bounded = Passwords(concurrency=2)
     stored = bounded.hash("correct horse")
     lock = threading.Lock()
-    running, most = 0, 0
+    running, most, hashing_threads = 0, 0, set()
 
     class CountingHasher:  # the real hasher, counting the verifies in progress
         def __init__(self, hasher):
@@ -177,6 +178,7 @@ def test_no_more_hashes_run_at_once_than_the_bound(passwords):
 
         def verify(self, *args):
             nonlocal running, most
+            hashing_threads.add(threading.current_thread().name)
             with lock:
                 running += 1
                 most = max(most, running)
@@ -199,6 +201,8 @@ def test_no_more_hashes_run_at_once_than_the_bound(passwords):
     for thread in threads:
         thread.join()
     assert most == 2
+    assert len(hashing_threads) == 2
+    assert all(name.startswith("argon2") for name in hashing_threads)
 
 
 def test_verify_with_a_corrupt_stored_hash_is_false_not_an_error(passwords):

@@ -192,12 +192,17 @@ class AuthService:
             return "system", SYSTEM_TARGET
         target = scope.target or Selector()
         if scope.kind == "domain":
+            check_id_or_name("scope.domain", target.id, target.name)
+            if target.id:  # `_scoped` checks that it exists, cached: no query here
+                return "domain", target.id
             domain = self._find_domain(target, "scope.domain")
             if domain is None:
                 raise Unauthenticated(AUTH_FAILED)
             return "domain", domain.id
         if scope.kind == "project":
             check_id_or_name("scope.project", target.id, target.name)
+            if target.id:  # `_scoped` checks that it exists, cached: no query here
+                return "project", target.id
             domain = None
             if not target.id:
                 if target.domain is None:

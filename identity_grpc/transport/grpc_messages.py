@@ -69,8 +69,21 @@ def service_message(s: ServiceRecord) -> pb.CatalogService:
         for e in s.endpoints])
 
 
-def catalog_messages(services) -> list[pb.CatalogService]:
-    return [service_message(s) for s in services]
+# The core renders one catalog tuple per project and keeps it, so its messages can be
+# kept beside it, keyed by identity: building them cost a third of a rescope.
+_catalog_memo: dict[int, tuple[tuple, list[pb.CatalogService]]] = {}
+
+
+def catalog_messages(services: tuple) -> list[pb.CatalogService]:
+    """Shared messages: callers copy them into their response, never change them."""
+    memo = _catalog_memo.get(id(services))
+    if memo is not None and memo[0] is services:  # holding `services` pins its id
+        return memo[1]
+    messages = [service_message(s) for s in services]
+    if len(_catalog_memo) >= 10_000:
+        _catalog_memo.clear()
+    _catalog_memo[id(services)] = (services, messages)
+    return messages
 
 
 def token_message(info: TokenInfo) -> pb.Token:

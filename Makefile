@@ -38,5 +38,12 @@ test: stubs
 test-fast: stubs
 	$(PY) -m pytest -q -m 'not slow' $(PYTEST_ARGS)
 
+# Throughput and latency against the no-op ceiling, from separate load processes.
+# `make bench SIZES=small,large` also loads a million-user deployment (kept in
+# bench/var/large for the next run) and compares the two sizes.
+SIZES ?= small
+bench: stubs
+	$(PY) bench/run.py --sizes $(SIZES) $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var $(shell find clients/identity_api -name '*_pb2*.py*')

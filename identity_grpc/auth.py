@@ -304,6 +304,8 @@ class AuthService:
         ids = self._assignments.target_ids(user_id, group_ids, target_type)
         if target_type == "project":
             ids |= self._inherited_project_ids(user_id, group_ids, deps)
+        if not ids:  # nothing to look up: spare the store a query that cannot match
+            return ()
         if target_type == "domain":
             rows = Domain.select().where(Domain.id.in_(ids) & (Domain.enabled == True))  # noqa: E712
             deps.update(("domain", i) for i in ids)
@@ -319,16 +321,19 @@ class AuthService:
 
     def _inherited_project_ids(self, user_id: str, group_ids: list[str], deps: set[Dep]) -> set[str]:
         """Projects reached by inherited grants: every project of a domain, or every
-        project below a project."""
+        project below a project. One query for all the domains and one per level
+        below all the projects, however many inherited grants the user holds."""
         ids: set[str] = set()
-        for domain_id in self._assignments.target_ids(user_id, group_ids, "domain", inherited=True):
-            deps.add(("domain_projects", domain_id))
-            ids |= {p.id for p in Project.select(Project.id).where(Project.domain == domain_id)}
-        for project_id in self._assignments.target_ids(user_id, group_ids, "project", inherited=True):
-            below = self._resources.subtree(project_id)
-            deps.add(("project_children", project_id))
-            deps.update(("project_children", p.id) for p in below)
-            ids |= {p.id for p in below}
+        domain_ids = self._assignments.target_ids(user_id, group_ids, "domain", inherited=True)
+        if domain_ids:
+            deps.update(("domain_projects", d) for d in domain_ids)
+            ids |= {p.id for p in Project.select(Project.id)
+                    .where(Project.domain.in_(sorted(domain_ids)))}
+        roots = self._assignments.target_ids(user_id, group_ids, "project", inherited=True)
+        if roots:
+            below = self._resources.descendant_ids(roots)
+            deps.update(("project_children", p) for p in roots | below)
+            ids |= below
         return ids
 
     # ---- the scope cache ------------------------------------------------------

@@ -6,6 +6,9 @@
     identity-manage [--config FILE] demo          load the demo dataset (after bootstrap)
     identity-manage [--config FILE] setup [--demo]  init + bootstrap (+ demo): what `make run` does
     identity-manage [--config FILE] rotate-keys   promote the staged key, stage a new one
+    identity-manage [--config FILE] generate [--size small|large] [--users N] ...
+                                                  load a large synthetic deployment (after
+                                                  setup), for benchmarks; see `generate`
 
 The bootstrap admin's password comes from IDENTITY_ADMIN_PASSWORD; when that is unset,
 one is generated once, kept in `admin_password_file` (mode 0600) and printed.
@@ -17,6 +20,7 @@ import secrets
 import sys
 from pathlib import Path
 
+from . import generate
 from .bootstrap import bootstrap, load_demo
 from .config import Settings, load_settings
 from .core import Core
@@ -76,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     setup = commands.add_parser("setup", help="init + bootstrap (+ --demo)")
     setup.add_argument("--demo", action="store_true", help="also load the demo dataset")
     commands.add_parser("rotate-keys", help="promote the staged key and stage a new one")
+    generate.add_arguments(commands.add_parser(
+        "generate", help="load a large synthetic deployment (after setup), for benchmarks"))
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.config or os.environ.get("IDENTITY_CONFIG"))
@@ -91,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
                 core.close()
         elif args.command == "rotate-keys":
             rotate_keys(settings)
+        elif args.command == "generate":
+            generate.run(settings, args)
     except Exception as e:  # an operator wants one clear line, not a traceback
         print(f"identity-manage {args.command}: {type(e).__name__}: {e}", file=sys.stderr)
         return 1

@@ -115,6 +115,16 @@ class Resources:
         walk(project_id)
         return ordered
 
+    def descendant_ids(self, project_ids: set[str]) -> set[str]:
+        """Ids of every project below any of `project_ids`, one query per level."""
+        found: set[str] = set()
+        level = sorted(project_ids)
+        while level:
+            level = [r.id for r in Project.select(Project.id).where(Project.parent.in_(level))
+                     if r.id not in found]
+            found.update(level)
+        return found
+
     def _height(self, project_id: str) -> int:
         """Levels of the subtree below `project_id` (0 for a leaf)."""
         height, level = 0, [project_id]

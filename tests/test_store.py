@@ -104,6 +104,28 @@ def test_opening_an_older_store_upgrades_it_in_place(database_url):
     assert schema.upgrade(db) == schema.LATEST  # re-opening is a no-op
 
 
+def test_upgrading_to_version_4_leads_the_assignment_target_index_with_the_id(database_url):
+    db = make_database(database_url)
+    models.database_proxy.initialize(db)
+    assert schema.upgrade(db, target=3) == 3
+    # The version-3 shape: the target index led by target_type.
+    migrator = SchemaMigrator.from_database(db)
+    migrate(migrator.drop_index("role_assignment", "role_assignment_target_id_target_type"),
+            migrator.add_index("role_assignment", ("target_type", "target_id"), False))
+    models.Role.insert(id="r1", name="auditor").execute()
+    RoleAssignment.insert(actor_type="user", actor_id="u1", target_type="domain",
+                          target_id=DEFAULT_DOMAIN_ID, role="r1").execute()
+    db.close()
+
+    db = open_database(database_url)
+    assert schema.current_version(db) == schema.LATEST
+    indexes = {i.name: i.columns for i in db.get_indexes("role_assignment")}
+    assert "role_assignment_target_type_target_id" not in indexes
+    assert indexes["role_assignment_target_id_target_type"] == ["target_id", "target_type"]
+    assert RoleAssignment.select().where(RoleAssignment.target_id == DEFAULT_DOMAIN_ID).count() == 1
+    assert schema.upgrade(db) == schema.LATEST
+
+
 def test_a_store_newer_than_the_service_is_refused(database_url):
     db = open_database(database_url)
     schema.SchemaVersion.update(version=schema.LATEST + 1).execute()

@@ -48,6 +48,11 @@ class FailedPrecondition(IdentityError):
     pass
 
 
+class Aborted(IdentityError):
+    """Concurrent writes kept colliding with this one, past every retry; nothing of it
+    was written, and the client may simply call again."""
+
+
 class InvalidSubjectToken(Unauthenticated):
     """The token a call asks about (not the caller's own) is not valid. gRPC answers
     UNAUTHENTICATED like any bad token; Keystone's HTTP API answers 404 here."""

@@ -16,7 +16,7 @@ from .passwords import DAY, PasswordRules, Passwords
 from .store.models import (ApiKey, Domain, Group, GroupMembership, Password, Project,
                            RoleAssignment, User)
 from .store.paging import page
-from .sync import Writer
+from .sync import PendingWrites, Writer
 from .tokens.revocation import Revocation
 from .validation import check_name
 
@@ -113,6 +113,11 @@ class Identity:
     def set_password(self, user_id: str, password: str) -> None:
         """Store a new password (pattern and history checked) and revoke the user's
         tokens, since whoever knew the old one may hold them."""
+        hashed = self._checked_hash(user_id, password)
+        with self._writer.transaction() as tx:
+            self._store_password(tx, user_id, hashed)
+
+    def _checked_hash(self, user_id: str, password: str) -> str:
         self._rules.check_pattern(password)
         history = self._rules.unique_last_count
         if history:
@@ -120,13 +125,14 @@ class Identity:
                 Password.id.desc()).limit(history)
             if any(self._passwords.verify(p.hash, password) for p in recent):
                 raise InvalidArgument("password", f"must differ from the last {history} passwords")
-        hashed = self._passwords.hash(password)
+        return self._passwords.hash(password)
+
+    def _store_password(self, tx: PendingWrites, user_id: str, hashed: str) -> None:
         now = self._now()
-        with self._writer.transaction() as tx:
-            Password.create(user=user_id, hash=hashed, created_at=now,
-                            expires_at=self._rules.expiry_for(now))
-            tx.changed("user", user_id)
-            tx.revoke(self._user_cutoff(user_id, now - 1))
+        Password.create(user=user_id, hash=hashed, created_at=now,
+                        expires_at=self._rules.expiry_for(now))
+        tx.changed("user", user_id)
+        tx.revoke(self._user_cutoff(user_id, now - 1))
 
     def password_expires_at(self, user_id: str) -> int | None:
         current = self.password_hash(user_id)
@@ -165,15 +171,20 @@ class Identity:
             changes["default_project"] = project_id
         if "extra" in changes:
             changes["extra"] = _extra_json(changes["extra"])
-        if password is not None:
-            self.set_password(user_id, password)
-        if changes:
+        # Checked before anything is written, and written in one transaction with the
+        # other fields: an update applies whole or not at all, so running it again
+        # after a conflict cannot find its own new password in the history.
+        hashed = self._checked_hash(user_id, password) if password is not None else None
+        if changes or hashed is not None:
             conflict = f"a user named {changes.get('name')!r} already exists in domain {user.domain_id}"
             with self._writer.unique(conflict) as tx:
-                User.update(**changes).where(User.id == user_id).execute()
+                if changes:
+                    User.update(**changes).where(User.id == user_id).execute()
                 tx.changed("user", user_id)
                 if changes.get("enabled") is False and user.enabled:
                     tx.revoke(self._user_cutoff(user_id))
+                if hashed is not None:
+                    self._store_password(tx, user_id, hashed)
         return self.get_user(user_id)
 
     def set_user_enabled(self, user_id: str, enabled: bool) -> None:

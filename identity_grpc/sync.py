@@ -18,6 +18,7 @@ from typing import Callable, Iterator
 import peewee as pw
 
 from .errors import AlreadyExists
+from .store import conflicts
 from .store.models import Change, RevocationEvent, now_seconds
 from .tokens.revocation import Revocation, RevocationList
 
@@ -64,23 +65,24 @@ class Writer:
             self._revocations.add(event)
 
     def create(self, model, entity: str, conflict: str, **fields):
-        """Insert a row and announce it; a clash with a unique name (the only integrity
-        error left once callers have checked references) becomes AlreadyExists."""
-        try:
-            with self.transaction() as tx:
-                row = model.create(**fields)
-                tx.changed(entity, row.id)
-        except pw.IntegrityError:
-            raise AlreadyExists(conflict) from None
+        """Insert a row and announce it; a clash with a unique name becomes
+        AlreadyExists."""
+        with self.unique(conflict) as tx:
+            row = model.create(**fields)
+            tx.changed(entity, row.id)
         return row
 
     @contextmanager
     def unique(self, conflict: str) -> Iterator[PendingWrites]:
-        """A transaction in which a unique-name clash becomes AlreadyExists(conflict)."""
+        """A transaction in which a unique-name clash becomes AlreadyExists(conflict).
+        Any other integrity error (a reference that vanished after the caller checked
+        it) passes through: the operation's retry runs the checks again."""
         try:
             with self.transaction() as tx:
                 yield tx
-        except pw.IntegrityError:
+        except pw.IntegrityError as e:
+            if conflicts.kind_of(e) != conflicts.UNIQUE:
+                raise
             raise AlreadyExists(conflict) from None
 
 

@@ -33,7 +33,7 @@ TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not F
 STATUS_FOR = {
     errors.InvalidArgument: 400, errors.Unauthenticated: 401,
     errors.InvalidSubjectToken: 404, errors.PermissionDenied: 403, errors.NotFound: 404,
-    errors.AlreadyExists: 409, errors.FailedPrecondition: 409,
+    errors.AlreadyExists: 409, errors.FailedPrecondition: 409, errors.Aborted: 409,
 }
 
 

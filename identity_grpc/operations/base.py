@@ -1,8 +1,12 @@
-"""What every operation module shares: the caller's scope, and policy enforcement."""
+"""What every operation module shares: the caller's scope, policy enforcement, and
+running each operation again when a concurrent write collided with it (`retry`)."""
+
+import inspect
 
 from ..core import Core
 from ..records import TokenInfo
-from ..store.models import DEFAULT_DOMAIN_ID
+from ..store.models import DEFAULT_DOMAIN_ID, database_proxy
+from .retry import retrying
 
 
 def caller_domain(caller: TokenInfo) -> str | None:
@@ -18,6 +22,15 @@ def owning_domain(caller: TokenInfo, requested: str) -> str:
 
 
 class Ops:
+    def __init_subclass__(cls, **kwargs):
+        """Every public method of an operations class is one unit of work, retried
+        whole on a transient store conflict; wrapping them here means no operation,
+        present or future, can be left out."""
+        super().__init_subclass__(**kwargs)
+        for name, member in list(vars(cls).items()):
+            if inspect.isfunction(member) and not name.startswith("_"):
+                setattr(cls, name, retrying(database_proxy, member))
+
     def __init__(self, core: Core):
         self.core = core
         self._policy = core.policy

@@ -1,9 +1,12 @@
 """Opening a store from a database URL.
 
 `sqlite:///var/identity.db` (the default; WAL so readers never wait for the writer,
-a busy timeout so writers queue instead of failing), `postgresql://user@host/db`
-(several replicas share one database) and `mysql://user@host/db`. A `schema` query
-parameter on PostgreSQL selects a schema, which is how tests isolate themselves.
+a busy timeout so writers queue instead of failing, and transactions that take the
+write lock as they begin, since a deferred one that has read cannot wait for it once
+another process has written: it fails at once with "database is locked"),
+`postgresql://user@host/db` (several replicas share one database) and
+`mysql://user@host/db`. A `schema` query parameter on PostgreSQL selects a schema,
+which is how tests isolate themselves.
 """
 
 import os
@@ -35,7 +38,7 @@ def make_database(url: str) -> pw.Database:
             path = path[1:]  # sqlite:///var/x.db is relative, sqlite:////abs/x.db absolute
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        return pw.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS)
+        return pw.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
     common = dict(
         database=unquote(parsed.path.lstrip("/")),
         host=parsed.hostname or "127.0.0.1",

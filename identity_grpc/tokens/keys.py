@@ -164,9 +164,11 @@ def _load(directory: Path) -> KeySet:
         raise KeyRepositoryError(
             f"no token signing key in {directory}: run `identity-manage init` to create one"
         )
-    by_id = {}
+    by_id, public_bytes = {}, {}
     for key in keys.values():
-        if key.key_id in by_id:
+        # One key under two names is a repository caught mid-copy from the node that
+        # rotated: the new primary has arrived, the new staged key not yet. Harmless.
+        if public_bytes.setdefault(key.key_id, key.public_bytes) != key.public_bytes:
             raise KeyRepositoryError(f"{directory}: two keys share the key id {key.key_id.hex()}")
         by_id[key.key_id] = key.public_key
     primary = keys[max(keys)]

@@ -287,8 +287,9 @@ def verdicts(result: dict, small: dict | None) -> list[dict]:
             check(f"{op} c={concurrency} / no-op", round(ratio, 3), f">= {share}", ratio >= share)
     if ("validate", VALIDATE_P99_AT) in runs:
         p99 = runs[("validate", VALIDATE_P99_AT)]["p99_ms"]
-        check(f"validate p99 at c={VALIDATE_P99_AT}", p99, f"<= {VALIDATE_P99_MS}",
-              p99 <= VALIDATE_P99_MS, "ms")
+        ceiling_p99 = runs[("noop", VALIDATE_P99_AT)]["p99_ms"]  # the stack's own tail
+        check(f"validate p99 at c={VALIDATE_P99_AT} (no-op's: {ceiling_p99:.1f} ms)", p99,
+              f"<= {VALIDATE_P99_MS}", p99 <= VALIDATE_P99_MS, "ms")
     argon2 = result["argon2"]
     cpus = os.cpu_count() or 1
     for concurrency in sorted({c for _, c in runs}):

@@ -96,15 +96,23 @@ def settings(database_url, tmp_path) -> Settings:
 
 
 @pytest.fixture
-def deployment(settings) -> Settings:
-    """A store initialised, bootstrapped and loaded with the demo dataset."""
+def bootstrapped(settings) -> Settings:
+    """A store after `identity-manage setup`: roles, admin, catalog; no demo data."""
     open_database(settings.database_url)
     KeyRepository.initialize(settings.key_dir, settings.max_active_keys)
     core = Core(settings)
     bootstrap(core, ADMIN_PASSWORD, settings.advertised_url)
-    load_demo(core)
     core.close()
     return settings
+
+
+@pytest.fixture
+def deployment(bootstrapped) -> Settings:
+    """A store initialised, bootstrapped and loaded with the demo dataset."""
+    core = Core(bootstrapped)
+    load_demo(core)
+    core.close()
+    return bootstrapped
 
 
 @dataclass

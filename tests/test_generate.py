@@ -32,17 +32,6 @@ SIZE_FLAGS = [f"--{name}={value}" for name, value in vars(SIZES).items()]
 SMALL = Sizes(users=1_000, projects=100, domains=10, groups=10, assignments=3_000, memberships=1_000)
 
 
-@pytest.fixture
-def bootstrapped(settings) -> Settings:
-    """A store after `identity-manage setup`: roles, admin, catalog; no demo data."""
-    open_database(settings.database_url)
-    KeyRepository.initialize(settings.key_dir, settings.max_active_keys)
-    core = Core(settings)
-    bootstrap(core, ADMIN_PASSWORD, settings.advertised_url)
-    core.close()
-    return settings
-
-
 def manage(settings: Settings, *args: str) -> subprocess.CompletedProcess:
     env = clean_env(IDENTITY_DATABASE_URL=settings.database_url, IDENTITY_KEY_DIR=settings.key_dir)
     return subprocess.run([sys.executable, "-m", "identity_grpc.manage", *args], env=env,

@@ -148,9 +148,9 @@ class Server:
         self.proc.wait(timeout=30)
 
 
-def tokens_for(address: str) -> tuple[dict, str]:
-    """The probe user's unscoped and project-scoped tokens, a service token, and the
-    project the probe user scopes to."""
+def tokens_for(address: str) -> tuple[dict, str, int]:
+    """The probe user's unscoped and project-scoped tokens, a service token, the
+    project the probe user scopes to, and how many projects it sees."""
     with grpc.insecure_channel(address) as channel:
         stub = rpc.IdentityStub(channel)
 
@@ -171,8 +171,8 @@ def tokens_for(address: str) -> tuple[dict, str]:
             name="service", domain=pb.DomainSelector(name="Default")))
         return {"user": unscoped,
                 "project": login(PROBE["username"], PROBE["user_domain"], PROBE["password"], scope),
-                "service": login(SERVICE_USER, "Default", SERVICE_PASSWORD, service_scope),
-                "project_count": len(projects)}, project_id
+                "service": login(SERVICE_USER, "Default", SERVICE_PASSWORD, service_scope)
+                }, project_id, len(projects)
 
 
 # ---- load -----------------------------------------------------------------------------------
@@ -238,8 +238,7 @@ def bench_size(size: str, args) -> dict:
     result = {"size": size, "runs": [], "scaling": []}
     server = Server(config)
     try:
-        tokens, project_id = tokens_for(server.address)
-        result["probe_projects"] = tokens.pop("project_count")
+        tokens, project_id, result["probe_projects"] = tokens_for(server.address)
         argon2 = hash_parameters(settings)
         result["argon2"] = {"parameters": argon2, "beside_password": {}}
         for concurrency in args.concurrency:

@@ -203,13 +203,11 @@ class AuthService:
             check_id_or_name("scope.project", target.id, target.name)
             if target.id:  # `_scoped` checks that it exists, cached: no query here
                 return "project", target.id
-            domain = None
-            if not target.id:
-                if target.domain is None:
-                    raise InvalidArgument("scope.project.domain",
-                                          "a project named by name needs its domain")
-                domain = self._find_domain(target.domain, "scope.project.domain")
-            project = self._resources.find_project(target.id, target.name, domain)
+            if target.domain is None:
+                raise InvalidArgument("scope.project.domain",
+                                      "a project named by name needs its domain")
+            domain = self._find_domain(target.domain, "scope.project.domain")
+            project = self._resources.find_project(name=target.name, domain=domain)
             if project is None:
                 raise Unauthenticated(AUTH_FAILED)
             return "project", project.id

@@ -85,7 +85,8 @@ def test_opening_an_older_store_upgrades_it_in_place(database_url):
     assert schema.upgrade(db, target=2) == 2
     # Give the store the shape version-2 code made: no v3 columns, no API key table.
     migrator = SchemaMigrator.from_database(db)
-    migrate(*[migrator.drop_column("user", c) for c in ("extra", "failed_auth_count", "failed_auth_at")],
+    migrate(*[migrator.drop_column("user", c)
+              for c in ("extra", "failed_auth_count", "failed_auth_at", "options")],
             migrator.drop_column("password", "expires_at"))
     schema.ensure_default_domain()
     db.execute_sql(f"INSERT INTO {db.quote[0]}user{db.quote[1]} (id, name, domain_id, email, description, "
@@ -100,7 +101,8 @@ def test_opening_an_older_store_upgrades_it_in_place(database_url):
     assert db.table_exists(models.Change._meta.table_name)
     assert db.table_exists(models.ApiKey._meta.table_name)
     legacy = User.get(User.name == "legacy")
-    assert (legacy.domain_id, legacy.extra, legacy.failed_auth_count) == (DEFAULT_DOMAIN_ID, "{}", 0)
+    assert (legacy.domain_id, legacy.extra, legacy.failed_auth_count, legacy.options) == (
+        DEFAULT_DOMAIN_ID, "{}", 0, "{}")
     assert schema.upgrade(db) == schema.LATEST  # re-opening is a no-op
 
 
@@ -131,3 +133,51 @@ def test_a_store_newer_than_the_service_is_refused(database_url):
     schema.SchemaVersion.update(version=schema.LATEST + 1).execute()
     with pytest.raises(RuntimeError, match="newer"):
         schema.upgrade(db)
+
+
+@pytest.mark.parametrize("model", [models.RevocationEvent, models.Change])
+def test_pruning_the_newest_feed_rows_never_lets_an_id_be_handed_out_again(database_url, model):
+    open_database(database_url)
+    fields = ({"issued_before": 1, "expires_at": 2} if model is models.RevocationEvent
+              else {"entity": "user", "entity_id": "u1"})
+    first, newest = model.create(**fields).id, model.create(**fields).id
+    model.delete().where(model.id >= first).execute()  # the pruner took every row
+    assert model.create(**fields).id > newest
+
+
+def _plain_rowid_table(db, model) -> None:
+    """The version-4 shape of a feed table on SQLite: INTEGER PRIMARY KEY, which reuses
+    the highest rowid after a delete."""
+    table = model._meta.table_name
+    db.execute_sql(f'DROP TABLE "{table}"')
+    columns = {models.RevocationEvent: '"audit_id" VARCHAR(32), "user_id" VARCHAR(64), '
+                                       '"project_id" VARCHAR(64), "domain_id" VARCHAR(64), '
+                                       '"issued_before" INTEGER NOT NULL, "expires_at" INTEGER NOT NULL',
+               models.Change: '"entity" VARCHAR(16) NOT NULL, "entity_id" VARCHAR(64) NOT NULL, '
+                              '"created_at" INTEGER NOT NULL'}[model]
+    db.execute_sql(f'CREATE TABLE "{table}" ("id" INTEGER NOT NULL PRIMARY KEY, {columns})')
+
+
+def test_upgrading_to_version_5_adds_user_options_and_never_reused_feed_ids(database_url):
+    db = make_database(database_url)
+    models.database_proxy.initialize(db)
+    assert schema.upgrade(db, target=4) == 4
+    migrator = SchemaMigrator.from_database(db)
+    migrate(migrator.drop_column("user", "options"),
+            migrator.drop_column("revocation_event", "token_user_id"))
+    if models.is_sqlite(db):
+        for model in (models.RevocationEvent, models.Change):
+            _plain_rowid_table(db, model)
+    db.execute_sql(f"INSERT INTO {db.quote[0]}change{db.quote[1]} (entity, entity_id, created_at) "
+                   f"VALUES ('user', 'u1', 0)")
+    db.close()
+
+    db = open_database(database_url)
+    assert schema.current_version(db) == schema.LATEST
+    assert "options" in {c.name for c in db.get_columns("user")}
+    assert "token_user_id" in {c.name for c in db.get_columns("revocation_event")}
+    assert [(c.entity, c.entity_id) for c in models.Change.select()] == [("user", "u1")]
+    newest = models.Change.create(entity="user", entity_id="u2").id
+    models.Change.delete().where(models.Change.id == newest).execute()
+    assert models.Change.create(entity="user", entity_id="u3").id > newest
+    assert schema.upgrade(db) == schema.LATEST

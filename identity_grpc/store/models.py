@@ -24,6 +24,27 @@ def now_seconds() -> int:
     return int(time.time())
 
 
+class FeedIdField(pw.BigAutoField):
+    """The id of an append-only feed row (revocation events, changes): never handed
+    out twice, even after the newest rows were pruned.
+
+    Followers remember the highest id they applied; an id used again would be
+    skipped by every one of them. PostgreSQL sequences and InnoDB's AUTO_INCREMENT
+    (persistent across restarts since MariaDB 10.2.4 and MySQL 8.0) never go back;
+    SQLite reuses the highest rowid after a delete unless the column is declared
+    AUTOINCREMENT, which this field adds there."""
+
+    def ddl(self, ctx):
+        node = super().ddl(ctx)
+        if is_sqlite(self.model._meta.database):
+            return pw.NodeList((node, pw.SQL("AUTOINCREMENT")))
+        return node
+
+
+def is_sqlite(db) -> bool:
+    return isinstance(getattr(db, "obj", db), pw.SqliteDatabase)
+
+
 class BaseModel(pw.Model):
     class Meta:
         database = database_proxy
@@ -63,6 +84,8 @@ class User(BaseModel):
     # Lockout: failed password checks in a row, and when the last one happened.
     failed_auth_count = pw.IntegerField(default=0)
     failed_auth_at = pw.BigIntegerField(null=True)
+    # Keystone's user options, a JSON object (ignore_lockout_failure_attempts...).
+    options = pw.TextField(default="{}")
 
     class Meta:
         indexes = ((("domain", "name"), True),)
@@ -169,8 +192,11 @@ class RevocationEvent(BaseModel):
     `issued_before`. `expires_at` is when no token it could match can still be valid,
     after which the event is pruned."""
 
-    id = pw.BigAutoField()
+    id = FeedIdField()
     audit_id = pw.CharField(max_length=32, null=True)
+    # For an audit-id event, whose token it was: a later cutoff for that user covers
+    # it, so it can be folded away (the event itself matches by audit id only).
+    token_user_id = pw.CharField(max_length=64, null=True)
     user_id = pw.CharField(max_length=64, null=True)
     project_id = pw.CharField(max_length=64, null=True)
     domain_id = pw.CharField(max_length=64, null=True)
@@ -195,7 +221,7 @@ class Change(BaseModel):
     """A feed of what changed, read by every server sharing the store so that their
     caches drop exactly the entries a change touched (and nothing more)."""
 
-    id = pw.BigAutoField()
+    id = FeedIdField()
     entity = pw.CharField(max_length=16)  # "user" | "group" | "project" | "domain" | "role" | "catalog"
     entity_id = pw.CharField(max_length=64)
     created_at = pw.BigIntegerField(default=now_seconds, index=True)

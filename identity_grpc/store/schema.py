@@ -12,7 +12,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 
 from . import models
 
-LATEST = 4
+LATEST = 5
 
 
 class SchemaVersion(models.BaseModel):
@@ -57,6 +57,35 @@ def _index_assignments_by_target_id(db: pw.Database) -> None:
     migrate(*operations)
 
 
+def _feed_ids_never_reused_and_user_options(db: pw.Database) -> None:
+    """Version 5: feed ids that are never handed out twice, user options, and the
+    owner of a revoked token on its audit-id event.
+
+    On SQLite the feeds' id columns are rebuilt as AUTOINCREMENT (`FeedIdField`):
+    without it, pruning the newest rows let the next row take an id that followers
+    had already applied, and they skipped it. The other backends never reuse ids."""
+    _add_columns(db, models.User, ["options"])
+    _add_columns(db, models.RevocationEvent, ["token_user_id"])
+    if models.is_sqlite(db):
+        for model in (models.RevocationEvent, models.Change):
+            _rebuild_with_autoincrement(db, model)
+
+
+def _rebuild_with_autoincrement(db: pw.Database, model) -> None:
+    table = model._meta.table_name
+    (sql,) = db.execute_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                            (table,)).fetchone()
+    if "AUTOINCREMENT" in sql.upper():
+        return
+    columns = ", ".join(f'"{c.name}"' for c in db.get_columns(table))
+    db.execute_sql(f'ALTER TABLE "{table}" RENAME TO "{table}_v4"')
+    for index in db.get_indexes(f"{table}_v4"):
+        db.execute_sql(f'DROP INDEX "{index.name}"')
+    model.create_table(safe=False)
+    db.execute_sql(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "{table}_v4"')
+    db.execute_sql(f'DROP TABLE "{table}_v4"')
+
+
 def _add_columns(db: pw.Database, model, names: list[str]) -> None:
     table = model._meta.table_name
     present = {c.name for c in db.get_columns(table)}
@@ -66,7 +95,7 @@ def _add_columns(db: pw.Database, model, names: list[str]) -> None:
 
 
 MIGRATIONS = {1: _create_initial_tables, 2: _add_change_feed, 3: _add_security_and_api_keys,
-              4: _index_assignments_by_target_id}
+              4: _index_assignments_by_target_id, 5: _feed_ids_never_reused_and_user_options}
 
 
 def current_version(db: pw.Database) -> int:

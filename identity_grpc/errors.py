@@ -48,6 +48,15 @@ class FailedPrecondition(IdentityError):
     pass
 
 
+class ResourceExhausted(IdentityError):
+    """A limit was reached (a queue, a rate, a quota): nothing was done. `retry_after`,
+    when known, is the seconds after which the same call may pass (HTTP Retry-After)."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Aborted(IdentityError):
     """Concurrent writes kept colliding with this one, past every retry; nothing of it
     was written, and the client may simply call again."""

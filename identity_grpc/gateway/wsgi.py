@@ -9,6 +9,7 @@ Keystone's Flask stack answers with.
 
 import json
 import logging
+import math
 import uuid
 from dataclasses import dataclass
 from typing import Callable
@@ -28,12 +29,14 @@ log = logging.getLogger(__name__)
 UNAUTHORIZED_MESSAGE = "The request you have made requires authentication."
 FORBIDDEN_MESSAGE = "You are not authorized to perform the requested action"
 TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-          405: "Method Not Allowed", 409: "Conflict", 500: "Internal Server Error",
+          405: "Method Not Allowed", 409: "Conflict", 413: "Request Entity Too Large",
+          429: "Too Many Requests", 500: "Internal Server Error",
           503: "Service Unavailable"}
 STATUS_FOR = {
     errors.InvalidArgument: 400, errors.Unauthenticated: 401,
     errors.InvalidSubjectToken: 404, errors.PermissionDenied: 403, errors.NotFound: 404,
     errors.AlreadyExists: 409, errors.FailedPrecondition: 409, errors.Aborted: 409,
+    errors.ResourceExhausted: 429,
 }
 
 
@@ -124,7 +127,10 @@ class Gateway:
             message = UNAUTHORIZED_MESSAGE if status == 401 else e.message
             if isinstance(e, errors.PermissionDenied) and e.rule:
                 message = f"{FORBIDDEN_MESSAGE}: {e.rule}."
-            return error_response(status, message, base)
+            response = error_response(status, message, base)
+            if isinstance(e, errors.ResourceExhausted) and e.retry_after is not None:
+                response.headers["Retry-After"] = str(max(1, math.ceil(e.retry_after)))
+            return response
         except (pw.OperationalError, pw.InterfaceError):
             log.exception("store unavailable")
             self.context.core.drop_connection()

@@ -78,10 +78,16 @@ def json_response(body, status: int = 200, headers: dict | None = None) -> Respo
                     content_type="application/json")
 
 
-def error_response(status: int, message: str, base_url: str) -> Response:
-    body = json.dumps({"error": {"code": status, "message": message, "title": TITLES.get(status, "Error")}},
+def error_body(status: int, message: str, title: str = "") -> str:
+    """Keystone's compact error JSON, with its trailing newline."""
+    title = title or TITLES.get(status, "Error")
+    return json.dumps({"error": {"code": status, "message": message, "title": title}},
                       separators=(",", ":")) + "\n"
-    response = Response(body, status=status, content_type="application/json")
+
+
+def error_response(status: int, message: str, base_url: str) -> Response:
+    response = Response(error_body(status, message), status=status,
+                        content_type="application/json")
     if status == 401:
         response.headers["WWW-Authenticate"] = f'Keystone uri="{base_url}/v3"'
     return response

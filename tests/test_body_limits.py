@@ -156,3 +156,18 @@ def test_requests_waitress_refuses_get_keystones_error_body(gateway, head, statu
     error = json.loads(body)["error"]
     assert (error["code"], error["title"]) == (status, title) and error["message"]
     assert b"h" * 100 not in body  # never quotes the request back
+
+
+def test_grpc_requests_past_the_limit_are_resource_exhausted(service, admin):
+    password = "p" * (LIMIT + 1)
+    error = rpc_error(service.stub.Authenticate, support.password_request("alice", password))
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    error = rpc_error(admin.call, admin.users.CreateUser,
+                      apb.CreateUserRequest(name="huge", description="d" * (10 * MIB)))
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert not admin.call(admin.users.ListUsers, apb.ListUsersRequest(name="huge")).users
+    # just under the limit, a request is decoded and judged on its merits
+    error = rpc_error(service.stub.Authenticate,
+                      support.password_request("alice", "p" * (LIMIT - 200)))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert service.stub.Ping(pb.PingRequest()) is not None

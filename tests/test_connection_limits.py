@@ -194,3 +194,94 @@ def test_a_slow_body_is_cut_but_a_quiet_keep_alive_connection_is_not(deployment)
     finally:
         gateway.stop()
         running.stop()
+
+
+# ---- gRPC ------------------------------------------------------------------------
+
+OWN_CONNECTION = [("grpc.use_local_subchannel_pool", 1)]  # no sharing between channels
+
+
+def ping(address: str, timeout: float = 2, wait_for_ready: bool = False):
+    """A fresh channel (its own connection) and its Ping's status code."""
+    channel = grpc.insecure_channel(address, options=OWN_CONNECTION)
+    try:
+        rpc.IdentityStub(channel).Ping(pb.PingRequest(), timeout=timeout,
+                                       wait_for_ready=wait_for_ready)
+        return channel, grpc.StatusCode.OK
+    except grpc.RpcError as e:
+        return channel, e.code()
+
+
+def test_grpc_caps_connections_per_server(deployment):
+    running = start_service(deployment.replace(grpc_max_connections=3, request_timeout=1))
+    channels = []
+    try:
+        for _ in range(3):
+            channel, code = ping(running.address)
+            channels.append(channel)
+            assert code == grpc.StatusCode.OK
+        channel, code = ping(running.address)
+        channels.append(channel)
+        assert code == grpc.StatusCode.UNAVAILABLE  # the fourth connection is refused
+        channels.pop(0).close()
+        channel, code = ping(running.address, timeout=10, wait_for_ready=True)
+        channels.append(channel)
+        assert code == grpc.StatusCode.OK  # a freed place is taken again
+    finally:
+        for channel in channels:
+            channel.close()
+        running.stop()
+
+
+def test_grpc_connections_that_never_handshake_are_cut(deployment):
+    """Bare TCP connections count against the cap from accept; they get
+    `request_timeout` to send the HTTP/2 preface, then go."""
+    running = start_service(deployment.replace(grpc_max_connections=3, request_timeout=1))
+    raw = [socket.create_connection(("127.0.0.1", running.port)) for _ in range(3)]
+    try:
+        time.sleep(0.3)
+        channel, code = ping(running.address)
+        channel.close()
+        assert code == grpc.StatusCode.UNAVAILABLE
+        for s in raw:
+            s.settimeout(10)
+            received = b""
+            while chunk := s.recv(4096):  # SETTINGS, then GOAWAY, then closed
+                received += chunk
+            assert b"handshake timeout" in received
+        channel, code = ping(running.address, timeout=10, wait_for_ready=True)
+        channel.close()
+        assert code == grpc.StatusCode.OK
+    finally:
+        for s in raw:
+            s.close()
+        running.stop()
+
+
+def test_grpc_calls_past_the_concurrency_cap_are_resource_exhausted(deployment):
+    running = start_service(deployment.replace(grpc_max_concurrent_rpcs=2))
+    streams = []
+    try:
+        nova = login(running.stub, "nova", project_scope("service")).token
+        for _ in range(2):  # each revocation stream is a call that stays open
+            stream = running.stub.WatchRevocations(pb.WatchRevocationsRequest(),
+                                                   metadata=auth_md(nova))
+            assert next(stream).snapshot
+            streams.append(stream)
+        with pytest.raises(grpc.RpcError) as info:
+            running.stub.Ping(pb.PingRequest(), timeout=5)
+        assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        streams.pop().cancel()
+        deadline = time.monotonic() + 5
+        while True:  # the cancelled call's place frees once its thread notices
+            try:
+                running.stub.Ping(pb.PingRequest(), timeout=5)
+                break
+            except grpc.RpcError as e:
+                assert e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+    finally:
+        for stream in streams:
+            stream.cancel()
+        running.stop()

@@ -23,6 +23,7 @@ from .. import errors
 from ..core import Core
 from ..operations import Operations
 from ..records import TokenInfo
+from . import json_body
 
 log = logging.getLogger(__name__)
 
@@ -150,9 +151,12 @@ class Gateway:
 
 
 def read_json(request: Request) -> dict:
-    """The body as a JSON object (Keystone parses it whatever the Content-Type)."""
+    """The body as a JSON object (Keystone parses it whatever the Content-Type), no
+    deeper than json_body.MAX_DEPTH and with every string valid Unicode."""
     try:
-        body = json.loads(request.get_data(as_text=True) or "null")
+        body = json_body.parse(request.get_data(as_text=True) or "null")
+    except json_body.BodyError as e:
+        raise HttpError(400, str(e)) from None
     except ValueError:
         body = None
     if not isinstance(body, dict):

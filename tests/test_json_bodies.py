@@ -1,6 +1,7 @@
 """JSON bodies the gateway refuses with a 400 and a message, never a 500: nesting
 past json_body.MAX_DEPTH (32) levels, strings or keys that are not valid Unicode
-(lone surrogates such as "\\ud800"), NaN and Infinity."""
+(lone surrogates such as "\\ud800"), NaN and Infinity; and type errors on password
+fields that name the field and the type but never echo the value."""
 
 import json
 import urllib.error
@@ -116,3 +117,38 @@ def test_bad_json_bodies_on_admin_routes_are_400_never_500(gateway, service, ids
                 continue
             assert status == 400, (method, path, case, error)
             assert error["error"]["message"], (method, path, case)
+
+
+TYPED_AUTH = [
+    ({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": "alice", "domain": {"id": "default"}, "password": ["hunter2-secret"]}}}}},
+     "identity.password.user.password"),
+    ({"auth": {"identity": {"methods": ["password"], "password": "hunter2-secret"}}},
+     "identity.password"),
+]
+TYPED_ADMIN = [
+    ("POST", "/v3/users", {"name": "carol", "password": {"secret": "hunter2-secret"}},
+     "password"),
+    ("PATCH", "/v3/users/{user}", {"password": 12345678}, "password"),
+    ("POST", "/v3/users/{user}/password",
+     {"original_password": ["hunter2-secret"], "password": "new-password-1"},
+     "original_password"),
+    ("POST", "/v3/users/{user}/password",
+     {"original_password": "mypassword123", "password": 12345678}, "password"),
+]
+
+
+def test_a_wrongly_typed_password_is_named_but_never_echoed(gateway, service, ids):
+    for body, field in TYPED_AUTH:
+        status, error = post(f"{gateway}/v3/auth/tokens", json.dumps(body))
+        message = error["error"]["message"]
+        assert status == 400, field
+        assert message == f"Invalid input for field '{field}': the value is not of type " + \
+            ("'object'" if field == "identity.password" else "'string'")
+    token = support.system_admin_token(service.stub)
+    for method, path, entity, field in TYPED_ADMIN:
+        status, error = post(gateway + path.format(**ids), json.dumps({"user": entity}),
+                             method=method, token=token)
+        assert status == 400, (method, path)
+        assert error["error"]["message"] == \
+            f"Invalid input for field '{field}': the value is not of type 'string'"

@@ -27,6 +27,7 @@ from support import auth_md, http_response, login, project_scope, read_until_clo
 
 IDLE_CONNECTIONS = 1000  # with the trickling ones, past select()'s 1,024 descriptors
 TRICKLING_CONNECTIONS = 100
+SLOW_REQUEST_TIMEOUT = 5  # request_timeout of the server they are held against
 SLOW_HEADER = b"GET /v3 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 200
 
 
@@ -111,9 +112,11 @@ class Trickler:
 
 @pytest.mark.slow
 def test_gateway_answers_while_idle_and_trickling_connections_are_held(deployment):
-    open_files.ensure_open_files(4096)  # this test's own end of the connections
+    ours = open_files.ensure_open_files(4096)  # this test's own end of the connections
+    if ours < IDLE_CONNECTIONS + TRICKLING_CONNECTIONS + 256:
+        pytest.skip(f"the hard open-file limit ({ours}) cannot hold this test's connections")
     with soft_open_file_limit(1024):
-        server = ServerProcess(deployment, IDENTITY_REQUEST_TIMEOUT="3")
+        server = ServerProcess(deployment, IDENTITY_REQUEST_TIMEOUT=str(SLOW_REQUEST_TIMEOUT))
     idle, trickler = [], None
     try:
         idle = [socket.create_connection(("127.0.0.1", server.http_port))
@@ -121,14 +124,16 @@ def test_gateway_answers_while_idle_and_trickling_connections_are_held(deploymen
         trickler = Trickler(server.http_port, TRICKLING_CONNECTIONS)
         time.sleep(1.5)  # every connection accepted, each trickler a byte or two in
         assert version_discovery_seconds(server.http_port) < 5
-        assert not trickler.closed_after  # held, not yet cut
+        answered_at = time.monotonic() - trickler.started
         soft, hard = open_file_limits(server.proc.pid)  # raised from 1,024 at start
         assert soft == min(hard, open_files.needed(Settings())), (soft, hard)
 
         trickler.wait_until_all_closed(timeout=30)
         assert len(trickler.closed_after) == TRICKLING_CONNECTIONS
-        assert 2.0 <= min(trickler.closed_after.values())
-        assert max(trickler.closed_after.values()) < 3 + 15
+        cuts = trickler.closed_after.values()
+        first_cut, last_cut = min(cuts), max(cuts)
+        assert answered_at < first_cut  # it answered while every one was held
+        assert SLOW_REQUEST_TIMEOUT - 0.5 <= first_cut and last_cut < SLOW_REQUEST_TIMEOUT + 15
         for answer in trickler.answers.values():
             status, headers, body = http_response(answer)
             assert status == 408 and headers["content-type"] == "application/json"
@@ -220,8 +225,8 @@ def test_grpc_caps_connections_per_server(deployment):
             channel, code = ping(running.address)
             channels.append(channel)
             assert code == grpc.StatusCode.OK
-        channel, code = ping(running.address)
-        channels.append(channel)
+        refused, code = ping(running.address)
+        refused.close()  # else it keeps reconnecting, and may take the place freed next
         assert code == grpc.StatusCode.UNAVAILABLE  # the fourth connection is refused
         channels.pop(0).close()
         channel, code = ping(running.address, timeout=10, wait_for_ready=True)

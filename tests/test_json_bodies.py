@@ -79,7 +79,8 @@ def ids(service):
     from identity_api.admin.v1 import admin_pb2 as apb
     admin = support.AdminClient(service.channel, support.system_admin_token(service.stub))
     user = admin.call(admin.users.ListUsers, apb.ListUsersRequest(name="alice")).users[0]
-    project = admin.call(admin.projects.ListProjects, apb.ListProjectsRequest(name="acme")).projects[0]
+    project = admin.call(admin.projects.ListProjects,
+                         apb.ListProjectsRequest(name="acme")).projects[0]
     role = admin.call(admin.roles.ListRoles, apb.ListRolesRequest(name="member")).roles[0]
     return {"user": user.id, "project": project.id, "role": role.id}
 

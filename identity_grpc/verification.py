@@ -17,7 +17,7 @@ from collections.abc import Callable
 from .auth import TOKEN_ADMIN_ROLES, AuthService
 from .cache import Dep, DependentCache
 from .config import Settings
-from .errors import IdentityError, PermissionDenied
+from .errors import PermissionDenied, ResourceExhausted
 from .records import DomainRecord, ProjectRecord, TokenInfo
 from .resources import project_record
 from .store.models import Domain, Project
@@ -31,10 +31,6 @@ Notice = tuple
 # from a fresh snapshot, which is always correct, instead of the server buffering
 # without bound.
 MAX_PENDING_NOTICES = 10_000
-
-
-class TooManyWatchers(IdentityError):
-    """Every stream slot is taken (each holds a server thread): try later or elsewhere."""
 
 
 class Subscription:
@@ -87,7 +83,7 @@ class NoticeHub:
     def subscribe(self) -> Subscription:
         with self._lock:
             if len(self._subscribers) >= self.max_subscribers:
-                raise TooManyWatchers(
+                raise ResourceExhausted(
                     f"this server already serves {self.max_subscribers} revocation streams; "
                     "check tokens with ValidateToken meanwhile, or watch another server")
             subscription = Subscription(self, self._queue_limit)
@@ -206,5 +202,5 @@ def key_reloader(keys: KeyRepository, hub: NoticeHub) -> Callable[[], None]:
     return tick
 
 
-__all__ = ["NoticeHub", "ObservedRevocations", "Subscription", "TooManyWatchers",
-           "Verification", "key_reloader"]
+__all__ = ["NoticeHub", "ObservedRevocations", "Subscription", "Verification",
+           "key_reloader"]

@@ -1,16 +1,10 @@
 """The Identity servicer: each method turns a message into one core call and back.
 
 Who the caller is has already been settled by `RequestInterceptor` (from the
-`x-auth-token` metadata) and is read with `current_caller()`, except in the one
-streaming method, WatchRevocations, which the interceptor passes through: it
-authenticates and maps errors itself, the same way.
+`x-auth-token` metadata) and is read with `current_caller()`; the interceptor also
+maps errors and logs, for the streaming WatchRevocations as for the rest.
 """
 
-import json
-import logging
-import time
-
-import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from identity_api.v1 import identity_pb2 as pb
 from identity_api.v1 import identity_pb2_grpc as pb_grpc
@@ -19,13 +13,9 @@ from .. import errors
 from ..auth import AuthService
 from ..errors import InvalidArgument
 from ..tokens.revocation import Revocation
-from ..verification import TooManyWatchers, Verification
+from ..verification import Verification
 from . import grpc_messages as msg
-from .grpc_interceptor import STATUS_FOR, current_caller
-
-log = logging.getLogger("identity_grpc.requests")
-WATCH_METHOD = "/identity.v1.Identity/WatchRevocations"
-
+from .grpc_interceptor import current_caller
 
 class IdentityServicer(pb_grpc.IdentityServicer):
     # Methods a caller may use without a token of its own.
@@ -80,18 +70,13 @@ class IdentityServicer(pb_grpc.IdentityServicer):
                                              projects=[msg.project_message(p) for p in projects])
 
     def WatchRevocations(self, request, context):
-        """Snapshot, then notices as they come, a keepalive whenever there is nothing
-        to say; the caller's token is checked again at every turn, so the stream
-        ends (UNAUTHENTICATED) when it expires or is revoked."""
-        started, user_id, code, message = time.perf_counter(), "", grpc.StatusCode.OK, ""
-        subscription = None
+        """The snapshot, then notices as they come, a keepalive whenever there is
+        nothing to say. (The interceptor checks the caller's token again
+        before each message: the stream ends when it expires or is revoked.)"""
         verification = self._verification
+        subscription, snapshot = verification.watch(current_caller())
+        context.add_callback(subscription.close)  # wakes the loop when the call ends
         try:
-            token = _metadata_token(context)
-            caller = self._stream_caller(token)
-            user_id = caller.identity.user.id
-            subscription, snapshot = verification.watch(caller)
-            context.add_callback(subscription.close)  # wakes the loop when the call ends
             keepalive = verification.keepalive_interval
             yield pb.WatchRevocationsResponse(
                 snapshot=True, events=[_event_message(e) for e in snapshot],
@@ -103,42 +88,10 @@ class IdentityServicer(pb_grpc.IdentityServicer):
                 if subscription.overflowed:
                     raise errors.FailedPrecondition("this watcher fell too far behind; "
                                                     "watch again for a fresh snapshot")
-                verification.authorize_consumer(self._stream_caller(token))
+                verification.authorize_consumer(current_caller())
                 yield _notices_message(notices)
-        except TooManyWatchers as e:
-            code, message = grpc.StatusCode.RESOURCE_EXHAUSTED, e.message
-        except errors.IdentityError as e:
-            code, message = STATUS_FOR.get(type(e), grpc.StatusCode.INTERNAL), e.message
-            if type(e) is errors.Unauthenticated:
-                context.set_trailing_metadata(
-                    (("www-authenticate", self._challenge()),))
-        except Exception:
-            log.exception("unexpected error in %s", WATCH_METHOD)
-            code, message = grpc.StatusCode.INTERNAL, "internal error"
         finally:
-            if subscription is not None:
-                subscription.close()
-            log.info(json.dumps({
-                "rpc": WATCH_METHOD, "code": code.name, "user_id": user_id,
-                "peer": context.peer(), "ms": round((time.perf_counter() - started) * 1000, 3)}))
-        if code != grpc.StatusCode.OK:
-            context.abort(code, message)
-
-    def _stream_caller(self, token: str):
-        try:
-            return self._auth.validate(token, include_catalog=False)
-        except errors.Unauthenticated as e:
-            raise errors.Unauthenticated(f"x-auth-token: {e.message}") from None
-
-    def _challenge(self) -> str:
-        return f'Keystone uri="{self._verification.advertised_url}/v3"'
-
-
-def _metadata_token(context) -> str:
-    for key, value in context.invocation_metadata():
-        if key == "x-auth-token" and value:
-            return value
-    raise errors.Unauthenticated("x-auth-token: this call needs a token in its metadata")
+            subscription.close()
 
 
 def _timestamp(seconds: int) -> Timestamp:

@@ -43,6 +43,9 @@ class Settings:
     minimum_password_age_days: int = 0  # a user may not change its password sooner
     password_regex: str = ""
     password_regex_description: str = ""
+    # The revocation stream's bounds (docs/streams.md), each per server process:
+    # streams one user may hold.
+    max_watch_streams_per_user: int = 8
 
     def __post_init__(self):
         for name, minimum in (("token_lifetime", 1), ("max_active_keys", 2),
@@ -52,6 +55,9 @@ class Settings:
             if getattr(self, name) < minimum:
                 raise ValueError(f"setting {name!r} must be at least {minimum}, "
                                  f"not {getattr(self, name)}")
+        for name in ("max_watch_streams_per_user",):
+            if getattr(self, name) < 1:
+                raise ValueError(f"setting {name!r} must be at least 1, not {getattr(self, name)}")
         for name in ("password_hash_concurrency", "lockout_failure_attempts", "lockout_duration", "password_expires_days",
                      "unique_last_password_count", "minimum_password_age_days"):
             if getattr(self, name) < 0:

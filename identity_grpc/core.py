@@ -37,7 +37,8 @@ class Core:
         self.codec = TokenCodec(self.keys)
         # Consuming services check tokens themselves and must hear of every revocation,
         # change and key reload this server applies: the hub is their subscriber list.
-        self.notices = NoticeHub(max_subscribers=max(1, settings.grpc_workers // 2))
+        self.notices = NoticeHub(max_subscribers=max(1, settings.grpc_workers // 2),
+                                 max_per_user=settings.max_watch_streams_per_user)
         self.revocations = ObservedRevocations(self.notices)
         self.cache = DependentCache()
         self.writer = Writer(self.db, self._on_change, self.revocations)

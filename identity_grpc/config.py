@@ -44,8 +44,13 @@ class Settings:
     password_regex: str = ""
     password_regex_description: str = ""
     # The revocation stream's bounds (docs/streams.md), each per server process:
-    # streams one user may hold.
+    # streams one user may hold; revocations of one user's tokens a second (a token
+    # bucket of `revocation_burst_per_user`); a user's audit-id revocations kept
+    # before the next one folds them all into one user cutoff.
     max_watch_streams_per_user: int = 8
+    revocation_rate_per_user: float = 2.0
+    revocation_burst_per_user: int = 20
+    revocation_fold_threshold: int = 100
 
     def __post_init__(self):
         for name, minimum in (("token_lifetime", 1), ("max_active_keys", 2),
@@ -55,7 +60,8 @@ class Settings:
             if getattr(self, name) < minimum:
                 raise ValueError(f"setting {name!r} must be at least {minimum}, "
                                  f"not {getattr(self, name)}")
-        for name in ("max_watch_streams_per_user",):
+        for name in ("max_watch_streams_per_user", "revocation_burst_per_user",
+                     "revocation_fold_threshold"):
             if getattr(self, name) < 1:
                 raise ValueError(f"setting {name!r} must be at least 1, not {getattr(self, name)}")
         for name in ("password_hash_concurrency", "lockout_failure_attempts", "lockout_duration", "password_expires_days",
@@ -65,6 +71,9 @@ class Settings:
         self.password_rules.compiled_regex  # a bad pattern stops the server at start
         if self.poll_interval <= 0:
             raise ValueError(f"setting 'poll_interval' must be positive, not {self.poll_interval}")
+        if self.revocation_rate_per_user <= 0:
+            raise ValueError("setting 'revocation_rate_per_user' must be positive, "
+                             f"not {self.revocation_rate_per_user}")
 
     @property
     def advertised_url(self) -> str:

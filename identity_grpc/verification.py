@@ -155,13 +155,19 @@ class ObservedRevocations(RevocationList):
         self._hub.revoked(event)
 
     def snapshot(self) -> list[Revocation]:
-        """The index as events: one per revoked audit id, one per user, project and
-        domain cutoff. (Read from `RevocationList`'s own dicts, under its lock.)"""
+        """The index as events: one per revoked audit id (with its token's owner
+        and issue time where known), one per user, project and domain cutoff. (Read
+        from `RevocationList`'s own dicts, under its lock.)"""
         with self._lock:
             audit = list(self._audit.items())
             cutoffs = list(self._cutoffs.items())
-        events = [Revocation(issued_before=0, expires_at=expires_at, audit_id=audit_id)
-                  for audit_id, expires_at in audit]
+            owned = {a: (owner, before) for owner, ids in self._owners.by_owner.items()
+                     for a, (before, _) in ids.items()}
+        events = []
+        for audit_id, expires_at in audit:
+            owner, issued_before = owned.get(audit_id, (None, 0))
+            events.append(Revocation(issued_before=issued_before, expires_at=expires_at,
+                                     audit_id=audit_id, token_user_id=owner))
         for (kind, ident), (issued_before, expires_at) in cutoffs:
             events.append(Revocation(issued_before=issued_before, expires_at=expires_at,
                                      **{f"{kind}_id": ident}))

@@ -17,6 +17,12 @@ from ..verification import Verification
 from . import grpc_messages as msg
 from .grpc_interceptor import current_caller
 
+# Events (and changes) in one WatchRevocations message: at most ~250 bytes each
+# (ids of at most 64 characters), so a message stays far under any size limit
+# (gRPC's default is 4 MiB), however many events the server holds.
+MAX_EVENTS_PER_MESSAGE = 1000
+
+
 class IdentityServicer(pb_grpc.IdentityServicer):
     # Methods a caller may use without a token of its own.
     ANONYMOUS = frozenset({"/identity.v1.Identity/Authenticate", "/identity.v1.Identity/Ping"})
@@ -70,17 +76,15 @@ class IdentityServicer(pb_grpc.IdentityServicer):
                                              projects=[msg.project_message(p) for p in projects])
 
     def WatchRevocations(self, request, context):
-        """The snapshot, then notices as they come, a keepalive whenever there is
-        nothing to say. (The interceptor checks the caller's token again
+        """The snapshot in chunks, then notices as they come, a keepalive whenever
+        there is nothing to say. (The interceptor checks the caller's token again
         before each message: the stream ends when it expires or is revoked.)"""
         verification = self._verification
         subscription, snapshot = verification.watch(current_caller())
         context.add_callback(subscription.close)  # wakes the loop when the call ends
         try:
             keepalive = verification.keepalive_interval
-            yield pb.WatchRevocationsResponse(
-                snapshot=True, events=[_event_message(e) for e in snapshot],
-                keepalive_interval=keepalive)
+            yield from _snapshot_messages(snapshot, keepalive)
             while context.is_active():
                 notices = subscription.take(keepalive)
                 if subscription.closed:
@@ -89,7 +93,7 @@ class IdentityServicer(pb_grpc.IdentityServicer):
                     raise errors.FailedPrecondition("this watcher fell too far behind; "
                                                     "watch again for a fresh snapshot")
                 verification.authorize_consumer(current_caller())
-                yield _notices_message(notices)
+                yield from _notices_messages(notices)
         finally:
             subscription.close()
 
@@ -102,17 +106,33 @@ def _event_message(event: Revocation) -> pb.RevocationEvent:
     return pb.RevocationEvent(
         audit_id=event.audit_id or "", user_id=event.user_id or "",
         project_id=event.project_id or "", domain_id=event.domain_id or "",
-        issued_before=_timestamp(event.issued_before), expires_at=_timestamp(event.expires_at))
+        issued_before=_timestamp(event.issued_before), expires_at=_timestamp(event.expires_at),
+        token_user_id=event.token_user_id or "")
 
 
-def _notices_message(notices) -> pb.WatchRevocationsResponse:
-    response = pb.WatchRevocationsResponse()
-    for notice in notices:
-        if notice[0] == "revoked":
-            response.events.append(_event_message(notice[1]))
-        else:
-            response.changes.append(pb.EntityChange(entity=notice[1], entity_id=notice[2]))
-    return response
+def _snapshot_messages(events: list[Revocation], keepalive: float):
+    """The snapshot as messages of at most MAX_EVENTS_PER_MESSAGE events: the first
+    marked `snapshot`, each but the last `snapshot_continues`."""
+    starts = range(0, max(len(events), 1), MAX_EVENTS_PER_MESSAGE)
+    last = starts[-1]
+    for start in starts:
+        chunk = events[start:start + MAX_EVENTS_PER_MESSAGE]
+        yield pb.WatchRevocationsResponse(
+            snapshot=start == 0, keepalive_interval=keepalive if start == 0 else 0.0,
+            events=[_event_message(e) for e in chunk], snapshot_continues=start != last)
+
+
+def _notices_messages(notices):
+    """Notices as messages of at most MAX_EVENTS_PER_MESSAGE items; none: one
+    empty message, the keepalive."""
+    for start in range(0, max(len(notices), 1), MAX_EVENTS_PER_MESSAGE):
+        response = pb.WatchRevocationsResponse()
+        for notice in notices[start:start + MAX_EVENTS_PER_MESSAGE]:
+            if notice[0] == "revoked":
+                response.events.append(_event_message(notice[1]))
+            else:
+                response.changes.append(pb.EntityChange(entity=notice[1], entity_id=notice[2]))
+        yield response
 
 
 def _subject(request) -> str:

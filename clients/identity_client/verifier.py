@@ -360,10 +360,10 @@ class TokenVerifier:
     `session` (an identity_client.session.Session, for a user holding the `service`
     role) or `channel` plus a fixed `service_token` says how to reach the identity
     service (a channel of your own: give it `session.CHANNEL_OPTIONS`, the receive
-    limit the stream needs). `clock` is the clock token expiry is judged by. `stale_after`: how long
-    the revocation stream may stay silent before it counts as lost (default: a bit
-    over two of the server's keepalive intervals). Threads are daemons; `close()`
-    stops them.
+    limit the stream needs). `clock` is the clock token expiry is judged by.
+    `stale_after`: how long the revocation stream may stay silent before it counts
+    as lost (default: a bit over two of the server's keepalive intervals). Threads
+    are daemons; `close()` stops them.
     """
 
     def __init__(self, session=None, *, channel: grpc.Channel | None = None,

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 
+from . import secret_env
 from .config import Settings, load_settings
 from .startup import EXIT_CONFIGURATION, StartupError, bind_grpc, bind_http, open_core
 
@@ -15,6 +16,9 @@ SHUTDOWN_GRACE_SECONDS = 5.0
 
 
 def main(argv: list[str] | None = None) -> int:
+    # The server never needs the bootstrap password; `make run` hands it the same
+    # environment as `identity-manage setup`. Gone before any thread or worker starts.
+    secret_env.take(secret_env.ADMIN_PASSWORD)
     parser = argparse.ArgumentParser(
         description="Serve the identity service: gRPC and the HTTP gateway.")
     parser.add_argument("--config", help="settings file (TOML); IDENTITY_* variables override it")

@@ -1,21 +1,33 @@
 """Starting the real server (`server.py` in a subprocess) on a configuration that cannot
 work: each mistake is one line on stderr, `identity service: ...`, naming the setting, the
 file or the address, and exit status 2 (never a traceback), with one process or several.
+And what a started server (and `identity-manage`) leaves readable: the SQLite store and
+its -wal/-shm files 0600, no bootstrap password in /proc/<pid>/environ.
 
 These test operation, not the backend, so they use SQLite (and, for an unreachable
 database, PostgreSQL URLs on loopback ports where nothing answers).
 """
 
+import json
+import os
+import queue
 import shutil
+import signal
 import socket
 import sqlite3
+import stat
 import subprocess
+import threading
 import time
+import urllib.request
 from pathlib import Path
 
+import grpc
 import pytest
+from identity_api.admin.v1 import admin_pb2 as apb
+from identity_api.v1 import identity_pb2_grpc as rpc
 
-from support import clean_env
+from support import ADMIN_PASSWORD, AdminClient, clean_env, password_request, system_admin_token
 from test_operations import PYTHON, SERVER, ServerProcess, manage, write_config
 
 START_TIMEOUT = 60
@@ -23,9 +35,10 @@ START_TIMEOUT = 60
 
 @pytest.fixture(scope="module")
 def initialised(tmp_path_factory) -> Path:
-    """A store and a key directory made by `identity-manage init`, copied by each test."""
+    """A store and a key directory made by `identity-manage bootstrap` (the admin's
+password: ADMIN_PASSWORD), copied by each test."""
     directory = tmp_path_factory.mktemp("initialised")
-    manage(write_config(directory), "init")
+    manage(write_config(directory), "bootstrap", env=clean_env(IDENTITY_ADMIN_PASSWORD=ADMIN_PASSWORD))
     return directory
 
 
@@ -201,3 +214,146 @@ def test_with_several_processes_the_same_mistakes_are_one_line(tmp_path, ready, 
     assert_refused(start(ready, env, key_dir=str(ready / "nowhere")), "key_dir: ")
     url = f"postgresql://identity@127.0.0.1:{closed_port()}/identity?connect_timeout=2"
     assert_refused(start(ready, {**env, "IDENTITY_DATABASE_URL": url}), "database_url ")
+
+
+# ---- what the process leaves readable (hardening item 22) ------------------------------------
+
+SECRET = "bootstrap-secret-in-the-environment-1"
+
+
+class Serving:
+    """server.py in a subprocess with extra environment, once it said it serves."""
+
+    def __init__(self, config: Path, umask: int | None = None, **env: str):
+        self.proc = subprocess.Popen(
+            [PYTHON, str(SERVER), "--config", str(config)], cwd=config.parent,
+            env=clean_env(**{"IDENTITY_LISTEN": "127.0.0.1:0", **env}), text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            preexec_fn=None if umask is None else (lambda: os.umask(umask)))
+        self.lines: queue.Queue = queue.Queue()
+        threading.Thread(target=lambda: [self.lines.put(line) for line in self.proc.stdout],
+                         daemon=True).start()
+        self.address = self.http = None
+        deadline = time.monotonic() + START_TIMEOUT
+        while self.http is None:
+            try:
+                line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                self.stop()
+                pytest.fail(f"the server did not start within {START_TIMEOUT}s")
+            if "gRPC on" in line:
+                self.address = line.rsplit(" ", 1)[1].strip()
+            elif "HTTP on" in line:
+                self.http = "http://" + line.rsplit(" ", 1)[1].strip()
+
+    def environ(self, pid: int | None = None) -> bytes:
+        return Path(f"/proc/{pid or self.proc.pid}/environ").read_bytes()
+
+    def children(self) -> list[int]:
+        tasks = Path(f"/proc/{self.proc.pid}/task")
+        return [int(pid) for task in tasks.iterdir()
+                for pid in (task / "children").read_text().split()]
+
+    def stop(self) -> str:
+        """SIGTERM; the stderr it wrote."""
+        self.proc.terminate()
+        try:
+            _, stderr = self.proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, stderr = self.proc.communicate()
+        return stderr
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def write_through_both_transports(server: Serving) -> None:
+    """A project made over gRPC and one over HTTP: the WAL and its index now exist."""
+    with grpc.insecure_channel(server.address) as channel:
+        admin = AdminClient(channel, system_admin_token(rpc.IdentityStub(channel)))
+        admin.call(admin.projects.CreateProject, apb.CreateProjectRequest(name="over-grpc"))
+        token = system_admin_token(rpc.IdentityStub(channel))
+    request = urllib.request.Request(
+        f"{server.http}/v3/projects", method="POST",
+        data=json.dumps({"project": {"name": "over-http"}}).encode(),
+        headers={"Content-Type": "application/json", "X-Auth-Token": token})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 201
+
+
+def test_a_new_store_and_its_wal_and_shm_are_private_whatever_the_umask(tmp_path):
+    config = write_config(tmp_path)
+    subprocess.run([PYTHON, "-m", "identity_grpc.manage", "--config", str(config), "setup"],
+                   cwd=tmp_path, env=clean_env(IDENTITY_ADMIN_PASSWORD=ADMIN_PASSWORD),
+                   check=True, capture_output=True, timeout=120, preexec_fn=lambda: os.umask(0))
+    store = tmp_path / "identity.db"
+    assert mode(store) == 0o600
+    server = Serving(config, umask=0)
+    try:
+        write_through_both_transports(server)
+        for name in ("identity.db", "identity.db-wal", "identity.db-shm"):
+            assert mode(tmp_path / name) == 0o600, name
+    finally:
+        server.stop()
+
+
+def test_an_existing_store_readable_by_others_is_tightened_and_logged(ready):
+    store = ready / "identity.db"
+    store.chmod(0o644)
+    server = Serving(write_config(ready))
+    try:
+        assert mode(store) == 0o600
+        write_through_both_transports(server)
+        for name in ("identity.db-wal", "identity.db-shm"):
+            assert mode(ready / name) == 0o600, name
+    finally:
+        stderr = server.stop()
+    assert f"{store} could be read by group or others (mode 0644); now 0600" in stderr
+
+
+def test_the_admin_password_is_dropped_from_the_environment_of_manage(tmp_path):
+    config = write_config(tmp_path)
+    manage_process = subprocess.Popen(
+        [PYTHON, "-m", "identity_grpc.manage", "--config", str(config), "setup", "--demo"],
+        cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        # unbuffered, to hear "store ready" at once; costly hashes, to still be running
+        env=clean_env(IDENTITY_ADMIN_PASSWORD=SECRET, PYTHONUNBUFFERED="1",
+                      IDENTITY_ARGON2_TIME_COST="8"))
+    try:
+        assert "store ready" in manage_process.stdout.readline()  # the password is read by now
+        manage_process.send_signal(signal.SIGSTOP)  # held while its environment is read
+        try:
+            environ = Path(f"/proc/{manage_process.pid}/environ").read_bytes()
+        finally:
+            manage_process.send_signal(signal.SIGCONT)
+        assert b"PATH=" in environ and b"IDENTITY_ARGON2_TIME_COST=8" in environ
+        assert SECRET.encode() not in environ and b"IDENTITY_ADMIN_PASSWORD" not in environ
+        out, err = manage_process.communicate(timeout=120)
+    finally:
+        manage_process.kill()
+    assert manage_process.returncode == 0, err
+    assert not (tmp_path / "admin-password").exists()  # the password given was used
+    server = Serving(config)
+    try:
+        with grpc.insecure_channel(server.address) as channel:
+            stub = rpc.IdentityStub(channel)
+            assert stub.Authenticate(password_request("admin", SECRET), timeout=30).token
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_the_admin_password_is_not_in_the_servers_environment(ready, processes):
+    server = Serving(write_config(ready), IDENTITY_ADMIN_PASSWORD=SECRET,
+                     IDENTITY_PROCESSES=str(processes))
+    try:
+        processes_seen = [server.proc.pid, *server.children()]
+        assert len(processes_seen) >= processes + (processes > 1)  # workers, resource tracker
+        for pid in processes_seen:
+            environ = server.environ(pid)
+            assert b"PATH=" in environ and b"IDENTITY_PROCESSES=" in environ, pid
+            assert SECRET.encode() not in environ and b"IDENTITY_ADMIN_PASSWORD" not in environ, pid
+    finally:
+        server.stop()

@@ -11,9 +11,15 @@ each connection attempt, so a database that does not answer is an error, not a h
 
 A store that cannot be opened (a bad URL, a server that refuses or does not answer,
 a schema newer than the code) raises `StoreError` with one line saying why.
+
+A SQLite store holds password and API-key hashes, so its file is created 0600 before
+SQLite opens it (SQLite gives the `-wal` and `-shm` files the database file's mode),
+and an existing one that group or others may read is tightened, saying so in the log.
 """
 
+import logging
 import os
+import stat
 from urllib.parse import parse_qs, unquote, urlparse, urlunparse
 
 import peewee as pw
@@ -21,6 +27,7 @@ from playhouse.pool import PooledMySQLDatabase, PooledPostgresqlDatabase
 
 from . import models, schema
 
+log = logging.getLogger(__name__)
 SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb")
 CONNECT_TIMEOUT_SECONDS = 10
 
@@ -82,6 +89,7 @@ def make_database(url: str) -> pw.Database:
     if scheme == "sqlite":
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            _keep_private(path)
         return pw.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
     parsed = urlparse(url)
     common = dict(
@@ -102,6 +110,24 @@ def make_database(url: str) -> pw.Database:
     return PooledMySQLDatabase(charset="utf8mb4", **common)
 
 
+def _keep_private(path: str) -> None:
+    """The store file exists and is 0600, as are its -wal, -shm and -journal files if
+    any, whatever the umask and whatever made them."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    for name in (path, f"{path}-wal", f"{path}-shm", f"{path}-journal"):
+        try:
+            mode = stat.S_IMODE(os.stat(name).st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            os.chmod(name, mode & 0o700)
+            log.warning("%s could be read by group or others (mode %04o); now %04o",
+                        name, mode, mode & 0o700)
+
+
 def open_database(url: str, upgrade: bool = True) -> pw.Database:
     """Open the store at `url`, bind the models to it and bring its schema up to date.
     Raises StoreError when it cannot be opened or its schema is newer than the code."""
@@ -109,8 +135,8 @@ def open_database(url: str, upgrade: bool = True) -> pw.Database:
         db = make_database(url)
     except ValueError as e:
         raise StoreError(str(e).removeprefix("database_url: ")) from None
-    except OSError as e:  # the SQLite file's directory cannot be made
-        raise StoreError(f"cannot create the store's directory: {e.strerror}: {e.filename}") from None
+    except OSError as e:  # the SQLite file or its directory cannot be made
+        raise StoreError(f"cannot create {e.filename}: {e.strerror}") from None
     models.database_proxy.initialize(db)
     try:
         db.connect(reuse_if_open=True)

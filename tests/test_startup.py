@@ -102,6 +102,17 @@ def test_settings_that_cannot_work_are_refused_at_load(tmp_path, env, named):
     assert_refused(start(tmp_path, env), named)
 
 
+def test_a_settings_file_that_cannot_be_read_is_refused(tmp_path):
+    for path, problem in ((tmp_path / "missing.toml", "does not exist"),
+                          (tmp_path / "a-directory.toml", "is not a file")):
+        if "directory" in path.name:
+            path.mkdir()
+        result = subprocess.run([PYTHON, str(SERVER), "--config", str(path)], cwd=tmp_path,
+                                env=clean_env(), capture_output=True, text=True,
+                                timeout=START_TIMEOUT)
+        assert_refused(result, "bad configuration: settings file", str(path), problem)
+
+
 def test_log_level_is_any_case(ready):
     server = ServerProcess(write_config(ready, log_level="debug")).start()
     try:

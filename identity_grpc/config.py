@@ -105,9 +105,11 @@ class Settings:
 def _check_address(name: str, address: str) -> None:
     """host:port, the port 0 (any free one) to 65535, an IPv6 host in brackets."""
     host, colon, port = address.rpartition(":")
-    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if not (colon and port.isdigit() and int(port) <= 65535) or "[" in bare or "]" in bare \
-            or (":" in bare and bare == host):
+    bracketed = host.startswith("[") and host.endswith("]")
+    bare = host[1:-1] if bracketed else host
+    good_port = bool(colon) and port.isdigit() and int(port) <= 65535
+    good_host = "[" not in bare and "]" not in bare and (bracketed or ":" not in bare)
+    if not (good_port and good_host):
         raise ValueError(f"setting {name!r}: {address!r} is not host:port (a port from 0 to "
                          "65535; an IPv6 host in brackets, as [::1]:5000)")
 

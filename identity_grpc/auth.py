@@ -276,7 +276,8 @@ class AuthService:
               include_catalog: bool) -> TokenInfo:
         catalog = None
         if include_catalog and payload.scope_type != "unscoped":
-            catalog = self._catalog.for_project(identity.project.id if identity.project else None)
+            catalog = self._catalog.for_project(identity.project.id if identity.project else None,
+                                                identity.user.id)
         return TokenInfo(identity=identity, methods=payload.methods, issued_at=payload.issued_at,
                          expires_at=payload.expires_at, audit_ids=payload.audit_ids,
                          catalog=catalog)
@@ -300,7 +301,7 @@ class AuthService:
         if caller.identity.scope_type == "unscoped":
             raise PermissionDenied("the catalog needs a scoped token; this one is unscoped")
         project = caller.identity.project
-        return self._catalog.for_project(project.id if project else None)
+        return self._catalog.for_project(project.id if project else None, caller.identity.user.id)
 
     def _targets(self, user_id: str, target_type: str, deps: set[Dep]):
         deps.add(("user", user_id))

@@ -1,9 +1,12 @@
 """The service catalog: services, their endpoints, and regions.
 
 A deployment has tens of services, so the whole catalog is held in memory and read
-again only when it changes. Endpoint URLs may hold `$(project_id)s` or
-`$(tenant_id)s`, filled in with the token's project; an endpoint whose template
-cannot be filled (no project in scope) is left out, as Keystone does.
+again only when it changes. Endpoint URLs are templates, as Keystone's are:
+`$(project_id)s` and `$(tenant_id)s` are filled in with the token's project,
+`$(user_id)s` with its user, and each may be written `%(...)s` too (Keystone turns `$(`
+into `%(` and formats with Python's `%`). An endpoint whose template cannot be filled
+(a project key on a token with no project) is left out, as Keystone does; a template
+naming any other key is refused when the endpoint is created or changed.
 
 Every change announces ("catalog", id of what changed), which drops the in-memory
 catalog on every server, so tokens show the change at once. A region in use by
@@ -11,6 +14,8 @@ endpoints or child regions cannot be deleted; deleting a service deletes its
 endpoints.
 """
 
+import logging
+import re
 import threading
 
 from .errors import FailedPrecondition, InvalidArgument, NotFound
@@ -21,39 +26,53 @@ from .sync import Writer
 from .validation import check_name
 
 INTERFACES = ("public", "internal", "admin")
-PROJECT_PLACEHOLDERS = ("$(project_id)s", "$(tenant_id)s")
+PROJECT_KEYS = ("project_id", "tenant_id")
+TEMPLATE_KEYS = (*PROJECT_KEYS, "user_id")  # Keystone's, less its deployment-config ones
+_OPENING = re.compile(r"[$%]\(")
+_TEMPLATE = re.compile(r"[$%]\(([^()]*)\)s")
+
+log = logging.getLogger(__name__)
 
 
 class Catalog:
     def __init__(self, writer: Writer):
         self._writer = writer
-        self._services: tuple[ServiceRecord, ...] | None = None
-        self._rendered: dict[str, tuple[ServiceRecord, ...]] = {}
+        # The enabled services, and whether any endpoint names the user (then catalogs
+        # are rendered per user and project, else per project): replaced together.
+        self._loaded: tuple[tuple[ServiceRecord, ...], bool] | None = None
+        self._rendered: dict[tuple[str, str], tuple[ServiceRecord, ...]] = {}
         self._lock = threading.Lock()
 
     def forget(self) -> None:
         """Called on any catalog change."""
         with self._lock:
-            self._services = None
+            self._loaded = None
             self._rendered = {}
 
-    def for_project(self, project_id: str | None) -> tuple[ServiceRecord, ...]:
-        """The catalog as a token scoped to `project_id` (or to no project) sees it."""
-        key = project_id or ""
+    def for_project(self, project_id: str | None, user_id: str = "") -> tuple[ServiceRecord, ...]:
+        """The catalog as a token of `user_id` scoped to `project_id` (or to no project) sees it."""
+        services, per_user = self._load()
+        key = (project_id or "", user_id if per_user else "")
         rendered = self._rendered.get(key)
         if rendered is None:
-            rendered = _render(self._load(), project_id)
+            rendered = _render(services, {"project_id": project_id, "tenant_id": project_id,
+                                          "user_id": user_id})
             with self._lock:
                 if len(self._rendered) > 10_000:
                     self._rendered = {}
                 self._rendered[key] = rendered
         return rendered
 
-    def _load(self) -> tuple[ServiceRecord, ...]:
-        services = self._services
-        if services is None:
+    def _load(self) -> tuple[tuple[ServiceRecord, ...], bool]:
+        loaded = self._loaded
+        if loaded is None:
             endpoints: dict[str, list[EndpointRecord]] = {}
+            per_user = False
             for e in Endpoint.select().where(Endpoint.enabled == True).order_by(Endpoint.id):  # noqa: E712
+                if problem := url_template_problem(e.url):  # stored before templates were checked
+                    log.warning("endpoint %s is left out of every catalog: %s", e.id, problem)
+                    continue
+                per_user = per_user or "user_id" in template_keys(e.url)
                 endpoints.setdefault(e.service_id, []).append(
                     EndpointRecord(id=e.id, interface=e.interface, region=e.region_id or "",
                                    url=e.url))
@@ -61,8 +80,8 @@ class Catalog:
                 ServiceRecord(id=s.id, type=s.type, name=s.name,
                               endpoints=tuple(endpoints.get(s.id, ())))
                 for s in Service.select().where(Service.enabled == True).order_by(Service.type))  # noqa: E712
-            self._services = services
-        return services
+            loaded = self._loaded = (services, per_user)
+        return loaded
 
     # ---- regions -----------------------------------------------------------
 
@@ -275,21 +294,53 @@ def _check_url(url: str) -> None:
     if not url or not url.strip():
         raise InvalidArgument("endpoint.url", "must not be empty")
     _check_text("endpoint.url", url)
+    if problem := url_template_problem(url):
+        raise InvalidArgument("endpoint.url", problem)
 
 
-def _render(services: tuple[ServiceRecord, ...], project_id: str | None):
+def template_keys(url: str) -> set[str]:
+    return {m.group(1) for m in _TEMPLATE.finditer(url)}
+
+
+def url_template_problem(url: str) -> str | None:
+    """What keeps `url` from being a template Keystone could fill, else None. Every
+    `$(` or `%(` must open `$(key)s` / `%(key)s` of a known key; other `%` (escapes
+    such as `%20`) are kept as they are."""
+    for opening in _OPENING.finditer(url):
+        template = _TEMPLATE.match(url, opening.start())
+        if template is None:
+            return (f"malformed substitution at {url[opening.start():opening.start() + 20]!r}: "
+                    "write $(key)s or %(key)s")
+        if template.group(1) not in TEMPLATE_KEYS:
+            return (f"unknown substitution {template.group(0)!r}; known: "
+                    + ", ".join(f"$({key})s" for key in TEMPLATE_KEYS) + " (or %(...)s)")
+    return None
+
+
+def _fill(url: str, values: dict[str, str | None]) -> str | None:
+    """`url` with its substitutions filled in, or None when one has no value."""
+    if "(" not in url:
+        return url
+    missing = False
+
+    def value(match: re.Match) -> str:
+        nonlocal missing
+        filled = values.get(match.group(1))
+        missing = missing or not filled
+        return filled or ""
+
+    filled = _TEMPLATE.sub(value, url)
+    return None if missing else filled
+
+
+def _render(services: tuple[ServiceRecord, ...], values: dict[str, str | None]):
     rendered = []
     for service in services:
         endpoints = []
         for e in service.endpoints:
-            url = e.url
-            if "$(" in url:
-                if not project_id:
-                    continue
-                for placeholder in PROJECT_PLACEHOLDERS:
-                    url = url.replace(placeholder, project_id)
-                if "$(" in url:
-                    continue  # an unknown placeholder: leave the endpoint out
+            url = _fill(e.url, values)
+            if url is None:
+                continue  # e.g. a project's URL in a domain-scoped token's catalog
             endpoints.append(e if url == e.url else EndpointRecord(e.id, e.interface, e.region, url))
         rendered.append(ServiceRecord(service.id, service.type, service.name, tuple(endpoints)))
     return tuple(rendered)

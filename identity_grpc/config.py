@@ -4,12 +4,14 @@ Settings are an immutable value passed to what needs them, never a global.
 """
 
 import dataclasses
+import logging
 import os
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from .passwords import HashParameters, PasswordRules
+from .store.db import check_database_url
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class Settings:
     argon2_parallelism: int = 1
     password_hash_concurrency: int = 0  # password hashes computed at once; 0: one per CPU
     admin_password_file: str = "var/admin-password"
-    log_level: str = "INFO"
+    log_level: str = "INFO"  # any case: debug, INFO, Warning...
     policy_file: str = ""  # JSON or YAML overriding the default policy rules
     # Security compliance: all off (0 / "") by default except a sane lockout.
     lockout_failure_attempts: int = 10  # failed password checks in a row that lock a user
@@ -85,6 +87,22 @@ class Settings:
         if self.revocation_rate_per_user <= 0:
             raise ValueError("setting 'revocation_rate_per_user' must be positive, "
                              f"not {self.revocation_rate_per_user}")
+        self._check_startup_settings()
+
+    def _check_startup_settings(self) -> None:
+        """What can be known wrong before anything is opened: the log level (kept upper
+        case), the two addresses, the database URL."""
+        levels = logging.getLevelNamesMapping()
+        if self.log_level.upper() not in levels:
+            raise ValueError(f"setting 'log_level': {self.log_level!r} is not a level "
+                             "(DEBUG, INFO, WARNING, ERROR or CRITICAL, in any case)")
+        object.__setattr__(self, "log_level", self.log_level.upper())
+        for name in ("listen", "http_listen"):
+            _check_address(name, getattr(self, name))
+        try:
+            check_database_url(self.database_url)
+        except ValueError as e:
+            raise ValueError(f"setting 'database_url': {str(e).removeprefix('database_url: ')}") from None
 
     @property
     def advertised_url(self) -> str:
@@ -110,6 +128,18 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
+def _check_address(name: str, address: str) -> None:
+    """host:port, the port 0 (any free one) to 65535, an IPv6 host in brackets."""
+    host, colon, port = address.rpartition(":")
+    bracketed = host.startswith("[") and host.endswith("]")
+    bare = host[1:-1] if bracketed else host
+    good_port = bool(colon) and port.isdigit() and int(port) <= 65535
+    good_host = "[" not in bare and "]" not in bare and (bracketed or ":" not in bare)
+    if not (good_port and good_host):
+        raise ValueError(f"setting {name!r}: {address!r} is not host:port (a port from 0 to "
+                         "65535; an IPv6 host in brackets, as [::1]:5000)")
+
+
 ENV_PREFIX = "IDENTITY_"
 
 
@@ -123,8 +153,10 @@ def load_settings(path: str | os.PathLike | None = None,
     environ = os.environ if environ is None else environ
     values: dict[str, object] = {}
     if path is not None:
-        if not Path(path).is_file():
+        if not Path(path).exists():
             raise ValueError(f"settings file {str(path)!r} does not exist")
+        if not Path(path).is_file():
+            raise ValueError(f"settings file {str(path)!r} is not a file")
         with open(path, "rb") as f:
             try:
                 data = tomllib.load(f)

@@ -10,8 +10,9 @@
                                                   load a large synthetic deployment (after
                                                   setup), for benchmarks; see `generate`
 
-The bootstrap admin's password comes from IDENTITY_ADMIN_PASSWORD; when that is unset,
-one is generated once, kept in `admin_password_file` (mode 0600) and printed.
+The bootstrap admin's password comes from IDENTITY_ADMIN_PASSWORD (taken out of the
+environment as the command starts, see `secret_env`); when that is unset, one is
+generated once, kept in `admin_password_file` (mode 0600) and printed.
 """
 
 import argparse
@@ -20,7 +21,7 @@ import secrets
 import sys
 from pathlib import Path
 
-from . import generate
+from . import generate, secret_env
 from .bootstrap import bootstrap, load_demo
 from .config import Settings, load_settings
 from .core import Core
@@ -34,10 +35,10 @@ def init(settings: Settings) -> None:
     print(f"store ready at {settings.database_url}; keys in {settings.key_dir}")
 
 
-def admin_password(settings: Settings) -> str:
-    password = os.environ.get("IDENTITY_ADMIN_PASSWORD")
-    if password:
-        return password
+def admin_password(settings: Settings, given: str | None) -> str:
+    """`given` (IDENTITY_ADMIN_PASSWORD's value), else the kept one, else a new one."""
+    if given:
+        return given
     path = Path(settings.admin_password_file)
     if path.exists():
         return path.read_text().strip()
@@ -50,11 +51,11 @@ def admin_password(settings: Settings) -> str:
     return password
 
 
-def run_bootstrap(settings: Settings, demo: bool) -> None:
+def run_bootstrap(settings: Settings, demo: bool, given_password: str | None) -> None:
     init(settings)
     core = Core(settings)
     try:
-        bootstrap(core, admin_password(settings), settings.advertised_url)
+        bootstrap(core, admin_password(settings, given_password), settings.advertised_url)
         print("bootstrap done: user 'admin' in domain 'Default' holds admin on project "
               "'admin' and on the system")
         if demo:
@@ -71,6 +72,7 @@ def rotate_keys(settings: Settings) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    given_password = secret_env.take(secret_env.ADMIN_PASSWORD)  # first: no thread yet
     parser = argparse.ArgumentParser(prog="identity-manage", description=__doc__.split("\n")[0])
     parser.add_argument("--config", help="settings file (TOML); IDENTITY_* variables override it")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -88,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "init":
             init(settings)
         elif args.command in ("bootstrap", "setup"):
-            run_bootstrap(settings, demo=getattr(args, "demo", False))
+            run_bootstrap(settings, demo=getattr(args, "demo", False),
+                          given_password=given_password)
         elif args.command == "demo":
             core = Core(settings)
             try:

@@ -96,6 +96,13 @@ DEFAULT_RULES: dict[str, str] = {
 }
 
 
+# What `credentials` gives rules (absent facts left out). A rule checking anything
+# else (a typo, `service_role:`, which a management call never has) could never hold,
+# so a policy file with one stops the server at start.
+CREDENTIAL_KEYS = frozenset({"user_id", "user_domain_id", "roles", "scope", "project_id",
+                             "project_domain_id", "domain_id", "system_scope"})
+
+
 def credentials(caller: TokenInfo) -> dict:
     """What rules may ask of the caller: its ids, its scope and its effective roles.
     Absent facts are left out rather than None, so that a check comparing two absent
@@ -116,7 +123,7 @@ def credentials(caller: TokenInfo) -> dict:
 
 class Policy:
     def __init__(self, policy_file: str = ""):
-        self._enforcer = Enforcer(DEFAULT_RULES)
+        self._enforcer = Enforcer(DEFAULT_RULES, credential_keys=CREDENTIAL_KEYS)
         if policy_file:
             self._enforcer.load_overrides(policy_file)
 

@@ -1,21 +1,24 @@
 """Running the service: settings, logging, the server, graceful shutdown."""
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
 import sys
 import threading
 
+from . import secret_env
 from .config import Settings, load_settings
-from .core import Core
-from .gateway.server import HttpServer
-from .transport.grpc_server import create_server
+from .startup import EXIT_CONFIGURATION, StartupError, bind_grpc, bind_http, open_core
 
 SHUTDOWN_GRACE_SECONDS = 5.0
 
 
 def main(argv: list[str] | None = None) -> int:
+    # The server never needs the bootstrap password; `make run` hands it the same
+    # environment as `identity-manage setup`. Gone before any thread or worker starts.
+    secret_env.take(secret_env.ADMIN_PASSWORD)
     parser = argparse.ArgumentParser(
         description="Serve the identity service: gRPC and the HTTP gateway.")
     parser.add_argument("--config", help="settings file (TOML); IDENTITY_* variables override it")
@@ -24,13 +27,17 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(args.config or os.environ.get("IDENTITY_CONFIG"))
     except (ValueError, OSError) as e:  # one clear line naming the setting, no traceback
         print(f"identity service: bad configuration: {e}", file=sys.stderr)
-        return 2
+        return EXIT_CONFIGURATION
     configure_logging(settings)
     if settings.processes > 1:
         from .workers import serve_workers
         return serve_workers(settings)
     stopping = stop_on_signals()
-    serve(settings, stopping, on_ready=announce)
+    try:
+        serve(settings, stopping, on_ready=announce)
+    except StartupError as e:  # the policy file, the store, the keys, an address
+        print(f"identity service: {e}", file=sys.stderr)
+        return EXIT_CONFIGURATION
     print("identity service: stopped", flush=True)
     return 0
 
@@ -60,11 +67,18 @@ def announce(settings: Settings, grpc_port: int, http_port: int) -> None:
 
 
 def serve(settings: Settings, stopping: threading.Event, on_ready, reuse_port: bool = False):
-    """One whole server (core, gRPC, gateway) until `stopping` is set."""
-    core = Core(settings).start()
-    server, port = create_server(core, reuse_port=reuse_port)
+    """One whole server (core, gRPC, gateway) until `stopping` is set. Raises
+    StartupError, having started nothing, when it cannot start as configured."""
+    core = open_core(settings)
+    with contextlib.ExitStack() as undo:  # unwound only if a later step fails
+        undo.callback(core.close)
+        server, port = bind_grpc(core, reuse_port)
+        undo.callback(server.stop, None)
+        http = bind_http(core, reuse_port)
+        undo.pop_all()
+    core.start()
     server.start()
-    http = HttpServer(core, reuse_port=reuse_port).start()
+    http.start()
     on_ready(settings, port, http.port)
     stopping.wait()
     # Tell load balancers first, then let calls in flight finish.

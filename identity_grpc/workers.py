@@ -9,17 +9,23 @@ revokes the others refuse within one poll of the change feed.
 
 The supervisor stays small: it binds nothing it serves, starts the workers, waits,
 and stops them all on SIGTERM, or when one dies, so that whatever runs the service
-(systemd, Kubernetes) sees the failure and restarts it whole.
+(systemd, Kubernetes) sees the failure and restarts it whole. What would stop every
+worker at start (a bad policy file, the store, the keys, an address in use) it finds
+first, and a worker that cannot start reports why: either way one line and exit
+status 2, as for one process.
 """
 
 import logging
 import multiprocessing
 import multiprocessing.connection
+import queue
 import socket
 import sys
+import time
 
+from . import startup
 from .config import Settings
-from .store.db import open_database
+from .startup import EXIT_CONFIGURATION, StartupError
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT_SECONDS = 60.0
@@ -28,12 +34,18 @@ READY_TIMEOUT_SECONDS = 60.0
 def serve_workers(settings: Settings) -> int:
     from .serve import announce, stop_on_signals
 
-    # Upgrade the schema once, here, not in N processes racing each other.
-    open_database(settings.database_url).close()
-    # Port 0 means "any free port", which must be one port for every worker: the
-    # supervisor picks it and keeps it bound (never listening) while they run.
-    grpc_holder, listen = _pin_port(settings.listen)
-    http_holder, http_listen = _pin_port(settings.http_listen)
+    try:
+        # Once, here: the schema upgrade (not N processes racing each other), and what
+        # would stop every worker anyway.
+        startup.check(settings)
+        # Port 0 means "any free port", which must be one port for every worker: the
+        # supervisor picks it and keeps it bound (never listening) while they run. A
+        # fixed port is held the same way, so that one in use is found here.
+        grpc_holder, listen = _pin_port("listen", settings.listen)
+        http_holder, http_listen = _pin_port("http_listen", settings.http_listen)
+    except StartupError as e:
+        print(f"identity service: {e}", file=sys.stderr)
+        return EXIT_CONFIGURATION
     settings = settings.replace(listen=listen, http_listen=http_listen)
     stopping = stop_on_signals()
 
@@ -43,13 +55,11 @@ def serve_workers(settings: Settings) -> int:
                                name=f"identity-worker-{i}") for i in range(settings.processes)]
     for worker in workers:
         worker.start()
-    try:
-        ports = [ready.get(timeout=READY_TIMEOUT_SECONDS) for _ in workers]
-    except Exception:
-        print("identity service: workers did not start", file=sys.stderr)
+    started = _wait_until_ready(workers, ready)
+    if isinstance(started, int):
         _stop(workers)
-        return 1
-    announce(settings, ports[0][0], ports[0][1])
+        return started
+    announce(settings, *started)
     print(f"identity service: {len(workers)} processes", flush=True)
 
     sentinels = [w.sentinel for w in workers]
@@ -60,10 +70,33 @@ def serve_workers(settings: Settings) -> int:
         log.error("a worker process exited; stopping the others")
     _stop(workers)
     for holder in (grpc_holder, http_holder):
-        if holder is not None:
-            holder.close()
+        holder.close()
     print("identity service: stopped", flush=True)
     return 1 if died else 0
+
+
+def _wait_until_ready(workers, ready) -> tuple[int, int] | int:
+    """The (gRPC, HTTP) ports once every worker serves; else, having said why on
+    stderr, the exit status: 2 when a worker could not start as configured."""
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    ports = []
+    while len(ports) < len(workers):
+        dead = [w for w in workers if w.exitcode is not None]
+        try:
+            # A worker that died said why first, if it could: wait a moment for it.
+            kind, *detail = ready.get(timeout=1.0 if dead else 0.2)
+        except queue.Empty:
+            if dead or time.monotonic() > deadline:
+                why = (f"{dead[0].name} exited with status {dead[0].exitcode}" if dead
+                       else f"not serving after {READY_TIMEOUT_SECONDS:.0f} s")
+                print(f"identity service: workers did not start: {why}", file=sys.stderr)
+                return 1
+            continue
+        if kind == "failed":
+            print(f"identity service: {detail[0]}", file=sys.stderr)
+            return EXIT_CONFIGURATION
+        ports.append(tuple(detail))
+    return ports[0]
 
 
 def _worker(settings: Settings, ready) -> None:
@@ -71,19 +104,28 @@ def _worker(settings: Settings, ready) -> None:
 
     configure_logging(settings)
     stopping = stop_on_signals()
-    serve(settings, stopping, reuse_port=True,
-          on_ready=lambda _settings, grpc_port, http_port: ready.put((grpc_port, http_port)))
+    try:
+        serve(settings, stopping, reuse_port=True,
+              on_ready=lambda _settings, grpc_port, http_port: ready.put(
+                  ("ready", grpc_port, http_port)))
+    except StartupError as e:  # told by the supervisor, once
+        ready.put(("failed", str(e)))
+        sys.exit(EXIT_CONFIGURATION)
 
 
-def _pin_port(address: str) -> tuple[socket.socket | None, str]:
+def _pin_port(setting: str, address: str) -> tuple[socket.socket, str]:
+    """A socket bound (SO_REUSEPORT, never listening) to `address`, and the address
+    with the port it got: the workers bind beside it."""
     host, _, port = address.rpartition(":")
-    if int(port) != 0:
-        return None, address
     bare = host.strip("[]")
     family = socket.AF_INET6 if ":" in bare else socket.AF_INET
     holder = socket.socket(family, socket.SOCK_STREAM)
     holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    holder.bind((bare, 0))
+    try:
+        holder.bind((bare, int(port)))
+    except OSError as e:
+        holder.close()
+        raise StartupError(f"{setting} {address}: cannot bind: {e.strerror or e}") from None
     return holder, f"{host}:{holder.getsockname()[1]}"
 
 

@@ -365,3 +365,86 @@ def test_default_rule_must_exist_after_loading(tmp_path):
     assert Enforcer.from_file(path, default_rule="fallback").authorize("x", {}, roles("admin")) is True
     with pytest.raises(PolicySyntaxError, match="default rule 'nope'"):
         Enforcer.from_file(path, default_rule="nope")
+
+
+# ---- check kinds, service roles and the file's default rule (hardening item 20) ------------
+
+SERVICE_CALL = {"user_id": "u1", "roles": ["member"], "service_roles": ["service", "Admin"]}
+
+
+@pytest.mark.parametrize("rule,creds,expected", [
+    ("service_role:service", SERVICE_CALL, True),
+    ("service_role:SERVICE", SERVICE_CALL, True),  # any case, as role: is
+    ("service_role:admin", SERVICE_CALL, True),
+    ("service_role:member", SERVICE_CALL, False),  # the user's role, not the service's
+    ("role:service", SERVICE_CALL, False),  # the service's role, not the user's
+    ("service_role:service", {"roles": ["service"]}, False),  # no service token
+    ("service_role:service", {"service_roles": []}, False),
+    ("service_role:service and user_id:%(user_id)s", SERVICE_CALL, True),
+    ("not service_role:service", SERVICE_CALL, False),
+])
+def test_service_role_checks_the_service_tokens_roles(rule, creds, expected):
+    enforcer = Enforcer({"r": rule})
+    assert enforcer.authorize("r", {"user_id": "u1"}, creds) is expected
+    assert str(enforcer.rules["r"]) == str(parse_rule(str(enforcer.rules["r"])))
+
+
+@pytest.mark.parametrize("rule,kind", [
+    ("service_rol:service", "service_rol"),  # a typo
+    ("role:a or (rol:b and user_id:u1)", "rol"),
+    ("http://policy.example.test/check", "http"),  # oslo's HTTP check: not supported
+    ("token.user.id:u1", "token.user.id"),  # not a credential of a consuming service
+    ("not services_roles:x", "services_roles"),
+    ([["role:a"], ["user_id:%(user_id)s", "groups:g1"]], "groups"),
+])
+def test_unknown_check_kinds_are_refused_by_the_enforcer(rule, kind):
+    with pytest.raises(PolicySyntaxError) as err:
+        Enforcer({"ok": "role:a", "bad": rule})
+    message = str(err.value)
+    assert message.startswith(f"rule 'bad': unknown check kind {kind!r} in '{kind}:"), message
+    assert "service_role:" in message and "user_id" in message  # what would be known
+
+
+def test_unknown_check_kinds_in_a_file_name_the_file_line_and_text(tmp_path):
+    path = write(tmp_path, "policy.yaml", 'a: role:x\n"compute:create": "role:x and service_rol:service"\n')
+    err = file_error(path)
+    assert str(err).startswith(f"{path}:2: rule 'compute:create': unknown check kind 'service_rol' "
+                               "in 'service_rol:service'"), str(err)
+    enforcer = Enforcer({"a": "@"})
+    with pytest.raises(PolicyFileError, match="unknown check kind 'service_rol'"):
+        enforcer.load_overrides(path)
+    assert set(enforcer.rules) == {"a"}  # nothing changed
+
+
+def test_an_enforcer_checks_kinds_against_the_credentials_it_is_given():
+    with pytest.raises(PolicySyntaxError, match="unknown check kind 'service_role'"):
+        Enforcer({"a": "service_role:service"}, credential_keys={"user_id", "roles"})
+    custom = Enforcer({"a": "count:3 and token.user.domain.id:d9"}, credential_keys={"count", "token"})
+    assert custom.authorize("a", {}, NESTED) is True
+    anything = Enforcer({"a": "anything.at.all:x"}, credential_keys=None)
+    assert anything.authorize("a", {}, {"anything.at.all": "x"}) is True
+
+
+def test_the_files_default_rule_decides_names_it_does_not_define(tmp_path):
+    path = write(tmp_path, "policy.json", '{"default": "role:admin", "open": "@"}')
+    enforcer = Enforcer.from_file(path)
+    assert enforcer.default_rule == "default"
+    assert enforcer.authorize("never:heard:of", {}, roles("admin")) is True
+    assert enforcer.authorize("never:heard:of", {}, roles("member")) is False
+    assert enforcer.authorize("open", {}, {}) is True
+
+    overridden = Enforcer({"open": "@"})
+    assert overridden.authorize("never:heard:of", {}, roles("admin")) is False  # no default
+    overridden.load_overrides(path)
+    assert overridden.authorize("never:heard:of", {}, roles("admin")) is True
+    # the defaults' own `default` counts too, and a named default rule wins over it
+    assert Enforcer({"default": "@"}).authorize("x", {}, {}) is True
+    named = Enforcer.from_file(path, defaults={"fallback": "!"}, default_rule="fallback")
+    assert named.authorize("never:heard:of", {}, roles("admin")) is False
+
+
+def test_a_consuming_services_credentials_are_what_rules_are_checked_against():
+    from identity_client.authz import credentials
+    from identity_client.policy import CONTEXT_CREDENTIALS
+    from identity_client.verifier import IdentityContext
+    assert set(credentials(IdentityContext(user_id="u1"))) == CONTEXT_CREDENTIALS

@@ -7,8 +7,10 @@ identity, and the projects a domain-scoped caller speaks for.
 `credentials(context)` gives the rules what oslo.context gives them in OpenStack
 services (user_id, project_id, domain_id, roles, system_scope, service_roles...,
 and `is_admin`, which is the `context_is_admin` rule when the policy has one, else
-the admin role), so a classic policy.json works unchanged, string and legacy list
-forms alike.
+the admin role): the keys of `policy.CONTEXT_CREDENTIALS`, which an Enforcer checks
+rules against by default. So a classic policy.json works unchanged, string and legacy
+list forms alike, and `service_role:service` holds when the service token has the
+`service` role.
 """
 
 from collections.abc import Mapping

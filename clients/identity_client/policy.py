@@ -7,8 +7,10 @@ service.
 
 Rules are parsed once, at load, into a tree of small check objects; evaluating one is
 attribute access and dict lookups. Every mistake an operator can make in a policy file
-(syntax, a typo in a `rule:` reference, a cycle) is refused at load with the file and
-line, because a bad rule found only at call time means calls wrongly denied, or allowed.
+(syntax, a typo in a `rule:` reference, a cycle, a check on something the credentials
+never hold) is refused at load with the file and line, because a bad rule found only at
+call time means calls wrongly denied, or allowed. The check kinds are described in the
+service's docs/policy-language.md.
 """
 
 import json
@@ -18,9 +20,24 @@ from collections.abc import Mapping
 
 import yaml
 
-__all__ = ["PolicySyntaxError", "PolicyFileError", "Check", "parse_rule", "Enforcer"]
+__all__ = ["PolicySyntaxError", "PolicyFileError", "Check", "parse_rule", "Enforcer",
+           "CONTEXT_CREDENTIALS", "DEFAULT_RULE"]
 
 _MISSING = object()
+
+# What `identity_client.authz.credentials` gives rules in a consuming service: the
+# credentials oslo.context gives them in OpenStack services. A check on a key outside
+# an Enforcer's credentials could never hold, so the Enforcer refuses it at load.
+CONTEXT_CREDENTIALS = frozenset({
+    "user_id", "user", "user_domain_id", "user_name",
+    "project_id", "tenant", "tenant_id", "project_name", "project_domain_id",
+    "domain_id", "domain_name", "system_scope", "roles",
+    "service_user_id", "service_user_domain_id", "service_project_id",
+    "service_project_domain_id", "service_roles",
+    "is_admin", "is_admin_project",
+})
+# oslo.policy's `policy_default_rule`: the rule that decides names no rule defines.
+DEFAULT_RULE = "default"
 
 
 class PolicySyntaxError(ValueError):
@@ -133,9 +150,13 @@ class RuleCheck(Check):
 class RoleCheck(Check):
     """`role:NAME`: the credentials' `roles` (names, or dicts with a name) hold NAME, any case."""
     __slots__ = ("value",)
+    KIND, CREDENTIAL = "role", "roles"
+
+    def __init__(self, value):
+        self.value = value
 
     def __call__(self, target, creds, enforcer=None):
-        want, roles = self.value.resolve(target), creds.get("roles")
+        want, roles = self.value.resolve(target), creds.get(self.CREDENTIAL)
         if want is _MISSING or not roles:
             return False
         want = str(want).lower()
@@ -146,7 +167,14 @@ class RoleCheck(Check):
         return False
 
     def __str__(self):
-        return f"role:{self.value.text}"
+        return f"{self.KIND}:{self.value.text}"
+
+
+class ServiceRoleCheck(RoleCheck):
+    """`service_role:NAME`: the roles of the service token beside the user's (credentials
+    `service_roles`, keystonemiddleware's X-Service-Roles) hold NAME, any case."""
+    __slots__ = ()
+    KIND, CREDENTIAL = "service_role", "service_roles"
 
 
 class GenericCheck(Check):
@@ -301,6 +329,8 @@ class _Parser:
         value = self.parse_value(rest, tok)
         if kind == "role":
             return RoleCheck(value)
+        if kind == "service_role":
+            return ServiceRoleCheck(value)
         if kind in ("True", "False") or _NUMBER.fullmatch(kind):
             return LiteralCheck(_Value(kind, kind == "True" if kind in ("True", "False") else kind), value)
         return GenericCheck(kind, value, tuple(kind.split(".")))
@@ -346,11 +376,37 @@ def parse_rule(rule) -> Check:
     return _combine(OrCheck, alternatives) if alternatives else NEVER
 
 
+def _leaves(check):
+    """Every check of a rule that is not an operator."""
+    children = (check.check,) if isinstance(check, NotCheck) else getattr(check, "checks", None)
+    if children is None:
+        yield check
+        return
+    for child in children:
+        yield from _leaves(child)
+
+
 def _references(check):
-    if isinstance(check, RuleCheck):
-        yield check.name
-    for child in (check.check,) if isinstance(check, NotCheck) else getattr(check, "checks", ()):
-        yield from _references(child)
+    return (leaf.name for leaf in _leaves(check) if isinstance(leaf, RuleCheck))
+
+
+def _kind_problem(check, credential_keys):
+    """Why a check of `check` could never hold with credentials of `credential_keys`
+    (a kind the language lacks, a typo, or a fact these credentials never carry), else None.
+    oslo.policy takes any unknown kind for a credential and silently finds it False."""
+    if credential_keys is None:
+        return None
+    for leaf in _leaves(check):
+        if isinstance(leaf, RoleCheck):
+            kind, known = leaf.KIND, leaf.CREDENTIAL in credential_keys
+        elif isinstance(leaf, GenericCheck):
+            kind, known = leaf.key, leaf.key in credential_keys or leaf.path[0] in credential_keys
+        else:
+            continue
+        if not known:
+            return (f"unknown check kind {kind!r} in {str(leaf)!r} (checks are rule:, role:, "
+                    f"service_role:, literals and the credentials {', '.join(sorted(credential_keys))})")
+    return None
 
 
 def _graph_problem(rules, prefer=()):
@@ -427,13 +483,21 @@ def _line_of(text, fmt, name):
 
 
 class Enforcer:
-    """A validated set of named rules: unknown `rule:` names and cycles are refused up front."""
+    """A validated set of named rules: unknown `rule:` names, cycles and checks on facts
+    the credentials never hold are refused up front.
 
-    def __init__(self, rules: Mapping = {}, default_rule: str | None = None):
+    `credential_keys` are the keys of the credentials `authorize` will be given (by
+    default a consuming service's, `CONTEXT_CREDENTIALS`); None checks no kind. As in
+    oslo.policy, a name no rule defines is decided by `default_rule`, or, when that is
+    not given, by the rule named `default` if there is one."""
+
+    def __init__(self, rules: Mapping = {}, default_rule: str | None = None,
+                 credential_keys=CONTEXT_CREDENTIALS):
+        self.credential_keys = None if credential_keys is None else frozenset(credential_keys)
         parsed = {}
         for name, rule in rules.items():
             try:
-                parsed[name] = parse_rule(rule)
+                parsed[name] = self._parse(rule)
             except PolicySyntaxError as e:
                 raise PolicySyntaxError(f"rule {name!r}: {e}") from None
         if problem := _graph_problem(parsed):
@@ -441,15 +505,29 @@ class Enforcer:
         self.rules: dict[str, Check] = parsed
         self._set_default(default_rule)
 
+    def _parse(self, rule) -> Check:
+        check = parse_rule(rule)
+        if problem := _kind_problem(check, self.credential_keys):
+            raise PolicySyntaxError(problem)
+        return check
+
     def _set_default(self, default_rule):
         if default_rule is not None and default_rule not in self.rules:
             raise PolicySyntaxError(f"default rule {default_rule!r} is not defined")
-        self.default_rule = default_rule
+        self._default_rule = default_rule
+
+    @property
+    def default_rule(self) -> str | None:
+        """The rule deciding names no rule defines: the one named, else `default` if defined."""
+        if self._default_rule is not None:
+            return self._default_rule
+        return DEFAULT_RULE if DEFAULT_RULE in self.rules else None
 
     @classmethod
-    def from_file(cls, path, defaults: Mapping = {}, default_rule: str | None = None) -> "Enforcer":
+    def from_file(cls, path, defaults: Mapping = {}, default_rule: str | None = None,
+                  credential_keys=CONTEXT_CREDENTIALS) -> "Enforcer":
         """The defaults (the code's own, so they must stand alone) overridden by the file."""
-        enforcer = cls(defaults)
+        enforcer = cls(defaults, credential_keys=credential_keys)
         enforcer.load_overrides(path)
         enforcer._set_default(default_rule)
         return enforcer
@@ -464,7 +542,7 @@ class Enforcer:
                     raise PolicySyntaxError(f"rule name {name!r} is not a string")
                 if not isinstance(rule, (str, list)):
                     raise PolicySyntaxError(f"a rule must be a string or a list, not {type(rule).__name__}")
-                merged[name] = parse_rule(rule)
+                merged[name] = self._parse(rule)
             except PolicySyntaxError as e:
                 raise PolicyFileError(path, _line_of(text, fmt, name), str(e), rule=name) from None
         if problem := _graph_problem(merged, prefer=data):
@@ -475,6 +553,6 @@ class Enforcer:
     def authorize(self, rule_name: str, target: Mapping, creds: Mapping) -> bool:
         """Whether `creds` may do `rule_name` to `target`; an unknown name uses the default rule."""
         rule = self.rules.get(rule_name)
-        if rule is None and self.default_rule is not None:
-            rule = self.rules.get(self.default_rule)
+        if rule is None and (default := self.default_rule) is not None:
+            rule = self.rules.get(default)
         return rule is not None and bool(rule(target, creds, self))

@@ -15,6 +15,10 @@ from . import models
 LATEST = 5
 
 
+class SchemaTooNew(RuntimeError):
+    """The store was upgraded by a newer release than this one."""
+
+
 class SchemaVersion(models.BaseModel):
     version = pw.IntegerField()
 
@@ -110,7 +114,7 @@ def upgrade(db: pw.Database, target: int = LATEST) -> int:
     db.create_tables([SchemaVersion], safe=True)
     version = current_version(db)
     if version > LATEST:
-        raise RuntimeError(
+        raise SchemaTooNew(
             f"store schema version {version} is newer than this service knows "
             f"({LATEST}): upgrade the service")
     for step in range(version + 1, target + 1):

@@ -145,7 +145,11 @@ def _load(directory: Path) -> KeySet:
         # Taken before reading: a change during the read shows at the next check.
         fingerprint = _fingerprint(directory)
     except FileNotFoundError:
-        fingerprint = ()
+        raise KeyRepositoryError(
+            f"key directory {directory} does not exist: run `identity-manage init` to create it"
+        ) from None
+    except OSError as e:  # not a directory, no permission
+        raise KeyRepositoryError(f"key directory {directory}: cannot read: {e.strerror}") from None
     keys: dict[int, SigningKey] = {}
     for name, *_ in fingerprint:
         path = directory / name
@@ -153,6 +157,8 @@ def _load(directory: Path) -> KeySet:
             data = path.read_bytes()
         except FileNotFoundError:
             continue
+        except OSError as e:
+            raise KeyRepositoryError(f"{path}: cannot read: {e.strerror}") from None
         try:
             private_key = serialization.load_pem_private_key(data, password=None)
         except (ValueError, TypeError) as e:

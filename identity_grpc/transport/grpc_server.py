@@ -81,7 +81,10 @@ def create_server(core: Core, address: str | None = None,
     reflection.enable_server_reflection(
         (*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
          reflection.SERVICE_NAME), server)
-    port = server.add_insecure_port(address or settings.listen)
+    try:
+        port = server.add_insecure_port(address or settings.listen)
+    except RuntimeError:  # grpcio raises where older releases returned 0
+        port = 0
     if port == 0:
         raise OSError(f"could not bind gRPC to {address or settings.listen}")
     server.health_servicer = health_servicer  # so shutdown can report NOT_SERVING first

@@ -118,6 +118,8 @@ class Assignments:
 
     def update_role(self, role_id: str, **changes) -> Role:
         role = self.get_role(role_id)
+        if not changes:
+            return role  # nothing to write: an UPDATE with no column is no statement
         if "name" in changes:
             check_name("role.name", changes["name"])
         with self._writer.unique(f"a role named {changes.get('name')!r} already exists") as tx:

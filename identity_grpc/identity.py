@@ -232,6 +232,8 @@ class Identity:
 
     def update_group(self, group_id: str, **changes) -> Group:
         group = self.get_group(group_id)
+        if not changes:
+            return group  # nothing to write: an UPDATE with no column is no statement
         if "name" in changes:
             check_name("group.name", changes["name"])
         conflict = f"a group named {changes.get('name')!r} already exists in domain {group.domain_id}"

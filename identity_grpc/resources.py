@@ -156,6 +156,8 @@ class Resources:
 
     def update_domain(self, domain_id: str, **changes) -> Domain:
         domain = self.get_domain(domain_id)
+        if not changes:
+            return domain  # nothing to write: an UPDATE with no column is no statement
         if "name" in changes:
             check_name("domain.name", changes["name"])
         with self._writer.unique(f"a domain named {changes.get('name')!r} already exists") as tx:
@@ -203,6 +205,8 @@ class Resources:
 
     def update_project(self, project_id: str, **changes) -> Project:
         project = self.get_project(project_id)
+        if not changes:
+            return project  # nothing to write: an UPDATE with no column is no statement
         if "name" in changes:
             check_name("project.name", changes["name"])
         if "parent_id" in changes:

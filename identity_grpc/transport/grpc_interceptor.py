@@ -4,7 +4,10 @@ For each unary method it: decodes the request without ever failing with INTERNAL
 (undecodable bytes, such as invalid UTF-8 in a string, become INVALID_ARGUMENT);
 authenticates the caller from `x-auth-token` where the method needs one; turns core
 errors into status codes (with the `www-authenticate` trailer on UNAUTHENTICATED);
-and logs one JSON line per call, with no token or password in it.
+and logs one JSON line per call, with no token or password in it. Of the errors
+that are not the core's own, only a store that cannot be reached is UNAVAILABLE
+(`store.conflicts`); anything else is a bug, INTERNAL, logged with its traceback
+under a request id that the client's message and trailer carry too.
 
 Handlers are wrapped once per method and reused, not rebuilt per call.
 """
@@ -13,13 +16,14 @@ import contextvars
 import json
 import logging
 import time
+import uuid
 
 import grpc
-import peewee as pw
 
 from .. import errors
 from ..auth import AuthService
 from ..records import TokenInfo
+from ..store import conflicts
 
 log = logging.getLogger("identity_grpc.requests")
 
@@ -94,6 +98,7 @@ class RequestInterceptor(grpc.ServerInterceptor):
             reset = None
             code, message = grpc.StatusCode.OK, ""
             challenge = False
+            request_id = ""
             try:
                 if isinstance(request, _Undecodable):
                     raise errors.InvalidArgument("request", f"could not be decoded: {request.reason}")
@@ -110,23 +115,37 @@ class RequestInterceptor(grpc.ServerInterceptor):
                 # Point at where to authenticate only when the caller's own
                 # credentials failed, not when a token it asks about is bad.
                 challenge = type(e) is errors.Unauthenticated
-            except (pw.OperationalError, pw.InterfaceError):
-                log.exception("store unavailable in %s", method)
-                self._on_store_error()
-                code, message = grpc.StatusCode.UNAVAILABLE, "the identity store is unavailable"
-            except Exception:
-                log.exception("unexpected error in %s", method)
-                code, message = grpc.StatusCode.INTERNAL, "internal error"
+            except Exception as e:
+                request_id = f"req-{uuid.uuid4()}"
+                code, message = self._unexpected(method, e, request_id)
             finally:
                 if reset is not None:
                     _CALLER.reset(reset)
-                log.info(json.dumps({
-                    "rpc": method, "code": code.name, "user_id": user_id, "peer": context.peer(),
-                    "ms": round((time.perf_counter() - started) * 1000, 3)}))
+                line = {"rpc": method, "code": code.name, "user_id": user_id,
+                        "peer": context.peer(),
+                        "ms": round((time.perf_counter() - started) * 1000, 3)}
+                if request_id:
+                    line["request_id"] = request_id
+                log.info(json.dumps(line))
             if challenge:
                 context.set_trailing_metadata(self._challenge)
+            elif request_id:
+                context.set_trailing_metadata((("x-openstack-request-id", request_id),))
             context.abort(code, message)
         return handle
+
+    def _unexpected(self, method: str, error: Exception,
+                    request_id: str) -> tuple[grpc.StatusCode, str]:
+        """UNAVAILABLE for a store that cannot be reached, after which this thread lets
+        go of its connection; INTERNAL for anything else, which leaves the
+        connection alone (it is fine: the statement failed, not the link)."""
+        if conflicts.kind_of(error) == conflicts.CONNECTION:
+            log.exception("store unavailable in %s (request %s)", method, request_id)
+            self._on_store_error()
+            return (grpc.StatusCode.UNAVAILABLE,
+                    f"the identity store is unavailable (request {request_id})")
+        log.exception("internal error in %s (request %s)", method, request_id)
+        return grpc.StatusCode.INTERNAL, f"internal error (request {request_id})"
 
     def _authenticate(self, context) -> TokenInfo:
         token = None

@@ -43,6 +43,9 @@ class Settings:
     minimum_password_age_days: int = 0  # a user may not change its password sooner
     password_regex: str = ""
     password_regex_description: str = ""
+    # Keystone's HTTP lists are not paged: the gateway answers at most this many rows
+    # per list, with "truncated": true when it cut one short (gRPC lists page).
+    list_limit: int = 5000
 
     def __post_init__(self):
         for name, minimum in (("token_lifetime", 1), ("max_active_keys", 2),
@@ -56,6 +59,8 @@ class Settings:
                      "unique_last_password_count", "minimum_password_age_days"):
             if getattr(self, name) < 0:
                 raise ValueError(f"setting {name!r} must not be negative")
+        if self.list_limit < 1:
+            raise ValueError(f"setting 'list_limit' must be at least 1, not {self.list_limit}")
         self.password_rules.compiled_regex  # a bad pattern stops the server at start
         if self.poll_interval <= 0:
             raise ValueError(f"setting 'poll_interval' must be positive, not {self.poll_interval}")

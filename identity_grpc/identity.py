@@ -275,15 +275,19 @@ class Identity:
         return GroupMembership.select().where((GroupMembership.user == user_id)
                                               & (GroupMembership.group == group_id)).exists()
 
-    def group_members(self, group_id: str) -> list[User]:
+    def group_members(self, group_id: str, limit: int | None = None) -> list[User]:
+        """The group's members by name; the first `limit` of them when given."""
         self.get_group(group_id)
         return list(User.select().join(GroupMembership, on=(GroupMembership.user == User.id))
-                    .where(GroupMembership.group == group_id).order_by(User.name))
+                    .where(GroupMembership.group == group_id).order_by(User.name, User.id)
+                    .limit(limit))
 
-    def user_groups(self, user_id: str) -> list[Group]:
+    def user_groups(self, user_id: str, limit: int | None = None) -> list[Group]:
+        """The user's groups by name; the first `limit` of them when given."""
         self.get_user(user_id)
         return list(Group.select().join(GroupMembership, on=(GroupMembership.group == Group.id))
-                    .where(GroupMembership.user == user_id).order_by(Group.name))
+                    .where(GroupMembership.user == user_id).order_by(Group.name, Group.id)
+                    .limit(limit))
 
     # ---- helpers ---------------------------------------------------------------
 

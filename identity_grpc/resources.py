@@ -97,15 +97,18 @@ class Resources:
             parent_id = parent.parent_id
         return chain
 
-    def subtree(self, project_id: str) -> list[Project]:
-        """Every project below `project_id`, depth first, one query per level."""
+    def subtree(self, project_id: str, limit: int | None = None) -> list[Project]:
+        """Every project below `project_id`, depth first, one query per level; with
+        `limit`, no more than that many, the nearest levels first."""
         children: dict[str, list[Project]] = {}
-        level = [project_id]
-        while level:
-            rows = list(Project.select().where(Project.parent.in_(level)).order_by(Project.name))
+        level, room = [project_id], limit
+        while level and room != 0:
+            rows = list(Project.select().where(Project.parent.in_(level))
+                        .order_by(Project.name, Project.id).limit(room))
             for row in rows:
                 children.setdefault(row.parent_id, []).append(row)
             level = [r.id for r in rows]
+            room = None if room is None else room - len(rows)
         ordered: list[Project] = []
 
         def walk(pid: str) -> None:

@@ -1,6 +1,7 @@
 """A page token comes back from the client: a crafted one is INVALID_ARGUMENT naming
-`page_token` on every paged list, never INTERNAL (integers past 64 bits used to reach
-the store and fail there)."""
+`page_token` on every paged list (the 8 of admin.proto, and ListRoleAssignments now
+that it pages), never INTERNAL (integers past 64 bits used to reach the store and
+fail there)."""
 
 import base64
 import json
@@ -21,6 +22,7 @@ PAGED_LISTS = [
     ("regions", "ListRegions", apb.ListRegionsRequest),
     ("services", "ListServices", apb.ListServicesRequest),
     ("endpoints", "ListEndpoints", apb.ListEndpointsRequest),
+    ("assignments", "ListRoleAssignments", apb.ListRoleAssignmentsRequest),
 ]
 
 

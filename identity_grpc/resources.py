@@ -9,6 +9,7 @@ of a domain / below a project" are dropped when that set changes, and nothing el
 """
 
 from .errors import FailedPrecondition, InvalidArgument, NotFound
+from .quotas import DomainQuotas
 from .records import DomainRecord, ProjectRecord
 from .store.models import (DEFAULT_DOMAIN_ID, Domain, Group, Project, Role, RoleAssignment,
                            User)
@@ -32,9 +33,11 @@ def project_record(row: Project, domain: Domain) -> ProjectRecord:
 
 
 class Resources:
-    def __init__(self, writer: Writer, max_token_lifetime: int):
+    def __init__(self, writer: Writer, max_token_lifetime: int,
+                 quotas: DomainQuotas = DomainQuotas()):
         self._writer = writer
         self._max_token_lifetime = max_token_lifetime
+        self._quotas = quotas
 
     # ---- lookups -----------------------------------------------------------
 
@@ -201,6 +204,7 @@ class Resources:
             self._check_parent(parent_id, domain_id)
         conflict = f"a project named {name!r} already exists in domain {domain_id}"
         with self._writer.unique(conflict) as tx:
+            self._quotas.check("projects", domain_id)
             project = Project.create(name=name, domain=domain_id, description=description,
                                      enabled=enabled, parent=parent_id or None)
             self._announce(tx, project)

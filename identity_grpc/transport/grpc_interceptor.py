@@ -97,8 +97,7 @@ class RequestInterceptor(grpc.ServerInterceptor):
             user_id = ""
             reset = None
             code, message = grpc.StatusCode.OK, ""
-            challenge = False
-            request_id = ""
+            challenge, trailers = False, ()
             try:
                 if isinstance(request, _Undecodable):
                     raise errors.InvalidArgument("request", f"could not be decoded: {request.reason}")
@@ -116,36 +115,36 @@ class RequestInterceptor(grpc.ServerInterceptor):
                 # credentials failed, not when a token it asks about is bad.
                 challenge = type(e) is errors.Unauthenticated
             except Exception as e:
-                request_id = f"req-{uuid.uuid4()}"
-                code, message = self._unexpected(method, e, request_id)
+                code, message, trailers = self._unexpected(method, e)
             finally:
                 if reset is not None:
                     _CALLER.reset(reset)
-                line = {"rpc": method, "code": code.name, "user_id": user_id,
-                        "peer": context.peer(),
-                        "ms": round((time.perf_counter() - started) * 1000, 3)}
-                if request_id:
-                    line["request_id"] = request_id
-                log.info(json.dumps(line))
+                log.info(json.dumps({
+                    "rpc": method, "code": code.name, "user_id": user_id, "peer": context.peer(),
+                    "ms": round((time.perf_counter() - started) * 1000, 3)}))
             if challenge:
                 context.set_trailing_metadata(self._challenge)
-            elif request_id:
-                context.set_trailing_metadata((("x-openstack-request-id", request_id),))
+            elif trailers:
+                context.set_trailing_metadata(trailers)
             context.abort(code, message)
         return handle
 
-    def _unexpected(self, method: str, error: Exception,
-                    request_id: str) -> tuple[grpc.StatusCode, str]:
-        """UNAVAILABLE for a store that cannot be reached, after which this thread lets
-        go of its connection; INTERNAL for anything else, which leaves the
-        connection alone (it is fine: the statement failed, not the link)."""
+    def _unexpected(self, method: str, error: Exception) -> tuple[grpc.StatusCode, str, tuple]:
+        """Status, message and trailers for an error that is not the core's own:
+        UNAVAILABLE for a store that cannot be reached, after which this thread lets
+        go of its connection; INTERNAL for anything else, which leaves the connection
+        alone (the statement failed, not the link). Either is logged with its
+        traceback under a request id made for this call, which the client is told
+        in the message and the `x-openstack-request-id` trailer."""
+        request_id = f"req-{uuid.uuid4()}"
+        trailers = (("x-openstack-request-id", request_id),)
         if conflicts.kind_of(error) == conflicts.CONNECTION:
             log.exception("store unavailable in %s (request %s)", method, request_id)
             self._on_store_error()
             return (grpc.StatusCode.UNAVAILABLE,
-                    f"the identity store is unavailable (request {request_id})")
+                    f"the identity store is unavailable (request {request_id})", trailers)
         log.exception("internal error in %s (request %s)", method, request_id)
-        return grpc.StatusCode.INTERNAL, f"internal error (request {request_id})"
+        return grpc.StatusCode.INTERNAL, f"internal error (request {request_id})", trailers
 
     def _authenticate(self, context) -> TokenInfo:
         token = None

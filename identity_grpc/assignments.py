@@ -9,30 +9,19 @@ they are held in memory and reloaded when any role changes.
 """
 
 import threading
-from dataclasses import dataclass, replace
 
+from .assignment_pages import Assignment, AssignmentQuery, list_page
+from .assignment_pages import any_actor as _any_actor
+from .assignment_pages import on_target as _on_target
 from .errors import FailedPrecondition, InvalidArgument, NotFound
 from .records import RoleRecord
-from .store.models import (SYSTEM_TARGET, Domain, Group, GroupMembership, ImpliedRole, Project,
-                           Role, RoleAssignment, User)
+from .store.models import Domain, Group, ImpliedRole, Project, Role, RoleAssignment, User
 from .store.paging import page
 from .sync import Writer
 from .validation import check_name
 
 ACTOR_TYPES = ("user", "group")
 TARGET_TYPES = ("project", "domain", "system")
-
-
-@dataclass(frozen=True, slots=True)
-class Assignment:
-    role_id: str
-    actor_type: str
-    actor_id: str
-    target_type: str
-    target_id: str
-    inherited: bool = False
-    via_group_id: str = ""
-    implied_by_role_id: str = ""
 
 
 class RoleGraph:
@@ -53,7 +42,8 @@ class RoleGraph:
 
     def closure(self, role_ids) -> dict[str, str]:
         """Each role reachable from `role_ids`, mapped to the role that implied it
-        ("" for the given ones)."""
+        ("" for the given ones). The same on every server, whatever the order sets
+        iterate in: pages of an effective list depend on it."""
         reached: dict[str, str] = {}
         stack = [(r, "") for r in role_ids]
         while stack:
@@ -61,7 +51,7 @@ class RoleGraph:
             if role_id in reached:
                 continue
             reached[role_id] = by
-            stack.extend((i, role_id) for i in self.implies.get(role_id, ()))
+            stack.extend((i, role_id) for i in sorted(self.implies.get(role_id, ()), reverse=True))
         return reached
 
     def expand(self, role_ids) -> tuple[RoleRecord, ...]:
@@ -118,6 +108,8 @@ class Assignments:
 
     def update_role(self, role_id: str, **changes) -> Role:
         role = self.get_role(role_id)
+        if not changes:
+            return role  # nothing to write: an UPDATE with no column is no statement
         if "name" in changes:
             check_name("role.name", changes["name"])
         with self._writer.unique(f"a role named {changes.get('name')!r} already exists") as tx:
@@ -239,81 +231,14 @@ class Assignments:
 
     # ---- querying assignments ------------------------------------------------
 
-    def list_assignments(self, *, user_id="", group_id="", project_id="", domain_id="",
-                         system=False, role_id="", effective=False, resources=None) -> list[Assignment]:
-        """Assignments matching every filter given. `effective` lists what tokens
-        would carry: groups expanded into their members, inherited grants into the
-        projects they reach, implied roles added. `resources` (the Resources
-        manager) finds projects below a target when inheritance is expanded."""
-        if effective and group_id:
-            raise InvalidArgument("group_id", "cannot be combined with effective")
-        actors = None
-        if user_id:
-            actors = [("user", user_id)]
-            if effective:
-                actors += [("group", g) for g in _groups_of(user_id)]
-        elif group_id:
-            actors = [("group", group_id)]
-        query = RoleAssignment.select()
-        if actors is not None:
-            query = query.where(_any_actor(actors))
-        targets = self._target_filter(project_id, domain_id, system, effective, resources)
-        if targets is not None:
-            query = query.where(targets)
-        if role_id and not effective:
-            query = query.where(RoleAssignment.role == role_id)
-        rows = [Assignment(a.role_id, a.actor_type, a.actor_id, a.target_type, a.target_id,
-                           a.inherited) for a in query]
-        if effective:
-            rows = self._effective(rows, user_id, project_id, resources)
-            if role_id:
-                rows = [r for r in rows if r.role_id == role_id]
-        return sorted(set(rows), key=lambda a: (a.target_type, a.target_id, a.actor_id, a.role_id))
-
-    def _target_filter(self, project_id, domain_id, system, effective, resources):
-        if project_id:
-            where = _on_target("project", project_id, inherited=None if not effective else False)
-            if effective:  # grants inherited from above also reach this project
-                project = resources.get_project(project_id)
-                above = [p.id for p in resources.ancestors(project)]
-                if above:
-                    where |= _on_target("project", above, inherited=True)
-                where |= _on_target("domain", project.domain_id, inherited=True)
-            return where
-        if domain_id:
-            return _on_target("domain", domain_id, inherited=None)
-        if system:
-            return _on_target("system", SYSTEM_TARGET, inherited=None)
-        return None
-
-    def _effective(self, rows: list[Assignment], user_id: str, project_id: str,
-                   resources) -> list[Assignment]:
-        expanded: list[Assignment] = []
-        for row in rows:  # groups into members
-            if row.actor_type == "group":
-                members = [user_id] if user_id else _members_of(row.actor_id)
-                expanded += [replace(row, actor_type="user", actor_id=m, via_group_id=row.actor_id)
-                             for m in members]
-            else:
-                expanded.append(row)
-        reached: list[Assignment] = []
-        for row in expanded:  # inheritance into the projects it reaches
-            if not row.inherited:
-                reached.append(row)
-                continue
-            if project_id:
-                projects = [project_id]
-            elif row.target_type == "domain":
-                projects = [p.id for p in Project.select(Project.id).where(Project.domain == row.target_id)]
-            else:
-                projects = [p.id for p in resources.subtree(row.target_id)]
-            reached += [replace(row, target_type="project", target_id=p) for p in projects]
-        result: list[Assignment] = []
-        graph = self.graph
-        for row in reached:  # implied roles
-            for role, by in graph.closure([row.role_id]).items():
-                result.append(replace(row, role_id=role, implied_by_role_id=by))
-        return result
+    def list_assignments(self, query: AssignmentQuery, resources, page_size: int = 0,
+                         page_token: str = "") -> tuple[list[Assignment], str]:
+        """One page of the assignments matching every filter of `query`, and the
+        next page's token. An effective list shows what tokens would carry: groups
+        expanded into their members, inherited grants into the projects they reach,
+        implied roles added, each page computed on its own (`assignment_pages`).
+        `resources` (the Resources manager) finds the projects above a project."""
+        return list_page(query, self.graph, resources, page_size, page_token)
 
 
 def _actor(user_id: str, group_id: str) -> tuple[str, str]:
@@ -328,40 +253,8 @@ def _grant_is(role_id, actor_type, actor_id, target_type, target_id, inherited):
             & (RoleAssignment.target_type == target_type) & (RoleAssignment.target_id == target_id))
 
 
-def _on_target(target_type: str, target_id, inherited: bool | None):
-    where = RoleAssignment.target_type == target_type
-    if isinstance(target_id, list):
-        where &= RoleAssignment.target_id.in_(target_id)
-    else:
-        where &= RoleAssignment.target_id == target_id
-    if inherited is not None:
-        where &= RoleAssignment.inherited == inherited
-    return where
-
-
 def _actor_is(user_id: str, group_ids: list[str]):
     return _any_actor([("user", user_id)] + [("group", g) for g in group_ids])
-
-
-def _any_actor(actors: list[tuple[str, str]]):
-    users = [i for t, i in actors if t == "user"]
-    groups = [i for t, i in actors if t == "group"]
-    where = None
-    for actor_type, ids in (("user", users), ("group", groups)):
-        if ids:
-            clause = (RoleAssignment.actor_type == actor_type) & RoleAssignment.actor_id.in_(ids)
-            where = clause if where is None else where | clause
-    return where
-
-
-def _groups_of(user_id: str) -> list[str]:
-    return [m.group_id for m in GroupMembership.select(GroupMembership.group)
-            .where(GroupMembership.user == user_id)]
-
-
-def _members_of(group_id: str) -> list[str]:
-    return [m.user_id for m in GroupMembership.select(GroupMembership.user)
-            .where(GroupMembership.group == group_id)]
 
 
 def _names(model, ids: set[str]) -> dict[str, object]:

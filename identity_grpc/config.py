@@ -62,6 +62,13 @@ class Settings:
     revocation_rate_per_user: float = 2.0
     revocation_burst_per_user: int = 20
     revocation_fold_threshold: int = 100
+    # Keystone's HTTP lists are not paged: the gateway answers at most this many rows
+    # per list, with "truncated": true when it cut one short (gRPC lists page).
+    list_limit: int = 5000
+    # What one domain may hold (0: no limit). One more is RESOURCE_EXHAUSTED / 429.
+    max_users_per_domain: int = 0
+    max_groups_per_domain: int = 0
+    max_projects_per_domain: int = 0
 
     def __post_init__(self):
         for name, minimum in (("token_lifetime", 1), ("max_active_keys", 2),
@@ -81,6 +88,11 @@ class Settings:
                      "unique_last_password_count", "minimum_password_age_days"):
             if getattr(self, name) < 0:
                 raise ValueError(f"setting {name!r} must not be negative")
+        if self.list_limit < 1:
+            raise ValueError(f"setting 'list_limit' must be at least 1, not {self.list_limit}")
+        for name in ("max_users_per_domain", "max_groups_per_domain", "max_projects_per_domain"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"setting {name!r} must not be negative (0: no limit)")
         self.password_rules.compiled_regex  # a bad pattern stops the server at start
         if self.poll_interval <= 0:
             raise ValueError(f"setting 'poll_interval' must be positive, not {self.poll_interval}")

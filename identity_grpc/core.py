@@ -15,6 +15,7 @@ from .config import Settings
 from .identity import Identity
 from .passwords import Passwords
 from .policy import Policy
+from .quotas import DomainQuotas
 from .resources import Resources
 from .revocation_limits import RevocationLimits
 from .store.db import open_database
@@ -45,9 +46,10 @@ class Core:
         self.writer = Writer(self.db, self._on_change, self.revocations)
         self.passwords = Passwords(settings.hash_parameters, settings.password_hash_concurrency)
         lifetime = settings.token_lifetime
+        quotas = DomainQuotas.from_settings(settings)
         self.identity = Identity(self.writer, self.passwords, lifetime,
-                                 settings.password_rules, clock)
-        self.resources = Resources(self.writer, lifetime)
+                                 settings.password_rules, clock, quotas=quotas)
+        self.resources = Resources(self.writer, lifetime, quotas=quotas)
         self.assignments = Assignments(self.writer)
         self.catalog = Catalog(self.writer)
         limits = RevocationLimits(

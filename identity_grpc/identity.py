@@ -13,6 +13,7 @@ from typing import Callable
 
 from .errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
 from .passwords import DAY, PasswordRules, Passwords
+from .quotas import DomainQuotas
 from .store.models import (ApiKey, Domain, Group, GroupMembership, Password, Project,
                            RoleAssignment, User)
 from .store.paging import page
@@ -25,12 +26,14 @@ PASSWORD_EXPIRED = "the password has expired: change it with ChangePassword"
 
 class Identity:
     def __init__(self, writer: Writer, passwords: Passwords, max_token_lifetime: int,
-                 rules: PasswordRules = PasswordRules(), clock: Callable[[], float] = time.time):
+                 rules: PasswordRules = PasswordRules(), clock: Callable[[], float] = time.time,
+                 quotas: DomainQuotas = DomainQuotas()):
         self._writer = writer
         self._passwords = passwords
         self._max_token_lifetime = max_token_lifetime
         self._rules = rules
         self._clock = clock
+        self._quotas = quotas
 
     def _now(self) -> int:
         return int(self._clock())
@@ -151,6 +154,7 @@ class Identity:
         hashed = self._passwords.hash(password) if password else None
         now = self._now()
         with self._writer.unique(f"a user named {name!r} already exists in domain {domain_id}") as tx:
+            self._quotas.check("users", domain_id)
             user = User.create(name=name, domain=domain_id, email=email, description=description,
                                enabled=enabled, default_project=default_project_id or None,
                                extra=_extra_json(extra))
@@ -226,12 +230,16 @@ class Identity:
     def create_group(self, name: str, domain_id: str, description: str = "") -> Group:
         check_name("group.name", name)
         self._check_domain(domain_id)
-        return self._writer.create(
-            Group, "group", f"a group named {name!r} already exists in domain {domain_id}",
-            name=name, domain=domain_id, description=description)
+        with self._writer.unique(f"a group named {name!r} already exists in domain {domain_id}") as tx:
+            self._quotas.check("groups", domain_id)
+            group = Group.create(name=name, domain=domain_id, description=description)
+            tx.changed("group", group.id)
+        return group
 
     def update_group(self, group_id: str, **changes) -> Group:
         group = self.get_group(group_id)
+        if not changes:
+            return group  # nothing to write: an UPDATE with no column is no statement
         if "name" in changes:
             check_name("group.name", changes["name"])
         conflict = f"a group named {changes.get('name')!r} already exists in domain {group.domain_id}"
@@ -273,15 +281,19 @@ class Identity:
         return GroupMembership.select().where((GroupMembership.user == user_id)
                                               & (GroupMembership.group == group_id)).exists()
 
-    def group_members(self, group_id: str) -> list[User]:
+    def group_members(self, group_id: str, limit: int | None = None) -> list[User]:
+        """The group's members by name; the first `limit` of them when given."""
         self.get_group(group_id)
         return list(User.select().join(GroupMembership, on=(GroupMembership.user == User.id))
-                    .where(GroupMembership.group == group_id).order_by(User.name))
+                    .where(GroupMembership.group == group_id).order_by(User.name, User.id)
+                    .limit(limit))
 
-    def user_groups(self, user_id: str) -> list[Group]:
+    def user_groups(self, user_id: str, limit: int | None = None) -> list[Group]:
+        """The user's groups by name; the first `limit` of them when given."""
         self.get_user(user_id)
         return list(Group.select().join(GroupMembership, on=(GroupMembership.group == Group.id))
-                    .where(GroupMembership.user == user_id).order_by(Group.name))
+                    .where(GroupMembership.user == user_id).order_by(Group.name, Group.id)
+                    .limit(limit))
 
     # ---- helpers ---------------------------------------------------------------
 

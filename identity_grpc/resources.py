@@ -9,6 +9,7 @@ of a domain / below a project" are dropped when that set changes, and nothing el
 """
 
 from .errors import FailedPrecondition, InvalidArgument, NotFound
+from .quotas import DomainQuotas
 from .records import DomainRecord, ProjectRecord
 from .store.models import (DEFAULT_DOMAIN_ID, Domain, Group, Project, Role, RoleAssignment,
                            User)
@@ -32,9 +33,11 @@ def project_record(row: Project, domain: Domain) -> ProjectRecord:
 
 
 class Resources:
-    def __init__(self, writer: Writer, max_token_lifetime: int):
+    def __init__(self, writer: Writer, max_token_lifetime: int,
+                 quotas: DomainQuotas = DomainQuotas()):
         self._writer = writer
         self._max_token_lifetime = max_token_lifetime
+        self._quotas = quotas
 
     # ---- lookups -----------------------------------------------------------
 
@@ -97,15 +100,18 @@ class Resources:
             parent_id = parent.parent_id
         return chain
 
-    def subtree(self, project_id: str) -> list[Project]:
-        """Every project below `project_id`, depth first, one query per level."""
+    def subtree(self, project_id: str, limit: int | None = None) -> list[Project]:
+        """Every project below `project_id`, depth first, one query per level; with
+        `limit`, no more than that many, the nearest levels first."""
         children: dict[str, list[Project]] = {}
-        level = [project_id]
-        while level:
-            rows = list(Project.select().where(Project.parent.in_(level)).order_by(Project.name))
+        level, room = [project_id], limit
+        while level and room != 0:
+            rows = list(Project.select().where(Project.parent.in_(level))
+                        .order_by(Project.name, Project.id).limit(room))
             for row in rows:
                 children.setdefault(row.parent_id, []).append(row)
             level = [r.id for r in rows]
+            room = None if room is None else room - len(rows)
         ordered: list[Project] = []
 
         def walk(pid: str) -> None:
@@ -156,6 +162,8 @@ class Resources:
 
     def update_domain(self, domain_id: str, **changes) -> Domain:
         domain = self.get_domain(domain_id)
+        if not changes:
+            return domain  # nothing to write: an UPDATE with no column is no statement
         if "name" in changes:
             check_name("domain.name", changes["name"])
         with self._writer.unique(f"a domain named {changes.get('name')!r} already exists") as tx:
@@ -196,6 +204,7 @@ class Resources:
             self._check_parent(parent_id, domain_id)
         conflict = f"a project named {name!r} already exists in domain {domain_id}"
         with self._writer.unique(conflict) as tx:
+            self._quotas.check("projects", domain_id)
             project = Project.create(name=name, domain=domain_id, description=description,
                                      enabled=enabled, parent=parent_id or None)
             self._announce(tx, project)
@@ -203,6 +212,8 @@ class Resources:
 
     def update_project(self, project_id: str, **changes) -> Project:
         project = self.get_project(project_id)
+        if not changes:
+            return project  # nothing to write: an UPDATE with no column is no statement
         if "name" in changes:
             check_name("project.name", changes["name"])
         if "parent_id" in changes:

@@ -151,9 +151,9 @@ def project_list(session, args):
     projects = session.list_all("Projects", "ListProjects", request, "projects")
     if args.user:
         user_id = session.find_id("user", args.user, args.user_domain)
-        held = {a.project.id for a in session.call(
+        held = {a.project.id for a in session.list_all(
             "Assignments", "ListRoleAssignments", apb.ListRoleAssignmentsRequest(
-                user_id=user_id, effective=True)).role_assignments if a.HasField("project")}
+                user_id=user_id, effective=True), "role_assignments") if a.HasField("project")}
         projects = [p for p in projects if p.id in held]
     return listing(projects, project_fields, ID_NAME, PROJECT_LONG, args.long)
 
@@ -227,9 +227,9 @@ def user_list(session, args):
         users = session.list_all("Users", "ListUsers", request, "users")
     if args.project:
         project_id = session.find_id("project", args.project, args.domain)
-        held = {a.user.id for a in session.call(
+        held = {a.user.id for a in session.list_all(
             "Assignments", "ListRoleAssignments", apb.ListRoleAssignmentsRequest(
-                project_id=project_id, effective=True)).role_assignments if a.HasField("user")}
+                project_id=project_id, effective=True), "role_assignments") if a.HasField("user")}
         users = [u for u in users if u.id in held]
     return listing(users, user_fields, ID_NAME, USER_LONG, args.long)
 

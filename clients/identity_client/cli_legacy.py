@@ -87,9 +87,9 @@ def user_list(session, args):
     users = session.list_all("Users", "ListUsers", apb.ListUsersRequest(), "users")
     if args.tenant:
         project_id = session.find_id("project", args.tenant)
-        held = {a.user.id for a in session.call(
+        held = {a.user.id for a in session.list_all(
             "Assignments", "ListRoleAssignments", apb.ListRoleAssignmentsRequest(
-                project_id=project_id, effective=True)).role_assignments if a.HasField("user")}
+                project_id=project_id, effective=True), "role_assignments") if a.HasField("user")}
         users = [u for u in users if u.id in held]
     columns = [(k, k) for k in ("id", "name", "enabled", "email")]
     return Listing(columns, [user_fields(u) for u in users])
@@ -221,9 +221,9 @@ def user_role_list(session, args):
     project_id = session.find_id("project", args.tenant)
     if not project_id and session.token_info.HasField("project"):
         project_id = session.token_info.project.id
-    assignments = session.call("Assignments", "ListRoleAssignments", apb.ListRoleAssignmentsRequest(
+    assignments = session.list_all("Assignments", "ListRoleAssignments", apb.ListRoleAssignmentsRequest(
         user_id=user_id, project_id=project_id, effective=True,
-        include_names=True)).role_assignments
+        include_names=True), "role_assignments")
     rows, seen = [], set()
     for a in assignments:
         if a.HasField("project") and a.role.id not in seen:

@@ -143,7 +143,7 @@ def role_assignment_list(session, args):
         if not session.token_info.HasField("project"):
             raise UsageError("--auth-project needs a project-scoped token")
         request.project_id = session.token_info.project.id
-    assignments = session.call("Assignments", "ListRoleAssignments", request).role_assignments
+    assignments = session.list_all("Assignments", "ListRoleAssignments", request, "role_assignments")
     rows = []
     for a in assignments:
         if args.inherited and not a.inherited:

@@ -8,7 +8,7 @@ Keystone form: on projects, domains and the system, to users and groups, and the
 from werkzeug.wrappers import Request, Response
 
 from ..store.models import SYSTEM_TARGET
-from .admin_routes import (entity_body, every_page, given, invalid, link, list_response,
+from .admin_routes import (capped, entity_body, given, invalid, link, list_response,
                            no_content, no_options, query_flag, query_text, self_link, text)
 from .wsgi import Context, HttpError, json_response
 
@@ -24,9 +24,11 @@ def role_json(ctx: Context, request: Request, row) -> dict:
 # ---- roles ---------------------------------------------------------------------
 
 def list_roles(ctx: Context, request: Request) -> Response:
-    rows = every_page(ctx.ops.roles.list, ctx.caller(request), name=query_text(request, "name"),
-                      domain_id=query_text(request, "domain_id"))
-    return list_response(ctx, request, "roles", [role_json(ctx, request, r) for r in rows])
+    rows, truncated = capped(ctx, ctx.ops.roles.list, ctx.caller(request),
+                             name=query_text(request, "name"),
+                             domain_id=query_text(request, "domain_id"))
+    return list_response(ctx, request, "roles", [role_json(ctx, request, r) for r in rows],
+                         truncated)
 
 
 def create_role(ctx: Context, request: Request) -> Response:
@@ -89,13 +91,15 @@ def _grant_handlers(target_type: str, actor_key: str, inherited: bool):
         caller = ctx.caller(request)
         scope = {"project": {"project_id": target_id}, "domain": {"domain_id": target_id},
                  "system": {"system": True}}[target_type]
-        rows = ctx.ops.assignments.list(caller, **{actor_key: actor_id}, **scope)
+        rows, truncated = capped(ctx, ctx.ops.assignments.list, caller,
+                                 **{actor_key: actor_id}, **scope)
         role_ids = {a.role_id for a in rows
                     if a.inherited == inherited and a.target_type == target_type
                     and a.target_id == target_id and a.actor_id == actor_id}
         roles = sorted((ctx.core.assignments.get_role(r) for r in role_ids),
                        key=lambda r: (r.name, r.id))
-        return list_response(ctx, request, "roles", [role_json(ctx, request, r) for r in roles])
+        return list_response(ctx, request, "roles", [role_json(ctx, request, r) for r in roles],
+                             truncated)
 
     return put_grant, check_grant, revoke_grant, list_grants
 
@@ -177,18 +181,26 @@ def list_role_assignments(ctx: Context, request: Request) -> Response:
     filters = {"user_id": query_text(request, "user.id"),
                "group_id": query_text(request, "group.id"), "role_id": query_text(request, "role.id"),
                "domain_id": domain_id, "system": system, "effective": effective}
+    limit = ctx.core.settings.list_limit
     project_ids = [project_id] if project_id else [""]
     if query_flag(request, "include_subtree"):
         if not project_id:
             raise invalid("include_subtree", "needs scope.project.id")
-        project_ids += [p.id for p in ctx.ops.projects.subtree(caller, project_id)]
-    rows = [a for p in project_ids
-            for a in ctx.ops.assignments.list(caller, project_id=p, **filters)]
+        project_ids += [p.id for p in ctx.ops.projects.subtree(caller, project_id, limit=limit)]
+    rows, truncated = [], len(project_ids) > limit
+    for p in project_ids[:limit]:  # the assignments of each, up to list_limit in all
+        more, cut = capped(ctx, ctx.ops.assignments.list, caller, limit=limit - len(rows),
+                           project_id=p, **filters)
+        rows += more
+        if cut:
+            truncated = True
+            break
     if inherited_to is not None:
         rows = [a for a in rows if a.inherited]
     names = ctx.ops.assignments.names(rows) if query_flag(request, "include_names") else None
     return list_response(ctx, request, "role_assignments",
-                         [assignment_json(ctx, request, a, names, effective) for a in rows])
+                         [assignment_json(ctx, request, a, names, effective) for a in rows],
+                         truncated)
 
 
 ROUTES = [

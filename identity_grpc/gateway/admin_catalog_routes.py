@@ -5,7 +5,7 @@ Translation only; each operation checks its own policy rule.
 
 from werkzeug.wrappers import Request, Response
 
-from .admin_routes import (entity_body, every_page, flag, given, invalid, list_response,
+from .admin_routes import (capped, entity_body, flag, given, invalid, list_response,
                            no_content, query_flag, query_text, self_link, text)
 from .wsgi import Context, json_response
 
@@ -40,9 +40,10 @@ def _enabled(entity: dict) -> bool:
 # ---- services ------------------------------------------------------------------
 
 def list_services(ctx: Context, request: Request) -> Response:
-    rows = every_page(ctx.ops.catalog.list_services, ctx.caller(request),
-                      type=query_text(request, "type"), name=query_text(request, "name"))
-    return list_response(ctx, request, "services", [service_json(ctx, request, r) for r in rows])
+    rows, truncated = capped(ctx, ctx.ops.catalog.list_services, ctx.caller(request),
+                             type=query_text(request, "type"), name=query_text(request, "name"))
+    return list_response(ctx, request, "services", [service_json(ctx, request, r) for r in rows],
+                         truncated)
 
 
 def create_service(ctx: Context, request: Request) -> Response:
@@ -78,14 +79,15 @@ def delete_service(ctx: Context, request: Request, service_id: str) -> Response:
 
 def list_endpoints(ctx: Context, request: Request) -> Response:
     caller = ctx.caller(request)
-    rows = every_page(ctx.ops.catalog.list_endpoints, caller,
-                      service_id=query_text(request, "service_id"),
-                      interface=query_text(request, "interface"),
-                      region_id=query_text(request, "region_id") or query_text(request, "region"))
+    rows, truncated = capped(ctx, ctx.ops.catalog.list_endpoints, caller,
+                             service_id=query_text(request, "service_id"),
+                             interface=query_text(request, "interface"),
+                             region_id=query_text(request, "region_id") or query_text(request, "region"))
     enabled = query_flag(request, "enabled")
     if enabled is not None:
         rows = [r for r in rows if r.enabled == enabled]
-    return list_response(ctx, request, "endpoints", [endpoint_json(ctx, request, r) for r in rows])
+    return list_response(ctx, request, "endpoints", [endpoint_json(ctx, request, r) for r in rows],
+                         truncated)
 
 
 def create_endpoint(ctx: Context, request: Request) -> Response:
@@ -126,9 +128,10 @@ def delete_endpoint(ctx: Context, request: Request, endpoint_id: str) -> Respons
 # ---- regions -------------------------------------------------------------------
 
 def list_regions(ctx: Context, request: Request) -> Response:
-    rows = every_page(ctx.ops.catalog.list_regions, ctx.caller(request),
-                      parent_region_id=query_text(request, "parent_region_id"))
-    return list_response(ctx, request, "regions", [region_json(ctx, request, r) for r in rows])
+    rows, truncated = capped(ctx, ctx.ops.catalog.list_regions, ctx.caller(request),
+                             parent_region_id=query_text(request, "parent_region_id"))
+    return list_response(ctx, request, "regions", [region_json(ctx, request, r) for r in rows],
+                         truncated)
 
 
 def _create_region(ctx: Context, request: Request, region_id: str) -> Response:

@@ -100,18 +100,40 @@ def request_url(ctx: Context, request: Request) -> str:
     return ctx.base_url(request) + request.path + (f"?{query}" if query else "")
 
 
-def list_response(ctx: Context, request: Request, key: str, items: list) -> Response:
-    return json_response({key: items, "links": {"next": None, "self": request_url(ctx, request),
-                                                "previous": None}})
+def list_response(ctx: Context, request: Request, key: str, items: list,
+                  truncated: bool = False) -> Response:
+    """A collection; `truncated` (Keystone's `"truncated": true`) when `list_limit`
+    cut it short."""
+    body = {key: items, "links": {"next": None, "self": request_url(ctx, request),
+                                  "previous": None}}
+    if truncated:
+        body["truncated"] = True
+    return json_response(body)
 
 
-def every_page(list_op: Callable, caller: TokenInfo, **filters) -> list:
-    """All rows of a paged operation (Keystone lists are not paged by default)."""
-    rows, token = list_op(caller, page_size=MAX_PAGE_SIZE, **filters)
-    while token:
-        more, token = list_op(caller, page_size=MAX_PAGE_SIZE, page_token=token, **filters)
+def capped(ctx: Context, list_op: Callable, caller: TokenInfo, limit: int | None = None,
+           **filters) -> tuple[list, bool]:
+    """The rows of a paged operation, at most `limit` (default: the `list_limit`
+    setting) of them, and whether any were left out. Keystone's HTTP lists are not
+    paged, so this reads pages until the limit, and never asks for more than one row
+    past it."""
+    limit = ctx.core.settings.list_limit if limit is None else limit
+    rows, token = [], ""
+    for _ in range(-(-(limit + 1) // MAX_PAGE_SIZE) + 10):  # short pages are allowed
+        more, token = list_op(caller, page_size=min(MAX_PAGE_SIZE, limit + 1 - len(rows)),
+                              page_token=token, **filters)
         rows += more
-    return rows
+        if not token or len(rows) > limit:
+            return rows[:limit], len(rows) > limit
+    return rows[:limit], True
+
+
+def first_rows(ctx: Context, fetch: Callable[[int], list]) -> tuple[list, bool]:
+    """`fetch(n)` gives at most n rows of an unpaged list: at most `list_limit` of them
+    are kept, and whether any were left out."""
+    limit = ctx.core.settings.list_limit
+    rows = fetch(limit + 1)
+    return rows[:limit], len(rows) > limit
 
 
 def timestamp(seconds: int | None) -> str | None:
@@ -168,10 +190,11 @@ def _user_extra(entity: dict) -> dict:
 
 def list_users(ctx: Context, request: Request) -> Response:
     caller = ctx.caller(request)
-    rows = every_page(ctx.ops.users.list, caller, name=query_text(request, "name"),
-                      domain_id=query_text(request, "domain_id"),
-                      enabled=query_flag(request, "enabled"))
-    return list_response(ctx, request, "users", [user_json(ctx, request, r) for r in rows])
+    rows, truncated = capped(ctx, ctx.ops.users.list, caller, name=query_text(request, "name"),
+                             domain_id=query_text(request, "domain_id"),
+                             enabled=query_flag(request, "enabled"))
+    return list_response(ctx, request, "users", [user_json(ctx, request, r) for r in rows],
+                         truncated)
 
 
 def create_user(ctx: Context, request: Request) -> Response:
@@ -226,31 +249,46 @@ def change_password(ctx: Context, request: Request, user_id: str) -> Response:
 
 
 def list_user_groups(ctx: Context, request: Request, user_id: str) -> Response:
-    rows = ctx.ops.users.groups(ctx.caller(request), user_id)
-    return list_response(ctx, request, "groups", [group_json(ctx, request, r) for r in rows])
+    caller = ctx.caller(request)
+    rows, truncated = first_rows(ctx, lambda n: ctx.ops.users.groups(caller, user_id, limit=n))
+    return list_response(ctx, request, "groups", [group_json(ctx, request, r) for r in rows],
+                         truncated)
 
 
 def list_user_projects(ctx: Context, request: Request, user_id: str) -> Response:
     """The projects on which the user holds a role, directly, through a group or by
-    inheritance: its effective assignments on projects (so their policy applies)."""
+    inheritance: its effective assignments on projects (so their policy applies),
+    read a page at a time until `list_limit` projects (a project shows once per role
+    and grant, so a few pages more than the projects, and no more than that)."""
     caller = ctx.caller(request)
-    project_ids = {a.target_id for a in ctx.ops.assignments.list(caller, user_id=user_id,
-                                                                 effective=True)
-                   if a.target_type == "project"}
-    rows = sorted((ctx.core.resources.get_project(p) for p in project_ids),
+    limit = ctx.core.settings.list_limit
+    project_ids: dict[str, None] = {}
+    token, pages = "", 0
+    while len(project_ids) <= limit and pages < 4 * (limit // MAX_PAGE_SIZE + 1) + 10:
+        rows, token = ctx.ops.assignments.list(caller, user_id=user_id, effective=True,
+                                               page_size=MAX_PAGE_SIZE, page_token=token)
+        project_ids.update((a.target_id, None) for a in rows if a.target_type == "project")
+        pages += 1
+        if not token:
+            break
+    truncated = len(project_ids) > limit or bool(token)
+    rows = sorted((ctx.core.resources.get_project(p) for p in list(project_ids)[:limit]),
                   key=lambda r: (r.name, r.id))
     enabled = query_flag(request, "enabled")
     if enabled is not None:
         rows = [r for r in rows if r.enabled == enabled]
-    return list_response(ctx, request, "projects", [project_json(ctx, request, r) for r in rows])
+    return list_response(ctx, request, "projects", [project_json(ctx, request, r) for r in rows],
+                         truncated)
 
 
 # ---- groups --------------------------------------------------------------------
 
 def list_groups(ctx: Context, request: Request) -> Response:
-    rows = every_page(ctx.ops.groups.list, ctx.caller(request), name=query_text(request, "name"),
-                      domain_id=query_text(request, "domain_id"))
-    return list_response(ctx, request, "groups", [group_json(ctx, request, r) for r in rows])
+    rows, truncated = capped(ctx, ctx.ops.groups.list, ctx.caller(request),
+                             name=query_text(request, "name"),
+                             domain_id=query_text(request, "domain_id"))
+    return list_response(ctx, request, "groups", [group_json(ctx, request, r) for r in rows],
+                         truncated)
 
 
 def create_group(ctx: Context, request: Request) -> Response:
@@ -280,8 +318,10 @@ def delete_group(ctx: Context, request: Request, group_id: str) -> Response:
 
 
 def list_group_users(ctx: Context, request: Request, group_id: str) -> Response:
-    rows = ctx.ops.groups.users(ctx.caller(request), group_id)
-    return list_response(ctx, request, "users", [user_json(ctx, request, r) for r in rows])
+    caller = ctx.caller(request)
+    rows, truncated = first_rows(ctx, lambda n: ctx.ops.groups.users(caller, group_id, limit=n))
+    return list_response(ctx, request, "users", [user_json(ctx, request, r) for r in rows],
+                         truncated)
 
 
 def add_group_user(ctx: Context, request: Request, group_id: str, user_id: str) -> Response:
@@ -318,12 +358,13 @@ def list_projects(ctx: Context, request: Request) -> Response:
     parent_domain, parent_id = _split_parent(ctx, query_text(request, "parent_id"))
     if parent_domain and domain_id and parent_domain != domain_id:
         return list_response(ctx, request, "projects", [])
-    rows = every_page(ctx.ops.projects.list, caller, name=query_text(request, "name"),
-                      domain_id=domain_id or parent_domain, parent_id=parent_id,
-                      enabled=query_flag(request, "enabled"))
+    rows, truncated = capped(ctx, ctx.ops.projects.list, caller, name=query_text(request, "name"),
+                             domain_id=domain_id or parent_domain, parent_id=parent_id,
+                             enabled=query_flag(request, "enabled"))
     if parent_domain:
         rows = [r for r in rows if not r.parent_id]
-    return list_response(ctx, request, "projects", [project_json(ctx, request, r) for r in rows])
+    return list_response(ctx, request, "projects", [project_json(ctx, request, r) for r in rows],
+                         truncated)
 
 
 def create_project(ctx: Context, request: Request) -> Response:
@@ -375,9 +416,10 @@ def delete_project(ctx: Context, request: Request, project_id: str) -> Response:
 # ---- domains -------------------------------------------------------------------
 
 def list_domains(ctx: Context, request: Request) -> Response:
-    rows = every_page(ctx.ops.domains.list, ctx.caller(request), name=query_text(request, "name"),
-                      enabled=query_flag(request, "enabled"))
-    return list_response(ctx, request, "domains", [domain_json(ctx, request, r) for r in rows])
+    rows, truncated = capped(ctx, ctx.ops.domains.list, ctx.caller(request),
+                             name=query_text(request, "name"), enabled=query_flag(request, "enabled"))
+    return list_response(ctx, request, "domains", [domain_json(ctx, request, r) for r in rows],
+                         truncated)
 
 
 def create_domain(ctx: Context, request: Request) -> Response:

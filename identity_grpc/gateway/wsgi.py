@@ -14,7 +14,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable
 
-import peewee as pw
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
@@ -23,6 +22,7 @@ from .. import errors
 from ..core import Core
 from ..operations import Operations
 from ..records import TokenInfo
+from ..store import conflicts
 from . import json_body
 
 log = logging.getLogger(__name__)
@@ -113,12 +113,13 @@ class Gateway:
 
     def __call__(self, environ, start_response):
         request = Request(environ)
-        response = self._dispatch(request)
+        request_id = f"req-{uuid.uuid4()}"
+        response = self._dispatch(request, request_id)
         response.headers["Vary"] = "X-Auth-Token"
-        response.headers["x-openstack-request-id"] = f"req-{uuid.uuid4()}"
+        response.headers["x-openstack-request-id"] = request_id
         return response(environ, start_response)
 
-    def _dispatch(self, request: Request) -> Response:
+    def _dispatch(self, request: Request, request_id: str = "") -> Response:
         base = self.context.base_url(request)
         try:
             endpoint, args = self._map.bind_to_environ(request.environ).match()
@@ -138,16 +139,25 @@ class Gateway:
             if isinstance(e, errors.ResourceExhausted) and e.retry_after is not None:
                 response.headers["Retry-After"] = str(max(1, math.ceil(e.retry_after)))
             return response
-        except (pw.OperationalError, pw.InterfaceError):
-            log.exception("store unavailable")
-            self.context.core.drop_connection()
-            return error_response(503, "The identity store is unavailable.", base)
         except HTTPException as e:
             return error_response(e.code or 500, e.description or "", base)
-        except Exception:
-            log.exception("unexpected error in %s %s", request.method, request.path)
-            return error_response(500, "An unexpected error prevented the server from "
-                                  "fulfilling your request.", base)
+        except Exception as e:
+            return self._unexpected(request, e, request_id, base)
+
+    def _unexpected(self, request: Request, error: Exception, request_id: str,
+                    base: str) -> Response:
+        """503 for a store that cannot be reached, after which this thread lets go of
+        its connection; 500 for anything else (a bug), which leaves the connection
+        alone. Both are logged with the request id the response carries."""
+        where = f"{request.method} {request.path} (request {request_id})"
+        if conflicts.kind_of(error) == conflicts.CONNECTION:
+            log.exception("store unavailable in %s", where)
+            self.context.core.drop_connection()
+            return error_response(503, f"The identity store is unavailable (request "
+                                  f"{request_id}).", base)
+        log.exception("internal error in %s", where)
+        return error_response(500, "An unexpected error prevented the server from "
+                              f"fulfilling your request (request {request_id}).", base)
 
 
 def read_json(request: Request) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..assignments import Assignment
+from ..assignments import Assignment, AssignmentQuery
 from ..errors import InvalidArgument
 from ..records import TokenInfo
 from .base import Ops
@@ -45,15 +45,18 @@ class AssignmentOps(Ops):
 
     def list(self, caller: TokenInfo, *, user_id: str = "", group_id: str = "",
              project_id: str = "", domain_id: str = "", system: bool = False, role_id: str = "",
-             effective: bool = False) -> list[Assignment]:
+             effective: bool = False, page_size: int = 0,
+             page_token: str = "") -> tuple[list[Assignment], str]:
         scope_domain = domain_id
         if project_id:
             scope_domain = self.core.resources.get_project(project_id).domain_id
         self.enforce("list_role_assignments", caller, domain_id=scope_domain or None,
                      project_id=project_id or None, user_id=user_id or None)
-        return self.core.assignments.list_assignments(
-            user_id=user_id, group_id=group_id, project_id=project_id, domain_id=domain_id,
-            system=system, role_id=role_id, effective=effective, resources=self.core.resources)
+        query = AssignmentQuery(user_id=user_id, group_id=group_id, project_id=project_id,
+                                domain_id=domain_id, system=system, role_id=role_id,
+                                effective=effective)
+        return self.core.assignments.list_assignments(query, self.core.resources, page_size,
+                                                      page_token)
 
     def names(self, assignments: list[Assignment]) -> dict:
         return self.core.assignments.names_for(assignments)

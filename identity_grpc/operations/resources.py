@@ -49,10 +49,10 @@ class ProjectOps(Ops):
         self.enforce("list_project_parents", caller, **self._target(project))
         return self.core.resources.ancestors(project)
 
-    def subtree(self, caller: TokenInfo, project_id: str) -> list[Project]:
+    def subtree(self, caller: TokenInfo, project_id: str, limit: int | None = None) -> list[Project]:
         project = self.core.resources.get_project(project_id)
         self.enforce("list_project_subtree", caller, **self._target(project))
-        return self.core.resources.subtree(project.id)
+        return self.core.resources.subtree(project.id, limit)
 
     def create(self, caller: TokenInfo, name: str, domain_id: str = "", parent_id: str = "",
                **fields) -> Project:

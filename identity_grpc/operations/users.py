@@ -41,9 +41,9 @@ class UserOps(Ops):
         self.enforce("change_password", caller, **self._target(self.core.identity.get_user(user_id)))
         self.core.identity.change_password(user_id, original, new)
 
-    def groups(self, caller: TokenInfo, user_id: str) -> list[Group]:
+    def groups(self, caller: TokenInfo, user_id: str, limit: int | None = None) -> list[Group]:
         self.enforce("list_user_groups", caller, **self._target(self.core.identity.get_user(user_id)))
-        return self.core.identity.user_groups(user_id)
+        return self.core.identity.user_groups(user_id, limit)
 
 
 class GroupOps(Ops):
@@ -94,6 +94,6 @@ class GroupOps(Ops):
         self.enforce("check_user_in_group", caller, **self._target(self._group(group_id)))
         return self.core.identity.is_member(user_id, group_id)
 
-    def users(self, caller: TokenInfo, group_id: str) -> list[User]:
+    def users(self, caller: TokenInfo, group_id: str, limit: int | None = None) -> list[User]:
         self.enforce("list_group_users", caller, **self._target(self._group(group_id)))
-        return self.core.identity.group_members(group_id)
+        return self.core.identity.group_members(group_id, limit)

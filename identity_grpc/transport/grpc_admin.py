@@ -228,10 +228,11 @@ class AssignmentsServicer(agrpc.AssignmentsServicer):
         return EMPTY
 
     def ListRoleAssignments(self, request, context):
-        rows = self._ops.list(current_caller(), user_id=request.user_id,
-                              group_id=request.group_id, project_id=request.project_id,
-                              domain_id=request.domain_id, system=request.system,
-                              role_id=request.role_id, effective=request.effective)
+        rows, token = self._ops.list(current_caller(), user_id=request.user_id,
+                                     group_id=request.group_id, project_id=request.project_id,
+                                     domain_id=request.domain_id, system=request.system,
+                                     role_id=request.role_id, effective=request.effective,
+                                     **_page(request))
         names = self._ops.names(rows) if request.include_names else None
         return apb.ListRoleAssignmentsResponse(
-            role_assignments=[msg.assignment(a, names) for a in rows])
+            role_assignments=[msg.assignment(a, names) for a in rows], next_page_token=token)

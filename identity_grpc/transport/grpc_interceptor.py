@@ -7,7 +7,10 @@ invalid UTF-8 in a string, become INVALID_ARGUMENT); authenticates the caller fr
 it ends when the token expires or is revoked); turns core errors into status codes
 (with the `www-authenticate` trailer on UNAUTHENTICATED, `retry-after` on
 RESOURCE_EXHAUSTED when known); and logs one JSON line per call, with no token or
-password in it. Servicers only translate (and stream).
+password in it. Servicers only translate (and stream). Of the errors that are not
+the core's own, only a store that cannot be reached is UNAVAILABLE
+(`store.conflicts`); anything else is a bug, INTERNAL, logged with its traceback
+under a request id that the client's message and trailer carry too.
 
 Other streaming methods (the health service's Watch, reflection) pass through:
 Watch serves without holding a thread, which wrapping would undo.
@@ -20,13 +23,14 @@ import json
 import logging
 import math
 import time
+import uuid
 
 import grpc
-import peewee as pw
 
 from .. import errors
 from ..auth import AuthService
 from ..records import TokenInfo
+from ..store import conflicts
 
 log = logging.getLogger("identity_grpc.requests")
 
@@ -185,12 +189,24 @@ class RequestInterceptor(grpc.ServerInterceptor):
             if retry_after is not None:
                 return code, error.message, (("retry-after", str(max(1, math.ceil(retry_after)))),)
             return code, error.message, ()
-        if isinstance(error, (pw.OperationalError, pw.InterfaceError)):
-            log.exception("store unavailable in %s", method)
+        return self._unexpected(method, error)
+
+    def _unexpected(self, method: str, error: Exception) -> tuple[grpc.StatusCode, str, tuple]:
+        """Status, message and trailers for an error that is not the core's own:
+        UNAVAILABLE for a store that cannot be reached, after which this thread lets
+        go of its connection; INTERNAL for anything else, which leaves the connection
+        alone (the statement failed, not the link). Either is logged with its
+        traceback under a request id made for this call, which the client is told
+        in the message and the `x-openstack-request-id` trailer."""
+        request_id = f"req-{uuid.uuid4()}"
+        trailers = (("x-openstack-request-id", request_id),)
+        if conflicts.kind_of(error) == conflicts.CONNECTION:
+            log.exception("store unavailable in %s (request %s)", method, request_id)
             self._on_store_error()
-            return grpc.StatusCode.UNAVAILABLE, "the identity store is unavailable", ()
-        log.exception("unexpected error in %s", method)
-        return grpc.StatusCode.INTERNAL, "internal error", ()
+            return (grpc.StatusCode.UNAVAILABLE,
+                    f"the identity store is unavailable (request {request_id})", trailers)
+        log.exception("internal error in %s (request %s)", method, request_id)
+        return grpc.StatusCode.INTERNAL, f"internal error (request {request_id})", trailers
 
     @staticmethod
     def _log(method: str, code, user_id: str, context, started: float) -> None:

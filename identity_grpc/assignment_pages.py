@@ -1,0 +1,319 @@
+"""Listing role assignments one page at a time, effective lists included.
+
+An effective list shows what tokens would carry, and one stored grant can stand for
+a great many rows: a group of 300 members holding, by inheritance on a domain of 300
+projects, a role that implies three others is 360,000 rows. So nothing here builds
+a whole list. The stored grants (the *base* rows, in `BASE_KEY` order) are read a
+page at a time, and each expands lazily into the product, in this order, of
+
+* its actors: the user or group it names; in an effective list a group's members
+  (by user id), or only the user a `user_id` filter names;
+* its targets: the project, domain or system it names; in an effective list an
+  inherited grant's reach (by project id): every project of its domain, or every
+  project below its project, or only the project a `project_id` filter names;
+* its roles: the role; in an effective list with every role it implies (by role id),
+  less those an earlier grant of the same actor on the same target already gives
+  with the same prior role (admin and member granted together show "reader,
+  implied by member" once).
+
+A page token is the position of the last row given (the base row's key, then the
+member, project and role within its expansion) and a fingerprint of the filters.
+The next page continues after it with keyset queries (members and projects from the
+position on, LIMIT the room left on the page), so a page costs about its size however
+deep it is: a handful of queries and at most page_size + 2 rows read of each kind. A
+page also stops after page_size + 2 base rows, even when grants with nothing to
+expand into (a group without members) left it short: it may then hold fewer rows
+than asked for, or none, with a token to go on.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+import peewee as pw
+
+from .errors import InvalidArgument
+from .resources import MAX_PROJECT_DEPTH
+from .store.models import SYSTEM_TARGET, GroupMembership, Project, RoleAssignment
+from .store.paging import BOOL, decode, encode, page_size_of
+
+BASE_KEY = (RoleAssignment.actor_type, RoleAssignment.actor_id, RoleAssignment.target_type,
+            RoleAssignment.target_id, RoleAssignment.inherited, RoleAssignment.role)
+# fingerprint, the base key, member, project, role, and whether the base row is done
+TOKEN_KINDS = [16, 8, 64, 8, 64, BOOL, 64, 64, 64, 64, BOOL]
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    role_id: str
+    actor_type: str
+    actor_id: str
+    target_type: str
+    target_id: str
+    inherited: bool = False
+    via_group_id: str = ""
+    implied_by_role_id: str = ""
+
+
+@dataclass(frozen=True)
+class AssignmentQuery:
+    """The filters of one list; every one given must match."""
+
+    user_id: str = ""
+    group_id: str = ""
+    project_id: str = ""
+    domain_id: str = ""
+    system: bool = False
+    role_id: str = ""
+    effective: bool = False
+
+    def fingerprint(self) -> str:
+        """Ties a page token to the filters it was given out for."""
+        return hashlib.blake2s(repr(self).encode(), digest_size=8).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Cursor:
+    base: tuple            # BASE_KEY values of the last base row looked at
+    position: tuple        # (member, project, role) of the last row given in it
+    done: bool             # that base row has nothing more
+
+
+def list_page(query: AssignmentQuery, graph, resources, page_size: int,
+              page_token: str) -> tuple[list[Assignment], str]:
+    """One page of the assignments matching `query` and the next page's token ("" on
+    the last page). `graph` is the RoleGraph; `resources` the Resources manager,
+    which finds a project's ancestors for an effective list on a project."""
+    if query.effective and query.group_id:
+        raise InvalidArgument("group_id", "cannot be combined with effective")
+    size = page_size_of(page_size)
+    cursor = _decode(page_token, query) if page_token else None
+    want = size + 1  # one more than the page, to know whether there is a next one
+    base = _base_rows(query, graph, resources)
+    if cursor is not None:
+        after = pw.Tuple(*BASE_KEY) > pw.Tuple(*cursor.base) if cursor.done \
+            else pw.Tuple(*BASE_KEY) >= pw.Tuple(*cursor.base)
+        base = base.where(after)
+    budget = want + 1  # the resumed base row may have nothing left to give
+    rows: list[tuple[tuple, tuple, Assignment]] = []
+    earlier = _Siblings(graph)
+    examined = 0
+    last = None
+    for grant in base.order_by(*BASE_KEY).limit(budget):
+        examined, last = examined + 1, grant
+        resume = cursor.position if cursor and not cursor.done and _key(grant) == cursor.base else None
+        roles = earlier.roles_of(grant, query)
+        rows += _expand(grant, query, roles, resume, want - len(rows))
+        if len(rows) >= want:
+            last_base, last_position, _ = rows[size - 1]
+            return [a for _, _, a in rows[:size]], _encode(query, last_base, last_position, False)
+    if examined == budget and last is not None:  # stopped short: more grants may follow
+        return [a for _, _, a in rows], _encode(query, _key(last), ("", "", ""), True)
+    return [a for _, _, a in rows], ""
+
+
+# ---- the stored grants ------------------------------------------------------------
+
+def _base_rows(query: AssignmentQuery, graph, resources) -> pw.ModelSelect:
+    rows = RoleAssignment.select(*BASE_KEY)
+    actors = None
+    if query.user_id:
+        actors = [("user", query.user_id)]
+        if query.effective:
+            actors += [("group", g.group_id) for g in GroupMembership.select(
+                GroupMembership.group).where(GroupMembership.user == query.user_id)]
+    elif query.group_id:
+        actors = [("group", query.group_id)]
+    if actors is not None:
+        rows = rows.where(any_actor(actors))
+    targets = _target_filter(query, resources)
+    if targets is not None:
+        rows = rows.where(targets)
+    if query.role_id:
+        if not query.effective:
+            rows = rows.where(RoleAssignment.role == query.role_id)
+        else:  # the grants of a role that is, or implies, the one asked for
+            rows = rows.where(RoleAssignment.role.in_(
+                [r for r in graph.roles if query.role_id in graph.closure([r])] or [""]))
+    return rows
+
+
+def _target_filter(query: AssignmentQuery, resources):
+    if query.project_id:
+        if not query.effective:
+            return on_target("project", query.project_id, inherited=None)
+        where = on_target("project", query.project_id, inherited=False)
+        project = resources.get_project(query.project_id)  # grants inherited from above
+        above = [p.id for p in resources.ancestors(project)]
+        if above:
+            where |= on_target("project", above, inherited=True)
+        return where | on_target("domain", project.domain_id, inherited=True)
+    if query.domain_id:
+        return on_target("domain", query.domain_id, inherited=None)
+    if query.system:
+        return on_target("system", SYSTEM_TARGET, inherited=None)
+    return None
+
+
+def _key(grant) -> tuple:
+    return (grant.actor_type, grant.actor_id, grant.target_type, grant.target_id,
+            bool(grant.inherited), grant.role_id)
+
+
+class _Siblings:
+    """The roles an earlier grant of the same actor on the same target (same key but
+    for the role) already gives, so that a role two grants imply alike is listed
+    once. Siblings are neighbours in BASE_KEY order, so only the first grant of a
+    page asks the store for those before the page. (With a role filter the base rows
+    skip grants that cannot give that role, and so can hide no duplicate of it.)"""
+
+    def __init__(self, graph):
+        self._graph = graph
+        self._prefix = None
+        self._first = True
+        self._given: set[tuple[str, str]] = set()
+
+    def roles_of(self, grant, query: AssignmentQuery) -> list[tuple[str, str]]:
+        """(role, implied by) pairs the grant gives, in role id order."""
+        if not query.effective:
+            return [(grant.role_id, "")]
+        closure = self._graph.closure([grant.role_id])
+        prefix = _key(grant)[:5]
+        if prefix != self._prefix:
+            self._prefix, self._given = prefix, set()
+            first, self._first = self._first, False
+            if first:
+                for row in RoleAssignment.select(RoleAssignment.role).where(
+                        _same_but_role(grant) & (RoleAssignment.role < grant.role_id)):
+                    self._given |= set(self._graph.closure([row.role_id]).items())
+        pairs = [p for p in sorted(closure.items()) if p not in self._given]
+        self._given |= set(closure.items())
+        if query.role_id:
+            pairs = [p for p in pairs if p[0] == query.role_id]
+        return pairs
+
+
+def _same_but_role(grant):
+    return ((RoleAssignment.actor_type == grant.actor_type)
+            & (RoleAssignment.actor_id == grant.actor_id)
+            & (RoleAssignment.target_type == grant.target_type)
+            & (RoleAssignment.target_id == grant.target_id)
+            & (RoleAssignment.inherited == bool(grant.inherited)))
+
+
+# ---- expanding one grant ------------------------------------------------------------
+
+def _expand(grant, query: AssignmentQuery, roles: list[tuple[str, str]], resume: tuple | None,
+            limit: int) -> list[tuple[tuple, tuple, Assignment]]:
+    """Up to `limit` rows of the grant's expansion after position `resume` (None:
+    from its start), each as (base key, position, row)."""
+    if not roles or limit <= 0:
+        return []
+    member_after, project_after, role_after = resume or (None, None, None)
+    out: list = []
+    fresh_targets = None  # the same for every actor: read once
+    for member in _members(grant, query, member_after, limit + 1):
+        resuming = resume is not None and member == member_after
+        if resuming:
+            targets = _targets(grant, query, project_after, limit + 1 - len(out))
+        else:
+            if fresh_targets is None:
+                fresh_targets = _targets(grant, query, None, limit + 1 - len(out))
+                if not fresh_targets:
+                    return out  # it reaches no project: nothing for any member
+            targets = fresh_targets
+        for target in targets:
+            for role, by in roles:
+                if resuming and target == project_after and role <= role_after:
+                    continue
+                out.append((_key(grant), (member, target, role),
+                            _row(grant, member, target, role, by)))
+                if len(out) >= limit:
+                    return out
+    return out
+
+
+def _members(grant, query: AssignmentQuery, start: str | None, limit: int) -> list[str]:
+    """The users a grant's actor stands for, by id from `start` on; [""] for the
+    actor itself."""
+    if not (query.effective and grant.actor_type == "group"):
+        return [""]
+    if query.user_id:
+        return [query.user_id]
+    rows = GroupMembership.select(GroupMembership.user).where(GroupMembership.group == grant.actor_id)
+    if start is not None:
+        rows = rows.where(GroupMembership.user >= start)
+    return [m.user_id for m in rows.order_by(GroupMembership.user).limit(limit)]
+
+
+def _targets(grant, query: AssignmentQuery, start: str | None, limit: int) -> list[str]:
+    """The projects an inherited grant reaches, by id from `start` on; [""] for the
+    grant's target itself."""
+    if not (query.effective and grant.inherited):
+        return [""]
+    if query.project_id:
+        return [query.project_id]
+    rows = Project.select(Project.id)
+    if grant.target_type == "domain":
+        rows = rows.where(Project.domain == grant.target_id)
+    else:
+        rows = rows.where(_below(grant.target_id))
+    if start is not None:
+        rows = rows.where(Project.id >= start)
+    return [p.id for p in rows.order_by(Project.id).limit(limit)]
+
+
+def _below(project_id: str):
+    """Projects below `project_id`, at any depth, as one condition the store can
+    page through in id order (one nested subquery per level)."""
+    where = Project.parent == project_id
+    level = None
+    for _ in range(MAX_PROJECT_DEPTH - 1):
+        alias = Project.alias()
+        level = alias.select(alias.id).where(
+            alias.parent == project_id if level is None else alias.parent.in_(level))
+        where |= Project.parent.in_(level)
+    return where
+
+
+def _row(grant, member: str, target: str, role: str, by: str) -> Assignment:
+    actor = ("user", member, grant.actor_id) if member else (grant.actor_type, grant.actor_id, "")
+    scope = ("project", target) if target else (grant.target_type, grant.target_id)
+    return Assignment(role, actor[0], actor[1], scope[0], scope[1], bool(grant.inherited),
+                      via_group_id=actor[2], implied_by_role_id=by)
+
+
+# ---- tokens -----------------------------------------------------------------------
+
+def _encode(query: AssignmentQuery, base: tuple, position: tuple, done: bool) -> str:
+    return encode([query.fingerprint(), *base, *position, done])
+
+
+def _decode(token: str, query: AssignmentQuery) -> _Cursor:
+    values = decode(token, TOKEN_KINDS)
+    if values[0] != query.fingerprint():
+        raise InvalidArgument("page_token", "belongs to a list with other filters")
+    return _Cursor(base=tuple(values[1:7]), position=tuple(values[7:10]), done=values[10])
+
+
+# ---- conditions shared with effective roles ----------------------------------------
+
+def on_target(target_type: str, target_id, inherited: bool | None):
+    where = RoleAssignment.target_type == target_type
+    if isinstance(target_id, list):
+        where &= RoleAssignment.target_id.in_(target_id)
+    else:
+        where &= RoleAssignment.target_id == target_id
+    if inherited is not None:
+        where &= RoleAssignment.inherited == inherited
+    return where
+
+
+def any_actor(actors: list[tuple[str, str]]):
+    users = [i for t, i in actors if t == "user"]
+    groups = [i for t, i in actors if t == "group"]
+    where = None
+    for actor_type, ids in (("user", users), ("group", groups)):
+        if ids:
+            clause = (RoleAssignment.actor_type == actor_type) & RoleAssignment.actor_id.in_(ids)
+            where = clause if where is None else where | clause
+    return where

@@ -1,0 +1,54 @@
+"""Per-domain quotas: how many users, groups and projects one domain may hold.
+
+A domain admin may create users, groups and projects in its domain; without a bound
+one of them can fill the store. Each quota is a setting (`max_users_per_domain`,
+`max_groups_per_domain`, `max_projects_per_domain`; 0, the default, is no limit),
+checked by the core's create paths, so that both transports enforce it alike.
+
+The check is exact under concurrency, across replicas too: it runs inside the
+creating transaction, after locking the domain's row (SELECT ... FOR UPDATE on
+PostgreSQL and MariaDB/MySQL; SQLite transactions here are IMMEDIATE and so hold
+the store's write lock already), then counts and inserts. Two creates racing for
+the last place are serialized on that lock: the second counts the first's row, and
+is refused. The lock is taken only when a quota is set.
+
+Over quota is ResourceExhausted (gRPC RESOURCE_EXHAUSTED, HTTP 429 without
+Retry-After: waiting does not help, removing something or raising the quota does),
+naming the quota.
+"""
+
+from dataclasses import dataclass
+
+from .errors import ResourceExhausted
+from .store.models import Domain, Group, Project, User, database_proxy, is_sqlite
+
+_HELD = {"users": User, "groups": Group, "projects": Project}
+
+
+@dataclass(frozen=True)
+class DomainQuotas:
+    users: int = 0
+    groups: int = 0
+    projects: int = 0
+
+    @classmethod
+    def from_settings(cls, settings) -> "DomainQuotas":
+        return cls(users=settings.max_users_per_domain, groups=settings.max_groups_per_domain,
+                   projects=settings.max_projects_per_domain)
+
+    def check(self, kind: str, domain_id: str) -> None:
+        """Refuse one more of `kind` ("users", "groups", "projects") in the domain if
+        that would pass its quota. Call it inside the transaction that creates it."""
+        limit = getattr(self, kind)
+        if not limit:
+            return
+        if not database_proxy.in_transaction():
+            raise RuntimeError("a quota is checked inside the creating transaction")
+        if not is_sqlite(database_proxy):
+            list(Domain.select(Domain.id).where(Domain.id == domain_id).for_update())
+        model = _HELD[kind]
+        held = model.select().where(model.domain == domain_id).count()
+        if held >= limit:
+            raise ResourceExhausted(
+                f"domain {domain_id} already holds {held} {kind}, its quota "
+                f"(max_{kind}_per_domain = {limit}): delete some or ask for a higher quota")

@@ -5,6 +5,7 @@ from .errors import InvalidArgument
 
 MAX_NAME_LENGTH = 255
 MAX_ID_LENGTH = 64
+NO_NUL = "must not contain NUL characters"
 
 
 def check_name(field: str, value: str) -> None:
@@ -24,7 +25,15 @@ def check_id(field: str, value: str) -> None:
 def _check_no_nul(field: str, value: str) -> None:
     # Valid UTF-8, but no store column can hold it (PostgreSQL refuses it outright).
     if "\x00" in value:
-        raise InvalidArgument(field, "must not contain NUL characters")
+        raise InvalidArgument(field, NO_NUL)
+
+
+def refuse_nul(values) -> None:
+    """The store's last line: no text with NUL reaches a backend, whichever field
+    (or lookup, or filter) it came in; the fields checked above say which one."""
+    for value in values:
+        if type(value) is str and "\x00" in value:
+            raise InvalidArgument("request", f"text {NO_NUL}")
 
 
 def check_id_or_name(field: str, ident: str, name: str) -> None:

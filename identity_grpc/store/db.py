@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 import peewee as pw
 from playhouse.pool import PooledMySQLDatabase, PooledPostgresqlDatabase
 
+from ..validation import refuse_nul
 from . import models, schema
 
 SQLITE_PRAGMAS = {
@@ -23,6 +24,30 @@ SQLITE_PRAGMAS = {
     "foreign_keys": 1,
     "synchronous": "normal",
 }
+
+
+class _RefusesNul:
+    """Every value sent to the store is checked for NUL, which the backends treat
+    differently (PostgreSQL refuses it with an error, SQLite and MariaDB keep it):
+    a lookup, filter or write carrying one is the caller's mistake, answered as
+    such on every backend, whatever path it took."""
+
+    def execute_sql(self, sql, params=None):
+        if params:
+            refuse_nul(params)
+        return super().execute_sql(sql, params)
+
+
+class SqliteStore(_RefusesNul, pw.SqliteDatabase):
+    pass
+
+
+class PostgresqlStore(_RefusesNul, PooledPostgresqlDatabase):
+    pass
+
+
+class MySQLStore(_RefusesNul, PooledMySQLDatabase):
+    pass
 
 
 def make_database(url: str) -> pw.Database:
@@ -38,7 +63,7 @@ def make_database(url: str) -> pw.Database:
             path = path[1:]  # sqlite:///var/x.db is relative, sqlite:////abs/x.db absolute
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        return pw.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
+        return SqliteStore(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
     common = dict(
         database=unquote(parsed.path.lstrip("/")),
         host=parsed.hostname or "127.0.0.1",
@@ -52,9 +77,9 @@ def make_database(url: str) -> pw.Database:
     if scheme in ("postgres", "postgresql"):
         if "schema" in query:
             common["options"] = f"-c search_path={query['schema']}"
-        return PooledPostgresqlDatabase(**common)
+        return PostgresqlStore(**common)
     if scheme in ("mysql", "mariadb"):
-        return PooledMySQLDatabase(charset="utf8mb4", **common)
+        return MySQLStore(charset="utf8mb4", **common)
     raise ValueError(f"database_url: unsupported scheme {parsed.scheme!r} "
                      "(use sqlite:///, postgresql:// or mysql://)")
 

@@ -6,6 +6,10 @@ from .errors import InvalidArgument
 MAX_NAME_LENGTH = 255
 MAX_ID_LENGTH = 64
 NO_NUL = "must not contain NUL characters"
+MAX_EMAIL_LENGTH = 255
+# Free text (descriptions, URLs, extra attributes) goes in TEXT columns; MariaDB's
+# holds 65,535 bytes, the least of the three backends, so every backend takes this.
+MAX_TEXT_BYTES = 65_535
 
 
 def check_name(field: str, value: str) -> None:
@@ -20,6 +24,17 @@ def check_id(field: str, value: str) -> None:
     if len(value) > MAX_ID_LENGTH:
         raise InvalidArgument(field, f"must be at most {MAX_ID_LENGTH} characters")
     _check_no_nul(field, value)
+
+
+def check_text(field: str, value: str, max_length: int | None = None) -> None:
+    """Free text a store column must hold on every backend: no NUL, at most
+    `max_length` characters where the column is bounded, and MAX_TEXT_BYTES of
+    UTF-8 at most."""
+    _check_no_nul(field, value)
+    if max_length is not None and len(value) > max_length:
+        raise InvalidArgument(field, f"must be at most {max_length} characters")
+    if len(value) > MAX_TEXT_BYTES // 4 and len(value.encode("utf-8", "surrogatepass")) > MAX_TEXT_BYTES:
+        raise InvalidArgument(field, f"must be at most {MAX_TEXT_BYTES} bytes of UTF-8")
 
 
 def _check_no_nul(field: str, value: str) -> None:

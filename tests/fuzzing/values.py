@@ -80,9 +80,12 @@ def chance(data, probability: float) -> bool:
 
 def pick(data, values, empty=""):
     """One of `values`, which may be a list that grows as the run learns (ids,
-    tokens): evenly, and without changing what Hypothesis draws, so the same seed
-    gives the same choices."""
-    return uniform(data).choice(values) if len(values) else empty
+    tokens): evenly, and taking the same one number from the case's Random whatever
+    the list holds (`choice` takes more or fewer by length), so what the run has
+    learnt never changes what is drawn next: the same seed gives the same choices,
+    and Hypothesis sees the same draws for the same choices."""
+    at = uniform(data).random()  # always one draw, whatever the length: see above
+    return values[int(at * len(values))] if len(values) else empty
 
 
 JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.sampled_from(EDGE_INTS),

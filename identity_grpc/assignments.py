@@ -18,7 +18,7 @@ from .records import RoleRecord
 from .store.models import Domain, Group, ImpliedRole, Project, Role, RoleAssignment, User
 from .store.paging import page
 from .sync import Writer
-from .validation import check_name
+from .validation import check_name, check_text
 
 ACTOR_TYPES = ("user", "group")
 TARGET_TYPES = ("project", "domain", "system")
@@ -99,6 +99,7 @@ class Assignments:
 
     def create_role(self, name: str, description: str = "", domain_id: str = "") -> Role:
         check_name("role.name", name)
+        check_text("role.description", description)
         if domain_id and not Domain.select().where(Domain.id == domain_id).exists():
             raise NotFound(f"domain {domain_id} not found")
         where = f" in domain {domain_id}" if domain_id else ""
@@ -112,6 +113,7 @@ class Assignments:
             return role  # nothing to write: an UPDATE with no column is no statement
         if "name" in changes:
             check_name("role.name", changes["name"])
+        check_text("role.description", changes.get("description") or "")
         with self._writer.unique(f"a role named {changes.get('name')!r} already exists") as tx:
             Role.update(**changes).where(Role.id == role.id).execute()
             tx.changed("role", role.id)

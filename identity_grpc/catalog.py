@@ -23,7 +23,7 @@ from .records import EndpointRecord, ServiceRecord
 from .store.models import Endpoint, Region, Service, new_id
 from .store.paging import page
 from .sync import Writer
-from .validation import check_name
+from .validation import check_name, check_text
 
 INTERFACES = ("public", "internal", "admin")
 PROJECT_KEYS = ("project_id", "tenant_id")
@@ -273,8 +273,7 @@ def _some(noun: str, ids: list[str], shown: int = 5) -> str:
 
 
 def _check_text(field: str, value: str) -> None:
-    if "\x00" in value:
-        raise InvalidArgument(field, "must not contain NUL characters")
+    check_text(field, value)
 
 
 def _check_service(**fields) -> None:

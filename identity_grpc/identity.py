@@ -19,7 +19,7 @@ from .store.models import (ApiKey, Domain, Group, GroupMembership, Password, Pro
 from .store.paging import page
 from .sync import PendingWrites, Writer
 from .tokens.revocation import Revocation
-from .validation import check_name
+from .validation import MAX_EMAIL_LENGTH, check_name, check_text
 
 PASSWORD_EXPIRED = "the password has expired: change it with ChangePassword"
 
@@ -147,6 +147,7 @@ class Identity:
                     email: str = "", description: str = "", enabled: bool = True,
                     default_project_id: str | None = None, extra: dict | None = None) -> User:
         check_name("user.name", name)
+        _check_user_text(email=email, description=description)
         self._check_domain(domain_id)
         self._check_project(default_project_id)
         if password:
@@ -169,6 +170,7 @@ class Identity:
         user = self.get_user(user_id)
         if "name" in changes:
             check_name("user.name", changes["name"])
+        _check_user_text(**{k: v for k, v in changes.items() if k in ("email", "description")})
         if "default_project_id" in changes:
             project_id = changes.pop("default_project_id") or None
             self._check_project(project_id)
@@ -229,6 +231,7 @@ class Identity:
 
     def create_group(self, name: str, domain_id: str, description: str = "") -> Group:
         check_name("group.name", name)
+        check_text("group.description", description)
         self._check_domain(domain_id)
         with self._writer.unique(f"a group named {name!r} already exists in domain {domain_id}") as tx:
             self._quotas.check("groups", domain_id)
@@ -242,6 +245,7 @@ class Identity:
             return group  # nothing to write: an UPDATE with no column is no statement
         if "name" in changes:
             check_name("group.name", changes["name"])
+        check_text("group.description", changes.get("description") or "")
         conflict = f"a group named {changes.get('name')!r} already exists in domain {group.domain_id}"
         with self._writer.unique(conflict) as tx:
             Group.update(**changes).where(Group.id == group_id).execute()
@@ -314,8 +318,15 @@ class Identity:
             raise NotFound(f"project {project_id} not found")
 
 
+def _check_user_text(email: str = "", description: str = "") -> None:
+    check_text("user.email", email or "", MAX_EMAIL_LENGTH)
+    check_text("user.description", description or "")
+
+
 def _extra_json(extra: dict | None) -> str:
     extra = extra or {}
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items()):
         raise InvalidArgument("extra", "must map strings to strings")
-    return json.dumps(extra, sort_keys=True)
+    text = json.dumps(extra, sort_keys=True)
+    check_text("extra", text)  # as stored: JSON, NUL escaped
+    return text

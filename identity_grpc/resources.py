@@ -16,7 +16,7 @@ from .store.models import (DEFAULT_DOMAIN_ID, Domain, Group, Project, Role, Role
 from .store.paging import page
 from .sync import PendingWrites, Writer
 from .tokens.revocation import Revocation
-from .validation import check_name
+from .validation import check_name, check_text
 
 MAX_PROJECT_DEPTH = 5  # levels below the domain, as Keystone's default
 
@@ -157,6 +157,7 @@ class Resources:
 
     def create_domain(self, name: str, description: str = "", enabled: bool = True) -> Domain:
         check_name("domain.name", name)
+        check_text("domain.description", description)
         return self._writer.create(Domain, "domain", f"a domain named {name!r} already exists",
                                    name=name, description=description, enabled=enabled)
 
@@ -166,6 +167,7 @@ class Resources:
             return domain  # nothing to write: an UPDATE with no column is no statement
         if "name" in changes:
             check_name("domain.name", changes["name"])
+        check_text("domain.description", changes.get("description") or "")
         with self._writer.unique(f"a domain named {changes.get('name')!r} already exists") as tx:
             Domain.update(**changes).where(Domain.id == domain_id).execute()
             tx.changed("domain", domain_id)
@@ -199,6 +201,7 @@ class Resources:
     def create_project(self, name: str, domain_id: str, description: str = "",
                        enabled: bool = True, parent_id: str | None = None) -> Project:
         check_name("project.name", name)
+        check_text("project.description", description)
         self.get_domain(domain_id)
         if parent_id:
             self._check_parent(parent_id, domain_id)
@@ -216,6 +219,7 @@ class Resources:
             return project  # nothing to write: an UPDATE with no column is no statement
         if "name" in changes:
             check_name("project.name", changes["name"])
+        check_text("project.description", changes.get("description") or "")
         if "parent_id" in changes:
             new_parent = changes.pop("parent_id") or None
             if new_parent:

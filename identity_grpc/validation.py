@@ -5,6 +5,11 @@ from .errors import InvalidArgument
 
 MAX_NAME_LENGTH = 255
 MAX_ID_LENGTH = 64
+NO_NUL = "must not contain NUL characters"
+MAX_EMAIL_LENGTH = 255
+# Free text (descriptions, URLs, extra attributes) goes in TEXT columns; MariaDB's
+# holds 65,535 bytes, the least of the three backends, so every backend takes this.
+MAX_TEXT_BYTES = 65_535
 
 
 def check_name(field: str, value: str) -> None:
@@ -21,10 +26,29 @@ def check_id(field: str, value: str) -> None:
     _check_no_nul(field, value)
 
 
+def check_text(field: str, value: str, max_length: int | None = None) -> None:
+    """Free text a store column must hold on every backend: no NUL, at most
+    `max_length` characters where the column is bounded, and MAX_TEXT_BYTES of
+    UTF-8 at most."""
+    _check_no_nul(field, value)
+    if max_length is not None and len(value) > max_length:
+        raise InvalidArgument(field, f"must be at most {max_length} characters")
+    if len(value) > MAX_TEXT_BYTES // 4 and len(value.encode("utf-8", "surrogatepass")) > MAX_TEXT_BYTES:
+        raise InvalidArgument(field, f"must be at most {MAX_TEXT_BYTES} bytes of UTF-8")
+
+
 def _check_no_nul(field: str, value: str) -> None:
     # Valid UTF-8, but no store column can hold it (PostgreSQL refuses it outright).
     if "\x00" in value:
-        raise InvalidArgument(field, "must not contain NUL characters")
+        raise InvalidArgument(field, NO_NUL)
+
+
+def refuse_nul(values) -> None:
+    """The store's last line: no text with NUL reaches a backend, whichever field
+    (or lookup, or filter) it came in; the fields checked above say which one."""
+    for value in values:
+        if type(value) is str and "\x00" in value:
+            raise InvalidArgument("request", f"text {NO_NUL}")
 
 
 def check_id_or_name(field: str, ident: str, name: str) -> None:

@@ -180,3 +180,30 @@ def test_changing_a_password_revokes_the_users_older_tokens(service, stub):
         "mypassword123", "newpassword123")
     assert rpc_error(validate, stub, nova, old).code() == CODE.UNAUTHENTICATED
     assert _login(stub, "alice", "newpassword123").token
+
+
+def test_free_text_beyond_what_every_backend_holds_is_invalid_argument(admin):
+    """Emails (a 255-character column) and descriptions and extra attributes (TEXT:
+    65,535 bytes on MariaDB) too long for some backend: SQLite kept them, PostgreSQL
+    and MariaDB failed with INTERNAL. Now every backend refuses them, naming the field."""
+    too_long = [({"email": "e" * 256}, "user.email"),
+                ({"description": "d" * 65_536}, "user.description"),
+                ({"description": "\xe9" * 32_768}, "user.description"),  # 65,536 bytes
+                ({"extra": {"notes": "x" * 65_536}}, "extra")]
+    for fields, field in too_long:
+        error = rpc_error(_user, admin, "dora", **fields)
+        assert error.code() == CODE.INVALID_ARGUMENT, (field, error.details())
+        assert error.details().startswith(f"{field}: "), error.details()
+    dora = _user(admin, "dora", email="e" * 255, description="d" * 65_535)  # the limits pass
+    assert (len(dora.email), len(dora.description)) == (255, 65_535)
+    for changes, field in (({"email": "e" * 256}, "user.email"),
+                           ({"description": "d" * 65_536}, "user.description"),
+                           ({"extra": apb.Extra(values={"notes": "x" * 65_536})}, "extra")):
+        error = rpc_error(admin.call, admin.users.UpdateUser, apb.UpdateUserRequest(id=dora.id, **changes))
+        assert error.code() == CODE.INVALID_ARGUMENT and error.details().startswith(f"{field}: ")
+    for method, request in ((admin.groups.CreateGroup, apb.CreateGroupRequest(name="g", description="d" * 65_536)),
+                            (admin.groups.UpdateGroup, apb.UpdateGroupRequest(
+                                id=admin.call(admin.groups.ListGroups, apb.ListGroupsRequest(name="devs")).groups[0].id,
+                                description="d" * 65_536))):
+        error = rpc_error(admin.call, method, request)
+        assert error.code() == CODE.INVALID_ARGUMENT and error.details().startswith("group.description: ")

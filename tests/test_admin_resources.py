@@ -138,3 +138,20 @@ def test_unknown_ids_are_not_found(admin, field):
     for method in (admin.domains.GetDomain, admin.projects.GetProject,
                    admin.projects.ListProjectParents):
         assert rpc_error(admin.call, method, apb.GetRequest(id="nope")).code() == CODE.NOT_FOUND
+
+
+def test_a_description_beyond_what_every_backend_holds_is_invalid_argument(admin):
+    """65,536 bytes: MariaDB's TEXT cannot hold it (INTERNAL there), SQLite and
+    PostgreSQL kept it; now refused everywhere, naming the field."""
+    long = "d" * 65_536
+    domain = admin.call(admin.domains.CreateDomain, apb.CreateDomainRequest(name="Long"))
+    project = _create_project(admin, "long")
+    for method, request, field in (
+            (admin.domains.CreateDomain, apb.CreateDomainRequest(name="L2", description=long), "domain"),
+            (admin.domains.UpdateDomain, apb.UpdateDomainRequest(id=domain.id, description=long), "domain"),
+            (admin.projects.CreateProject, apb.CreateProjectRequest(name="l2", description=long), "project"),
+            (admin.projects.UpdateProject, apb.UpdateProjectRequest(id=project.id, description=long),
+             "project")):
+        error = rpc_error(admin.call, method, request)
+        assert error.code() == CODE.INVALID_ARGUMENT, error.details()
+        assert error.details().startswith(f"{field}.description: "), error.details()

@@ -307,3 +307,35 @@ def test_undecodable_watch_request_is_invalid_argument_without_a_token(service, 
              if r.name == "identity_grpc.requests" and WATCH in r.getMessage()]
     assert [(line["rpc"], line["code"]) for line in lines] == [(WATCH, "INVALID_ARGUMENT")]
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+
+
+# ---- NUL, on every backend ------------------------------------------------------------
+
+def test_nul_in_an_id_or_filter_is_invalid_argument_on_every_backend(service, admin, gateway):
+    """PostgreSQL refuses NUL with an error (INTERNAL here until the store refused
+    it), SQLite and MariaDB looked it up (NOT_FOUND, empty lists): now every backend
+    and both transports answer the same clear error."""
+    import urllib.error
+    import urllib.request
+
+    from identity_api.admin.v1 import admin_pb2 as apb
+    alice = service.core.identity.find_user(name="alice", domain_id="default").id
+    calls = [
+        (admin.users.GetUser, apb.GetRequest(id="a\x00b")),
+        (admin.users.ListUsers, apb.ListUsersRequest(name="ali\x00ce")),
+        (admin.projects.ListProjectParents, apb.GetRequest(id="\x00")),
+        (admin.groups.AddUserToGroup, apb.GroupMembershipRequest(group_id="g\x00", user_id=alice)),
+        (admin.assignments.ListRoleAssignments, apb.ListRoleAssignmentsRequest(user_id="\x00")),
+        (admin.roles.DeleteImpliedRole, apb.ImpliedRole(prior_role_id="\x00", implied_role_id="x")),
+    ]
+    for method, request in calls:
+        error = rpc_error(admin.call, method, request)
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, (method, error.details())
+        assert "NUL" in error.details()
+    token = admin.metadata[0][1]
+    for path in ("/v3/projects/%00", "/v3/users?name=%00", "/v3/domains/%00",
+                 f"/v3/domains/d%00/users/{alice}/roles/r"):
+        request = urllib.request.Request(gateway + path, headers={"X-Auth-Token": token})
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(request)
+        assert info.value.code == 400, (path, info.value.read())

@@ -169,6 +169,16 @@ def test_user_bad_bodies_are_400(api):
     assert status == 400 and body["error"]["message"].startswith("Expecting to find valid JSON")
 
 
+def test_text_too_long_for_some_backend_is_400_as_on_grpc(api):
+    """The core's limits, so the gateway agrees with gRPC: a 256-character email and
+    a 65,536-byte description (500 on PostgreSQL and MariaDB, kept by SQLite)."""
+    for body in ({"user": {"name": "erin", "email": "e" * 256}},
+                 {"user": {"name": "erin", "description": "d" * 65_536}}):
+        status, _, answer, _ = call(api.base + "/v3/users", "POST", api.token, body)
+        assert status == 400, answer
+        assert answer["error"]["message"].startswith("user.")
+
+
 def test_users_change_their_own_password(service, api):
     user = api("POST", "/v3/users", {"user": {"name": "dave", "password": "old-pass-1"}},
                expect=201)["user"]

@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, unquote, urlparse, urlunparse
 import peewee as pw
 from playhouse.pool import PooledMySQLDatabase, PooledPostgresqlDatabase
 
+from ..validation import refuse_nul
 from . import models, schema
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,30 @@ SQLITE_PRAGMAS = {
     "foreign_keys": 1,
     "synchronous": "normal",
 }
+
+
+class _RefusesNul:
+    """Every value sent to the store is checked for NUL, which the backends treat
+    differently (PostgreSQL refuses it with an error, SQLite and MariaDB keep it):
+    a lookup, filter or write carrying one is the caller's mistake, answered as
+    such on every backend, whatever path it took."""
+
+    def execute_sql(self, sql, params=None):
+        if params:
+            refuse_nul(params)
+        return super().execute_sql(sql, params)
+
+
+class SqliteStore(_RefusesNul, pw.SqliteDatabase):
+    pass
+
+
+class PostgresqlStore(_RefusesNul, PooledPostgresqlDatabase):
+    pass
+
+
+class MySQLStore(_RefusesNul, PooledMySQLDatabase):
+    pass
 
 
 def _parse(url: str) -> tuple[str, str, dict[str, str]]:
@@ -90,7 +115,7 @@ def make_database(url: str) -> pw.Database:
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             _keep_private(path)
-        return pw.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
+        return SqliteStore(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
     parsed = urlparse(url)
     common = dict(
         database=unquote(parsed.path.lstrip("/")),
@@ -106,8 +131,8 @@ def make_database(url: str) -> pw.Database:
     if scheme in ("postgres", "postgresql"):
         if "schema" in query:
             common["options"] = f"-c search_path={query['schema']}"
-        return PooledPostgresqlDatabase(**common)
-    return PooledMySQLDatabase(charset="utf8mb4", **common)
+        return PostgresqlStore(**common)
+    return MySQLStore(charset="utf8mb4", **common)
 
 
 def _keep_private(path: str) -> None:

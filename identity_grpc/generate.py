@@ -52,7 +52,7 @@ COLUMNS = {
     Project: ("id", "name", "domain", "parent", "is_domain", "description", "enabled"),
     Group: ("id", "name", "domain", "description"),
     User: ("id", "name", "domain", "email", "description", "enabled", "default_project",
-           "created_at", "extra", "failed_auth_count", "failed_auth_at"),
+           "created_at", "extra", "failed_auth_count", "failed_auth_at", "options"),
     Password: ("user", "hash", "created_at", "expires_at"),
     GroupMembership: ("user", "group"),
     RoleAssignment: ("actor_type", "actor_id", "target_type", "target_id", "role", "inherited"),

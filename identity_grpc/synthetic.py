@@ -122,7 +122,7 @@ class Shape:
     def users(self, created_at: int) -> Iterator[tuple]:
         for i in range(self.sizes.users):
             yield (self.id("user", i), user_name(i), self.id("domain", i % self.sizes.domains),
-                   "", "", True, None, created_at, "{}", 0, None)
+                   "", "", True, None, created_at, "{}", 0, None, "{}")
 
     def passwords(self, hash: str, created_at: int, expires_at: int | None) -> Iterator[tuple]:
         for i in range(self.sizes.users):

@@ -141,15 +141,16 @@ class AuthService:
         selector = credentials.user
         check_id_or_name("user", selector.id, selector.name)
         check_acceptable(credentials.password)
-        if selector.id:
-            user = self._identity.find_user(user_id=selector.id)
-        else:
-            if selector.domain is None:
-                raise InvalidArgument("user.domain", "a user named by name needs its domain")
-            domain = self._find_domain(selector.domain, "user.domain")
-            user = self._identity.find_user(name=selector.name, domain_id=domain.id) if domain else None
-        if not self._identity.check_password(user, credentials.password) or not user.enabled:
-            raise Unauthenticated(AUTH_FAILED)
+        if not selector.id and selector.domain is None:
+            raise InvalidArgument("user.domain", "a user named by name needs its domain")
+        with self._identity.login_slot():  # shed floods before any lookup
+            if selector.id:
+                user = self._identity.find_user(user_id=selector.id)
+            else:
+                domain = self._find_domain(selector.domain, "user.domain")
+                user = self._identity.find_user(name=selector.name, domain_id=domain.id) if domain else None
+            if not self._identity.check_password(user, credentials.password) or not user.enabled:
+                raise Unauthenticated(AUTH_FAILED)
         return user
 
     def _check_api_key(self, credentials: ApiKeyCredentials, now: int) -> ApiKey:

@@ -32,6 +32,10 @@ class Settings:
     argon2_memory_kib: int = 19 * 1024
     argon2_parallelism: int = 1
     password_hash_concurrency: int = 0  # password hashes computed at once; 0: one per CPU
+    # Login password checks waiting or running at once, past which more are refused
+    # (RESOURCE_EXHAUSTED / 429) before any hashing; 0: three per hashing thread.
+    password_queue_limit: int = 0
+    password_hash_nice: int = 10  # hashing threads run this many nice steps lower (0-19)
     admin_password_file: str = "var/admin-password"
     log_level: str = "INFO"
     policy_file: str = ""  # JSON or YAML overriding the default policy rules
@@ -53,9 +57,13 @@ class Settings:
                 raise ValueError(f"setting {name!r} must be at least {minimum}, "
                                  f"not {getattr(self, name)}")
         for name in ("password_hash_concurrency", "lockout_failure_attempts", "lockout_duration", "password_expires_days",
-                     "unique_last_password_count", "minimum_password_age_days"):
+                     "unique_last_password_count", "minimum_password_age_days",
+                     "password_queue_limit"):
             if getattr(self, name) < 0:
                 raise ValueError(f"setting {name!r} must not be negative")
+        if not 0 <= self.password_hash_nice <= 19:
+            raise ValueError("setting 'password_hash_nice' must be between 0 and 19, "
+                             f"not {self.password_hash_nice}")
         self.password_rules.compiled_regex  # a bad pattern stops the server at start
         if self.poll_interval <= 0:
             raise ValueError(f"setting 'poll_interval' must be positive, not {self.poll_interval}")

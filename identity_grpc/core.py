@@ -41,7 +41,8 @@ class Core:
         self.revocations = ObservedRevocations(self.notices)
         self.cache = DependentCache()
         self.writer = Writer(self.db, self._on_change, self.revocations)
-        self.passwords = Passwords(settings.hash_parameters, settings.password_hash_concurrency)
+        self.passwords = Passwords(settings.hash_parameters, settings.password_hash_concurrency,
+                                   settings.password_queue_limit, settings.password_hash_nice)
         lifetime = settings.token_lifetime
         self.identity = Identity(self.writer, self.passwords, lifetime,
                                  settings.password_rules, clock)

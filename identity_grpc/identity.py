@@ -69,6 +69,10 @@ class Identity:
 
     # ---- passwords ---------------------------------------------------------
 
+    def login_slot(self):
+        """A place among the login password checks (see `Passwords.login_slot`)."""
+        return self._passwords.login_slot()
+
     def check_password(self, user: User | None, password: str) -> bool:
         """Verify, spending the same time whether or not the user exists; count
         failures towards lockout; rehash when the hashing parameters have changed.
@@ -123,7 +127,7 @@ class Identity:
         if history:
             recent = Password.select().where(Password.user == user_id).order_by(
                 Password.id.desc()).limit(history)
-            if any(self._passwords.verify(p.hash, password) for p in recent):
+            if any(self._passwords.verify(p.hash, password, shed=False) for p in recent):
                 raise InvalidArgument("password", f"must differ from the last {history} passwords")
         return self._passwords.hash(password)
 

@@ -167,7 +167,7 @@ def test_no_more_hashes_run_at_once_than_the_bound(passwords):
     hash, so only their memory arenas ever hold a hash's blocks."""
     import threading
 
-    bounded = Passwords(concurrency=2)
+    bounded = Passwords(concurrency=2, queue_limit=8)  # all 8 may wait: none is shed
     stored = bounded.hash("correct horse")
     lock = threading.Lock()
     running, most, hashing_threads = 0, 0, set()

@@ -36,6 +36,11 @@ class Settings:
     # (RESOURCE_EXHAUSTED / 429) before any hashing; 0: three per hashing thread.
     password_queue_limit: int = 0
     password_hash_nice: int = 10  # hashing threads run this many nice steps lower (0-19)
+    # Throttles of failed password attempts, per process: per (user, source address)
+    # and per source address, counted over a sliding window; 0 turns one off.
+    login_failure_window: int = 300  # seconds
+    login_failures_per_user_and_address: int = 5
+    login_failures_per_address: int = 100
     admin_password_file: str = "var/admin-password"
     log_level: str = "INFO"
     policy_file: str = ""  # JSON or YAML overriding the default policy rules
@@ -51,14 +56,15 @@ class Settings:
     def __post_init__(self):
         for name, minimum in (("token_lifetime", 1), ("max_active_keys", 2),
                               ("grpc_workers", 1), ("processes", 1),
-                              ("argon2_time_cost", 1),
+                              ("argon2_time_cost", 1), ("login_failure_window", 1),
                               ("argon2_memory_kib", 8), ("argon2_parallelism", 1)):
             if getattr(self, name) < minimum:
                 raise ValueError(f"setting {name!r} must be at least {minimum}, "
                                  f"not {getattr(self, name)}")
         for name in ("password_hash_concurrency", "lockout_failure_attempts", "lockout_duration", "password_expires_days",
                      "unique_last_password_count", "minimum_password_age_days",
-                     "password_queue_limit"):
+                     "password_queue_limit", "login_failures_per_user_and_address",
+                     "login_failures_per_address"):
             if getattr(self, name) < 0:
                 raise ValueError(f"setting {name!r} must not be negative")
         if not 0 <= self.password_hash_nice <= 19:

@@ -70,9 +70,20 @@ class PasswordRules:
     def expiry_for(self, now: int) -> int | None:
         return now + self.expires_days * DAY if self.expires_days else None
 
-    def locked(self, failures: int, last_failure_at: int | None, now: int) -> bool:
+    def locked(self, failures: int, since: int | None, now: int) -> bool:
+        """Locked out: a whole run of failures counted, its lock not yet over."""
         return bool(self.lockout_failure_attempts and failures >= self.lockout_failure_attempts
-                    and last_failure_at is not None and now < last_failure_at + self.lockout_duration)
+                    and since is not None and now < since + self.lockout_duration)
+
+    def after_failure(self, failures: int, since: int | None, now: int) -> tuple[int, int]:
+        """The (count, since) a failed check leaves. A run of failures counts within
+        `lockout_duration` of its first one, `since`; a failure after that (a lock
+        that has run out included) starts a new run, so old failures never add up.
+        The failure that completes a run starts the lock: `since` becomes now."""
+        if not failures or since is None or now >= since + self.lockout_duration:
+            failures, since = 0, now
+        failures += 1
+        return failures, now if failures >= self.lockout_failure_attempts else since
 
 
 class Passwords:

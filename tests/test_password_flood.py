@@ -20,9 +20,11 @@ FLOOD = 24
 
 @pytest.fixture
 def small_queue(deployment):
-    """One hashing thread, two checks at most; yields (service, gateway base url)."""
+    """One hashing thread, two checks at most, no throttles (as if the flood came
+    from many addresses); yields (service, gateway base url)."""
     running = start_service(deployment.replace(
-        password_hash_concurrency=1, password_queue_limit=2))
+        password_hash_concurrency=1, password_queue_limit=2,
+        login_failures_per_user_and_address=0, login_failures_per_address=0))
     server = HttpServer(running.core, "127.0.0.1:0", threads=FLOOD).start()
     yield running, f"http://127.0.0.1:{server.port}"
     server.stop()

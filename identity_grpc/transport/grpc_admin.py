@@ -96,7 +96,8 @@ class UsersServicer(agrpc.UsersServicer):
             current_caller(), request.name, domain_id=request.domain_id,
             password=request.password or None, email=request.email,
             description=request.description, enabled=enabled,
-            default_project_id=request.default_project_id or None, extra=dict(request.extra)))
+            default_project_id=request.default_project_id or None, extra=dict(request.extra),
+            options=msg.user_options(request.options)))
 
     def GetUser(self, request, context):
         return self._user(self._ops.get(current_caller(), request.id))
@@ -112,6 +113,8 @@ class UsersServicer(agrpc.UsersServicer):
                                            "default_project_id", "password"))
         if request.HasField("extra"):
             changes["extra"] = dict(request.extra.values)
+        if request.HasField("options"):
+            changes["options"] = msg.user_options(request.options)
         return self._user(self._ops.update(current_caller(), request.id, **changes))
 
     def DeleteUser(self, request, context):

@@ -22,6 +22,7 @@ from ..tokens.revocation import Revocation
 from ..verification import TooManyWatchers, Verification
 from . import grpc_messages as msg
 from .grpc_interceptor import STATUS_FOR, current_caller
+from .grpc_peer import client_address
 
 log = logging.getLogger("identity_grpc.requests")
 WATCH_METHOD = "/identity.v1.Identity/WatchRevocations"
@@ -37,7 +38,8 @@ class IdentityServicer(pb_grpc.IdentityServicer):
 
     def Authenticate(self, request, context):
         token, info = self._auth.authenticate(
-            msg.credentials_from(request), msg.scope_from(request), not request.no_catalog)
+            msg.credentials_from(request), msg.scope_from(request), not request.no_catalog,
+            source=client_address(context))
         return pb.AuthenticateResponse(token=token, token_info=msg.token_message(info))
 
     def ValidateToken(self, request, context):

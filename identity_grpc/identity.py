@@ -23,6 +23,8 @@ from .tokens.revocation import Revocation
 from .validation import check_name
 
 PASSWORD_EXPIRED = "the password has expired: change it with ChangePassword"
+# One answer for an unknown user, a disabled one and a wrong original password.
+ORIGINAL_REFUSED = "original_password: not accepted"
 
 
 class Identity:
@@ -140,15 +142,22 @@ class Identity:
                 return
             count, since = row.failed_auth_count, row.failed_auth_at
 
-    def change_password(self, user_id: str, original: str, new: str) -> None:
-        """A user's own change: proves the current password, obeys minimum age."""
-        user = self.get_user(user_id)
-        try:
-            matches = self.check_password(user, original)
-        except Unauthenticated:
-            matches = True  # an expired password is exactly what a change is for
-        if not matches:
-            raise Unauthenticated("original_password: not accepted")
+    def change_password(self, user_id: str, original: str, new: str,
+                        source: str | None = None) -> None:
+        """A user's own change: proves the current password (an expired one is
+        accepted: changing it is what it is for), obeys minimum age. Needs no token:
+        an unknown user, a disabled one and a wrong original password get the same
+        Unauthenticated, after the same work, and count towards the throttles."""
+        if not user_id:
+            raise InvalidArgument("user_id", "is required")
+        with self.login_slot():
+            user = self.find_user(user_id=user_id)
+            try:
+                matches = self.check_password(user, original, source, claimed=user_id)
+            except Unauthenticated:
+                matches = True  # an expired password is exactly what a change is for
+        if not matches or not user.enabled:
+            raise Unauthenticated(ORIGINAL_REFUSED)
         current = self.password_hash(user_id)
         min_age = self._rules.minimum_age_days * DAY
         if current and min_age and self._now() < current.created_at + min_age:

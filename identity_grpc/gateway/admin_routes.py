@@ -225,11 +225,15 @@ def delete_user(ctx: Context, request: Request, user_id: str) -> Response:
 
 
 def change_password(ctx: Context, request: Request, user_id: str) -> Response:
-    caller = ctx.caller(request)
+    """As in Keystone, no token is needed: the original password is the proof (a
+    user whose password has expired cannot get a token). A token, when given, must be
+    valid, and the policy rule applies to it."""
+    caller = ctx.caller(request) if request.headers.get("X-Auth-Token") else None
     entity = entity_body(request, "user")
     ctx.ops.users.change_password(caller, user_id,
                                   text(entity, "original_password", required=True),
-                                  text(entity, "password", required=True))
+                                  text(entity, "password", required=True),
+                                  source=request.remote_addr or "")
     return no_content()
 
 

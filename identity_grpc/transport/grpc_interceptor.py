@@ -43,6 +43,11 @@ def current_caller() -> TokenInfo:
     return _CALLER.get()
 
 
+def optional_caller() -> TokenInfo | None:
+    """The caller's validated token in a method whose token is optional, else None."""
+    return _CALLER.get(None)
+
+
 class _Undecodable:
     __slots__ = ("reason",)
 
@@ -61,10 +66,13 @@ def _tolerant(deserializer):
 
 class RequestInterceptor(grpc.ServerInterceptor):
     def __init__(self, auth: AuthService, auth_url: str, authenticated_prefix: str,
-                 anonymous_methods: frozenset[str], on_store_error=lambda: None):
+                 anonymous_methods: frozenset[str], on_store_error=lambda: None,
+                 token_optional_methods: frozenset[str] = frozenset()):
         """Methods whose full name starts with `authenticated_prefix` need a caller,
-        except the `anonymous_methods` (full names)."""
+        except the `anonymous_methods` (full names), and the `token_optional_methods`,
+        whose caller is authenticated only when the call carries a token."""
         self._auth = auth
+        self._token_optional = token_optional_methods
         self._challenge = (("www-authenticate", f'Keystone uri="{auth_url.rstrip("/")}/v3"'),)
         self._prefix = authenticated_prefix
         self._anonymous = anonymous_methods
@@ -80,6 +88,8 @@ class RequestInterceptor(grpc.ServerInterceptor):
         if handler is None or handler.unary_unary is None:
             return handler  # streaming (health watch, reflection): passed through
         needs_caller = method.startswith(self._prefix) and method not in self._anonymous
+        if method in self._token_optional:
+            needs_caller = None  # only with a token
         handler = grpc.unary_unary_rpc_method_handler(
             self._wrap(method, handler.unary_unary, needs_caller),
             request_deserializer=_tolerant(handler.request_deserializer),
@@ -87,7 +97,8 @@ class RequestInterceptor(grpc.ServerInterceptor):
         self._handlers[method] = handler
         return handler
 
-    def _wrap(self, method: str, behavior, needs_caller: bool):
+    def _wrap(self, method: str, behavior, needs_caller: bool | None):
+        """`needs_caller` None: authenticate the caller if the call carries a token."""
         def handle(request, context):
             started = time.perf_counter()
             user_id = ""
@@ -97,7 +108,7 @@ class RequestInterceptor(grpc.ServerInterceptor):
             try:
                 if isinstance(request, _Undecodable):
                     raise errors.InvalidArgument("request", f"could not be decoded: {request.reason}")
-                if needs_caller:
+                if needs_caller or (needs_caller is None and _has_token(context)):
                     caller = self._authenticate(context)
                     user_id = caller.identity.user.id
                     reset = _CALLER.set(caller)
@@ -140,3 +151,7 @@ class RequestInterceptor(grpc.ServerInterceptor):
             return self._auth.validate(token, include_catalog=False)
         except errors.Unauthenticated as e:
             raise errors.Unauthenticated(f"x-auth-token: {e.message}") from None
+
+
+def _has_token(context) -> bool:
+    return any(key == "x-auth-token" and value for key, value in context.invocation_metadata())

@@ -6,7 +6,8 @@ deployment, and drives it from separate load processes (bench/load.py), so that 
 client never shares the server's interpreter. Every operation is measured at each
 concurrency in the same run as a no-op RPC (Ping) through the same server stack, and
 reported as a ratio to it: absolute figures on a shared 2-core machine vary by a
-third from run to run, ratios measured together do not.
+third from run to run, ratios measured together do not. Last, bench/flood.py
+measures the hot path under a flood of wrong passwords against its quiet self.
 
     bench/run.py [--sizes small,large] [--duration 3] [--concurrency 1,16,64]
 

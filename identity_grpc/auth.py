@@ -20,6 +20,7 @@ from .identity import Identity
 from .passwords import check_acceptable
 from .records import DomainRecord, ProjectRecord, ScopedIdentity, TokenInfo, UserRecord
 from .resources import Resources, domain_record, project_record
+from .revocation_limits import RevocationLimits
 from .store.models import SYSTEM_TARGET, ApiKey, Domain, Project, User
 from .sync import Writer
 from .tokens.format import TokenCodec, TokenPayload, new_audit_id
@@ -84,7 +85,7 @@ class AuthService:
     def __init__(self, *, identity: Identity, resources: Resources, assignments: Assignments,
                  catalog: Catalog, codec: TokenCodec, revocations: RevocationList,
                  writer: Writer, cache: DependentCache, token_lifetime: int,
-                 clock: Callable[[], float] = time.time):
+                 revocation_limits: RevocationLimits, clock: Callable[[], float] = time.time):
         self._identity = identity
         self._resources = resources
         self._assignments = assignments
@@ -95,6 +96,7 @@ class AuthService:
         self._cache = cache
         self._lifetime = token_lifetime
         self._clock = clock
+        self._revocation_limits = revocation_limits
         self.api_keys = ApiKeys(writer, self._roles_on, clock)
 
     # ---- issuing -----------------------------------------------------------
@@ -253,11 +255,16 @@ class AuthService:
         return self.validate(subject_token, include_catalog, error=InvalidSubjectToken)
 
     def revoke(self, caller: TokenInfo, subject_token: str) -> None:
+        """Revoke one token; within the limits on its owner's revocations (rate,
+        folding: `revocation_limits`)."""
         self._authorize_token_access(caller, subject_token)
         subject = self.validate(subject_token, include_catalog=False, error=InvalidSubjectToken)
+        owner = subject.identity.user.id
+        self._revocation_limits.admit(owner)
+        event = Revocation(audit_id=subject.audit_ids[0], issued_before=subject.issued_at,
+                           expires_at=subject.expires_at, token_user_id=owner)
         with self._writer.transaction() as tx:
-            tx.revoke(Revocation(audit_id=subject.audit_ids[0], issued_before=subject.issued_at,
-                                 expires_at=subject.expires_at))
+            tx.revoke(self._revocation_limits.event_for(event))
 
     def _authorize_token_access(self, caller: TokenInfo, subject_token: str) -> None:
         """Anyone may see to their own tokens; admin and service roles to anyone's."""

@@ -52,12 +52,35 @@ class Settings:
     minimum_password_age_days: int = 0  # a user may not change its password sooner
     password_regex: str = ""
     password_regex_description: str = ""
+    # What one client may hold, per process (docs/limits.md).
+    max_request_body_size: int = 114_688  # bytes of an HTTP body or gRPC request (Keystone's)
+    http_connection_limit: int = 4096  # open HTTP connections; more wait in the backlog
+    http_idle_timeout: int = 30  # seconds an idle keep-alive HTTP connection stays open
+    # Seconds a client has to send one whole HTTP request (headers and body), and a
+    # new gRPC connection to finish its HTTP/2 handshake.
+    request_timeout: int = 10
+    grpc_max_connections: int = 1000  # open gRPC connections; more are refused
+    grpc_max_concurrent_rpcs: int = 256  # gRPC calls running or queued; more: RESOURCE_EXHAUSTED
+    # The revocation stream's bounds (docs/streams.md), each per server process:
+    # streams one user may hold; revocations of one user's tokens a second (a token
+    # bucket of `revocation_burst_per_user`); a user's audit-id revocations kept
+    # before the next one folds them all into one user cutoff.
+    max_watch_streams_per_user: int = 8
+    revocation_rate_per_user: float = 2.0
+    revocation_burst_per_user: int = 20
+    revocation_fold_threshold: int = 100
 
     def __post_init__(self):
         for name, minimum in (("token_lifetime", 1), ("max_active_keys", 2),
                               ("grpc_workers", 1), ("processes", 1),
                               ("argon2_time_cost", 1), ("login_failure_window", 1),
-                              ("argon2_memory_kib", 8), ("argon2_parallelism", 1)):
+                              ("argon2_memory_kib", 8), ("argon2_parallelism", 1),
+                              ("max_request_body_size", 1024), ("http_connection_limit", 1),
+                              ("http_idle_timeout", 1), ("request_timeout", 1),
+                              ("grpc_max_connections", 1), ("grpc_max_concurrent_rpcs", 1),
+                              ("max_watch_streams_per_user", 1),
+                              ("revocation_burst_per_user", 1),
+                              ("revocation_fold_threshold", 1)):
             if getattr(self, name) < minimum:
                 raise ValueError(f"setting {name!r} must be at least {minimum}, "
                                  f"not {getattr(self, name)}")
@@ -73,6 +96,9 @@ class Settings:
         self.password_rules.compiled_regex  # a bad pattern stops the server at start
         if self.poll_interval <= 0:
             raise ValueError(f"setting 'poll_interval' must be positive, not {self.poll_interval}")
+        if self.revocation_rate_per_user <= 0:
+            raise ValueError("setting 'revocation_rate_per_user' must be positive, "
+                             f"not {self.revocation_rate_per_user}")
 
     @property
     def advertised_url(self) -> str:

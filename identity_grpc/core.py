@@ -17,6 +17,7 @@ from .login_throttle import LoginThrottle
 from .passwords import Passwords
 from .policy import Policy
 from .resources import Resources
+from .revocation_limits import RevocationLimits
 from .store.db import open_database
 from .store.models import database_proxy
 from .sync import StoreWatcher, Writer
@@ -38,7 +39,8 @@ class Core:
         self.codec = TokenCodec(self.keys)
         # Consuming services check tokens themselves and must hear of every revocation,
         # change and key reload this server applies: the hub is their subscriber list.
-        self.notices = NoticeHub(max_subscribers=max(1, settings.grpc_workers // 2))
+        self.notices = NoticeHub(max_subscribers=max(1, settings.grpc_workers // 2),
+                                 max_per_user=settings.max_watch_streams_per_user)
         self.revocations = ObservedRevocations(self.notices)
         self.cache = DependentCache()
         self.writer = Writer(self.db, self._on_change, self.revocations)
@@ -53,10 +55,16 @@ class Core:
         self.resources = Resources(self.writer, lifetime)
         self.assignments = Assignments(self.writer)
         self.catalog = Catalog(self.writer)
+        limits = RevocationLimits(
+            self.revocations, rate=settings.revocation_rate_per_user,
+            burst=settings.revocation_burst_per_user,
+            fold_threshold=settings.revocation_fold_threshold, max_token_lifetime=lifetime,
+            clock=clock)
         self.auth = AuthService(
             identity=self.identity, resources=self.resources, assignments=self.assignments,
             catalog=self.catalog, codec=self.codec, revocations=self.revocations,
-            writer=self.writer, cache=self.cache, token_lifetime=lifetime, clock=clock)
+            writer=self.writer, cache=self.cache, token_lifetime=lifetime,
+            revocation_limits=limits, clock=clock)
         # API keys need the user's effective roles, which authentication computes.
         self.api_keys = self.auth.api_keys
         self.watcher = StoreWatcher(self.db, self._on_change, self.revocations,

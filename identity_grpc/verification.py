@@ -17,7 +17,7 @@ from collections.abc import Callable
 from .auth import TOKEN_ADMIN_ROLES, AuthService
 from .cache import Dep, DependentCache
 from .config import Settings
-from .errors import IdentityError, PermissionDenied
+from .errors import PermissionDenied, ResourceExhausted
 from .records import DomainRecord, ProjectRecord, TokenInfo
 from .resources import project_record
 from .store.models import Domain, Project
@@ -31,18 +31,19 @@ Notice = tuple
 # from a fresh snapshot, which is always correct, instead of the server buffering
 # without bound.
 MAX_PENDING_NOTICES = 10_000
-
-
-class TooManyWatchers(IdentityError):
-    """Every stream slot is taken (each holds a server thread): try later or elsewhere."""
+# The role whose holders are the consuming services: part of the stream slots is
+# kept for them, so that no other caller can take every slot.
+SERVICE_ROLE = "service"
 
 
 class Subscription:
     """One watcher's queue of notices."""
 
-    def __init__(self, hub: "NoticeHub", limit: int):
+    def __init__(self, hub: "NoticeHub", limit: int, user_id: str = "", service: bool = False):
         self._hub = hub
         self._limit = limit
+        self.user_id = user_id
+        self.service = service
         self._cond = threading.Condition()
         self._items: list[Notice] = []
         self.closed = False
@@ -76,23 +77,50 @@ class Subscription:
 
 class NoticeHub:
     """The subscriber list. Publishing is a loop over an immutable tuple: writers
-    never wait on a watcher."""
+    never wait on a watcher.
 
-    def __init__(self, max_subscribers: int = 16, queue_limit: int = MAX_PENDING_NOTICES):
+    Each stream holds a server thread, so slots are few and shared out: at most
+    `max_per_user` per user, and half of them (rounded up) only for callers holding
+    the service role, so that no other caller (an admin, say) can take every slot
+    from the consuming services."""
+
+    def __init__(self, max_subscribers: int = 16, queue_limit: int = MAX_PENDING_NOTICES,
+                 max_per_user: int | None = None):
         self.max_subscribers = max_subscribers
+        self.max_per_user = max_per_user or max_subscribers
+        self.reserved_for_services = (max_subscribers + 1) // 2
         self._queue_limit = queue_limit
         self._lock = threading.Lock()
         self._subscribers: tuple[Subscription, ...] = ()
 
-    def subscribe(self) -> Subscription:
+    def subscribe(self, user_id: str = "", service: bool = False) -> Subscription:
+        """A new subscription for `user_id` (`service`: it holds the service role),
+        or ResourceExhausted naming the limit it would pass."""
         with self._lock:
-            if len(self._subscribers) >= self.max_subscribers:
-                raise TooManyWatchers(
-                    f"this server already serves {self.max_subscribers} revocation streams; "
-                    "check tokens with ValidateToken meanwhile, or watch another server")
-            subscription = Subscription(self, self._queue_limit)
+            self._check_slots(user_id, service)
+            subscription = Subscription(self, self._queue_limit, user_id, service)
             self._subscribers += (subscription,)
             return subscription
+
+    def _check_slots(self, user_id: str, service: bool) -> None:
+        """The most specific limit first: the caller's own, its share, the total."""
+        subscribers = self._subscribers
+        held = sum(1 for s in subscribers if s.user_id == user_id)
+        if held >= self.max_per_user:
+            raise ResourceExhausted(
+                f"user {user_id} already holds {held} revocation streams on this server, "
+                f"the most one user may (max_watch_streams_per_user = {self.max_per_user})")
+        open_to_all = self.max_subscribers - self.reserved_for_services
+        if not service and sum(1 for s in subscribers if not s.service) >= open_to_all:
+            raise ResourceExhausted(
+                f"the {open_to_all} revocation stream slots open to callers without the "
+                f"{SERVICE_ROLE} role are taken; the other {self.reserved_for_services} "
+                "are kept for consuming services")
+        if len(subscribers) >= self.max_subscribers:
+            raise ResourceExhausted(
+                f"this server already serves {self.max_subscribers} revocation streams, "
+                "all it has slots for (half of grpc_workers); check tokens with "
+                "ValidateToken meanwhile, or watch another server")
 
     def unsubscribe(self, subscription: Subscription) -> None:
         with self._lock:
@@ -127,13 +155,19 @@ class ObservedRevocations(RevocationList):
         self._hub.revoked(event)
 
     def snapshot(self) -> list[Revocation]:
-        """The index as events: one per revoked audit id, one per user, project and
-        domain cutoff. (Read from `RevocationList`'s own dicts, under its lock.)"""
+        """The index as events: one per revoked audit id (with its token's owner
+        and issue time where known), one per user, project and domain cutoff. (Read
+        from `RevocationList`'s own dicts, under its lock.)"""
         with self._lock:
             audit = list(self._audit.items())
             cutoffs = list(self._cutoffs.items())
-        events = [Revocation(issued_before=0, expires_at=expires_at, audit_id=audit_id)
-                  for audit_id, expires_at in audit]
+            owned = {a: (owner, before) for owner, ids in self._owners.by_owner.items()
+                     for a, (before, _) in ids.items()}
+        events = []
+        for audit_id, expires_at in audit:
+            owner, issued_before = owned.get(audit_id, (None, 0))
+            events.append(Revocation(issued_before=issued_before, expires_at=expires_at,
+                                     audit_id=audit_id, token_user_id=owner))
         for (kind, ident), (issued_before, expires_at) in cutoffs:
             events.append(Revocation(issued_before=issued_before, expires_at=expires_at,
                                      **{f"{kind}_id": ident}))
@@ -170,7 +204,8 @@ class Verification:
         """A subscription, then the snapshot: subscribed first, so an event lands in
         the snapshot, the queue, or both, never in neither."""
         self.authorize_consumer(caller)
-        subscription = self.hub.subscribe()
+        identity = caller.identity
+        subscription = self.hub.subscribe(identity.user.id, SERVICE_ROLE in identity.role_names)
         return subscription, self._revocations.snapshot()
 
     def domain_projects(self, caller: TokenInfo, subject_token: str = ""
@@ -206,5 +241,5 @@ def key_reloader(keys: KeyRepository, hub: NoticeHub) -> Callable[[], None]:
     return tick
 
 
-__all__ = ["NoticeHub", "ObservedRevocations", "Subscription", "TooManyWatchers",
-           "Verification", "key_reloader"]
+__all__ = ["NoticeHub", "ObservedRevocations", "Subscription", "Verification",
+           "key_reloader"]

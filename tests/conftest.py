@@ -170,6 +170,7 @@ class ServerProcess:
             self.proc.kill()
             raise RuntimeError(f"server did not start: {line!r}")
         self.port = int(line.rsplit(":", 1)[1])
+        self.http_port = int(self.proc.stdout.readline().rsplit(":", 1)[1])
         self.channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
         self.stub = rpc.IdentityStub(self.channel)
 

@@ -147,3 +147,23 @@ class ReferenceSamples(Mapping):
 
 SAMPLES = ReferenceSamples("samples.json", "name")
 MIDDLEWARE_SAMPLES = ReferenceSamples("middleware.json", "title")
+
+
+def http_response(raw: bytes) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers with lower-case names, body) of one raw HTTP/1.1 answer."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+    return int(lines[0].split()[1]), {k.lower(): v for k, v in headers.items()}, body
+
+
+def read_until_closed(sock, timeout: float = 10.0) -> bytes:
+    """Everything the server sends on `sock` until it closes it (or `timeout`)."""
+    sock.settimeout(timeout)
+    received = b""
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    except (TimeoutError, ConnectionResetError):
+        pass
+    return received

@@ -1,6 +1,8 @@
 """What clients get for bad requests: INVALID_ARGUMENT naming the field for malformed
 ones, UNAUTHENTICATED for any token that is not good, and never INTERNAL or UNKNOWN."""
 
+import json
+import logging
 import random
 
 import grpc
@@ -284,3 +286,24 @@ def test_plain_user_may_not_revoke_anothers_token(stub):
                       metadata=auth_md(alice))
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
     assert validate(stub, bob, bob).user.name == "bob"  # still good
+
+
+# ---- the streaming method ------------------------------------------------------------
+
+WATCH = "/identity.v1.Identity/WatchRevocations"
+
+
+@pytest.mark.parametrize("garbage", [b"\xff\xff\xff", b"\x0a\xff", b"\x1a\x05\x0a"])
+def test_undecodable_watch_request_is_invalid_argument_without_a_token(service, garbage, caplog):
+    """WatchRevocations decodes its request like every unary RPC: bad bytes are the
+    client's fault (no token needed to learn that), logged as one line, no traceback."""
+    watch = service.channel.unary_stream(WATCH, request_serializer=lambda b: b,
+                                         response_deserializer=pb.WatchRevocationsResponse.FromString)
+    with caplog.at_level(logging.INFO):
+        error = rpc_error(lambda: next(watch(garbage)))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, (error.code(), error.details())
+    assert error.details().startswith("request: could not be decoded")
+    lines = [json.loads(r.getMessage()) for r in caplog.records
+             if r.name == "identity_grpc.requests" and WATCH in r.getMessage()]
+    assert [(line["rpc"], line["code"]) for line in lines] == [(WATCH, "INVALID_ARGUMENT")]
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"

@@ -368,6 +368,20 @@ def test_revocation_stream_needs_the_service_or_admin_role(service):
     stream.cancel()
 
 
+def test_revocation_stream_ends_when_its_callers_token_is_revoked(service):
+    nova = login(service.stub, "nova", project_scope("service")).token
+    stream = service.stub.WatchRevocations(pb.WatchRevocationsRequest(), metadata=auth_md(nova))
+    assert next(stream).snapshot
+    service.stub.RevokeToken(pb.RevokeTokenRequest(subject_token=nova), metadata=auth_md(nova))
+    started = time.monotonic()
+    with pytest.raises(grpc.RpcError) as info:
+        for _ in stream:  # keepalives until the token is checked again
+            assert time.monotonic() - started < 5, "the stream outlived its token"
+    assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert "revoked" in info.value.details()
+    assert dict(info.value.trailing_metadata())["www-authenticate"].startswith("Keystone uri=")
+
+
 # ---- the gRPC interceptor ---------------------------------------------------------------------
 
 @pytest.fixture

@@ -26,6 +26,12 @@ from identity_api.v1 import identity_pb2_grpc as rpc
 __all__ = ["Session", "SessionError", "SessionExpired", "EndpointNotFound", "Endpoint"]
 
 DEFAULT_RENEW_BEFORE = 60.0
+# The largest message the session's channel accepts, stated rather than left to
+# gRPC's default (4 MiB). The service sends its revocation snapshot in chunks of
+# at most 1,000 events (~250 KB), so this is ample; it also leaves room for an
+# older service that sends the snapshot as one message, and for large catalogs.
+MAX_RECEIVE_MESSAGE_BYTES = 16 * 1024 * 1024
+CHANNEL_OPTIONS = (("grpc.max_receive_message_length", MAX_RECEIVE_MESSAGE_BYTES),)
 
 
 class SessionError(Exception):
@@ -100,7 +106,8 @@ class Session:
         if password is not None and not (user_id or username):
             raise ValueError("a password needs username or user_id")
         self._own_channel = channel is None
-        self.channel = channel if channel is not None else grpc.insecure_channel(address)
+        self.channel = (channel if channel is not None
+                        else grpc.insecure_channel(address, options=CHANNEL_OPTIONS))
         self.stub = rpc.IdentityStub(self.channel)
         self._user = None
         if user_id or username:

@@ -8,8 +8,8 @@ keeps working that long. A `TokenVerifier` instead:
   service publishes (GetSigningKeys; fetched again when a token names a key it does
   not know, or when the service says its keys changed), and checks its expiry;
 * keeps an index of revocation events, fed by a background thread following the
-  service's WatchRevocations stream (first a snapshot, then each event as the service
-  learns it; reconnects with backoff);
+  service's WatchRevocations stream (first a snapshot, in chunks and trusted only once
+  whole, then each event as the service learns it; reconnects with backoff);
 * resolves what a token does not carry (names, roles) with one ValidateToken call
   per token, cached until a change notice (a role granted or removed, a user
   disabled...) or a revocation says otherwise.
@@ -281,11 +281,14 @@ class _Entry:
 class _RevocationIndex:
     """The identity service's revocation rules: a token's own audit id; or every
     token of a user, or on a project or domain (a project's domain included), issued
-    at or before a cutoff."""
+    at or before a cutoff. An audit id whose token's owner a later user cutoff
+    covers is forgotten (the service folds a user's many revocations into one)."""
 
     def __init__(self):
         self.audit: dict[str, int] = {}  # audit id -> expires_at
         self.cutoffs: dict[tuple[str, str], tuple[int, int]] = {}  # -> (before, expires)
+        # owner -> audit id -> (issued_before, expires_at) as sent, in nanoseconds
+        self._owned: dict[str, dict[str, tuple[int, int]]] = {}
         self._lock = threading.Lock()
 
     def add(self, event: pb.RevocationEvent) -> None:
@@ -299,6 +302,22 @@ class _RevocationIndex:
                     before, old_expiry = self.cutoffs.get((kind, ident), (0, 0))
                     self.cutoffs[(kind, ident)] = (max(before, event.issued_before.seconds),
                                                    max(old_expiry, expires))
+            self._track_owner(event)
+
+    def _track_owner(self, event: pb.RevocationEvent) -> None:
+        """(Under the lock.) Note whose token an audit-id event revoked; forget the
+        audit ids a user cutoff covers (issued no later, expiring no later)."""
+        if event.audit_id and event.token_user_id:
+            self._owned.setdefault(event.token_user_id, {})[event.audit_id] = (
+                event.issued_before.ToNanoseconds(), event.expires_at.ToNanoseconds())
+        owned = self._owned.get(event.user_id) if event.user_id else None
+        if owned:
+            before, expiry = event.issued_before.ToNanoseconds(), event.expires_at.ToNanoseconds()
+            for audit_id in [a for a, (b, e) in owned.items() if b <= before and e <= expiry]:
+                del owned[audit_id]
+                self.audit.pop(audit_id, None)
+            if not owned:
+                del self._owned[event.user_id]
 
     def covers(self, entry: _Entry) -> bool:
         if entry.audit_id in self.audit:
@@ -328,6 +347,9 @@ class _RevocationIndex:
         with self._lock:
             self.audit = {a: e for a, e in self.audit.items() if e > now}
             self.cutoffs = {k: v for k, v in self.cutoffs.items() if v[1] > now}
+            owned = ((o, {a: v for a, v in ids.items() if a in self.audit})
+                     for o, ids in self._owned.items())
+            self._owned = {o: ids for o, ids in owned if ids}
 
 
 # ---- the verifier --------------------------------------------------------------------------
@@ -337,10 +359,11 @@ class TokenVerifier:
 
     `session` (an identity_client.session.Session, for a user holding the `service`
     role) or `channel` plus a fixed `service_token` says how to reach the identity
-    service. `clock` is the clock token expiry is judged by. `stale_after`: how long
-    the revocation stream may stay silent before it counts as lost (default: a bit
-    over two of the server's keepalive intervals). Threads are daemons; `close()`
-    stops them.
+    service (a channel of your own: give it `session.CHANNEL_OPTIONS`, the receive
+    limit the stream needs). `clock` is the clock token expiry is judged by.
+    `stale_after`: how long the revocation stream may stay silent before it counts
+    as lost (default: a bit over two of the server's keepalive intervals). Threads
+    are daemons; `close()` stops them.
     """
 
     def __init__(self, session=None, *, channel: grpc.Channel | None = None,
@@ -364,6 +387,7 @@ class TokenVerifier:
         self._max_entries = max_entries
         self._key_refetch_interval = key_refetch_interval
         self._max_backoff = max_backoff
+        self._backoff = 0.05  # before the next attempt to watch; doubles per failure
         self._lock = threading.Lock()  # writers of the caches below; readers take none
         self._entries: dict[str, _Entry] = {}
         self._domain_projects: dict[str, tuple[ProjectInfo, ...]] = {}
@@ -416,6 +440,13 @@ class TokenVerifier:
     def connected(self) -> bool:
         """Whether revocations are being followed, so known tokens are checked locally."""
         return time.monotonic() < self._live_until
+
+    @property
+    def revocations_held(self) -> int:
+        """Entries in the local revocation index (audit ids and cutoffs): what a
+        flood of revocations would grow, and the service's folding keeps small."""
+        index = self._index
+        return len(index.audit) + len(index.cutoffs)
 
     def wait_until_connected(self, timeout: float = 5.0) -> bool:
         deadline = time.monotonic() + timeout
@@ -630,7 +661,7 @@ class TokenVerifier:
     # ---- following the service ---------------------------------------------------------
 
     def _watch(self) -> None:
-        backoff = 0.05
+        self._backoff = 0.05
         while not self._closed.is_set():
             try:
                 call = self._stub.WatchRevocations(pb.WatchRevocationsRequest(),
@@ -639,15 +670,7 @@ class TokenVerifier:
                 self._call = call
                 if self._closed.is_set():
                     call.cancel()
-                for message in call:
-                    if message.snapshot:  # always the first message
-                        self._apply_snapshot(message)
-                        backoff = 0.05
-                    else:
-                        self._apply(message)
-                    # Only now: what the message said is applied, the index is current.
-                    self._quiet_deadline = time.monotonic() + self._stale_after
-                    self._live_until = self._quiet_deadline
+                self._follow(call)
             except grpc.RpcError as e:
                 if not self._closed.is_set():
                     log.info("revocation stream lost (%s): checking with the service "
@@ -661,15 +684,38 @@ class TokenVerifier:
             finally:
                 self._live_until = 0.0
                 self._call = None
-            self._closed.wait(backoff * random.uniform(0.8, 1.2))
-            backoff = min(backoff * 2, self._max_backoff)
+            self._closed.wait(self._backoff * random.uniform(0.8, 1.2))
+            self._backoff = min(self._backoff * 2, self._max_backoff)
 
-    def _apply_snapshot(self, message: pb.WatchRevocationsResponse) -> None:
-        index = _RevocationIndex()
-        for event in message.events:
-            index.add(event)
+    def _follow(self, call) -> None:
+        """Apply a stream's messages: the snapshot once all its chunks are in (the
+        index is trusted only from then on), then each notice."""
+        snapshot = None  # the snapshot's index, while its chunks arrive
+        for message in call:
+            if message.snapshot:  # always the first message
+                snapshot = _RevocationIndex()
+                self._snapshot_started(message)
+            if snapshot is not None:
+                for event in message.events:
+                    snapshot.add(event)
+                if message.snapshot_continues:
+                    self._quiet_deadline = time.monotonic() + max(self._timeout, 1.0)
+                    continue  # not whole yet
+                self._apply_snapshot(snapshot)
+                snapshot = None
+                self._backoff = 0.05
+            else:
+                self._apply(message)
+            # Only now: what the message said is applied, the index is current.
+            self._quiet_deadline = time.monotonic() + self._stale_after
+            self._live_until = self._quiet_deadline
+
+    def _snapshot_started(self, message: pb.WatchRevocationsResponse) -> None:
         if self._stale_after_setting is None and message.keepalive_interval > 0:
             self._stale_after = max(2.4 * message.keepalive_interval, 0.3)
+
+    def _apply_snapshot(self, index: _RevocationIndex) -> None:
+        """The snapshot, once whole (every chunk of it), replaces what was known."""
         try:
             self._fetch_keys()  # keys may have changed while we were not listening
         except IdentityUnavailable as e:

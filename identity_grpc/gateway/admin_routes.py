@@ -17,6 +17,7 @@ from ..store.paging import MAX_PAGE_SIZE
 from .wsgi import Context, HttpError, json_response, read_json
 
 FALSE_WORDS = ("0", "false", "no", "off")
+SECRET_FIELDS = ("password", "original_password")
 
 
 # ---- shared helpers -----------------------------------------------------------
@@ -49,7 +50,8 @@ def text(entity: dict, key: str, required: bool = False) -> str | None:
             raise invalid(key, f"'{key}' is a required property")
         return None
     if not isinstance(value, str):
-        raise invalid(key, f"{value!r} is not of type 'string'")
+        shown = "the value" if key in SECRET_FIELDS else repr(value)  # never a password
+        raise invalid(key, f"{shown} is not of type 'string'")
     return value
 
 

@@ -22,6 +22,7 @@ FORBIDDEN = "You are not authorized to perform the requested action"
 NO_SUBJECT = "No token in the request"
 METHODS = ("password", "token")
 SCOPES = ("project", "domain", "system")
+SECRET_KEYS = ("password",)  # `identity.password` and `identity.password.user.password`
 # The Keystone policy rule each token operation is checked against.
 RULE_FOR = {"GET": "identity:validate_token", "HEAD": "identity:check_token",
             "DELETE": "identity:revoke_token"}
@@ -36,6 +37,12 @@ def _invalid(field: str, problem: str) -> HttpError:
     return HttpError(400, f"Invalid input for field '{field}': {problem}")
 
 
+def _not_of_type(key: str, value, kind: str) -> str:
+    """Keystone's type error, which quotes the value: never a password's."""
+    shown = "the value" if key in SECRET_KEYS else repr(value)
+    return f"{shown} is not of type '{kind}'"
+
+
 def _object(parent: dict, key: str, path: str, required: bool = False) -> dict | None:
     value = parent.get(key)
     if value is None:
@@ -43,14 +50,14 @@ def _object(parent: dict, key: str, path: str, required: bool = False) -> dict |
             raise _invalid(path or key, f"'{key}' is a required property")
         return None
     if not isinstance(value, dict):
-        raise _invalid(f"{path}.{key}" if path else key, f"{value!r} is not of type 'object'")
+        raise _invalid(f"{path}.{key}" if path else key, _not_of_type(key, value, "object"))
     return value
 
 
 def _string(parent: dict, key: str, path: str) -> str:
     value = parent.get(key, "")
     if not isinstance(value, str):
-        raise _invalid(f"{path}.{key}", f"{value!r} is not of type 'string'")
+        raise _invalid(f"{path}.{key}", _not_of_type(key, value, "string"))
     return value
 
 

@@ -3,11 +3,15 @@
 import socket
 import threading
 
-from waitress.server import create_server as create_waitress
+from waitress.adjustments import Adjustments
+from waitress.task import ThreadedTaskDispatcher
 
+from .. import open_files
+from ..config import Settings
 from ..core import Core
 from ..operations import Operations
 from . import admin_assignment_routes, admin_catalog_routes, admin_routes, auth_routes, discovery
+from .connections import MAX_HEADER_BYTES, GatewayServer
 from .wsgi import Gateway
 
 ROUTE_MODULES = [
@@ -24,23 +28,51 @@ def build_app(core: Core, ops: Operations | None = None) -> Gateway:
     return Gateway(core, ops or Operations(core), routes, core.settings.public_url)
 
 
+def _adjustments(settings: Settings, threads: int) -> dict:
+    """Waitress' settings from ours."""
+    return dict(
+        threads=threads, connection_limit=open_files.http_connection_limit(settings),
+        channel_timeout=settings.http_idle_timeout, cleanup_interval=1,
+        asyncore_use_poll=True, max_request_header_size=MAX_HEADER_BYTES,
+        # waitress refuses a body of its limit or more, Keystone one over its limit
+        max_request_body_size=settings.max_request_body_size + 1)
+
+
 class HttpServer:
-    """A waitress server on its own thread; `port` is the one it bound."""
+    """A waitress server on its own thread; `port` is the one it bound.
+
+    Bounded as docs/limits.md says: at most `http_connection_limit` connections
+    (watched with poll(), since select() cannot see descriptors past 1,024), idle
+    ones closed after `http_idle_timeout`, requests that take longer than
+    `request_timeout` to arrive cut with a 408, bodies over `max_request_body_size`
+    refused with a 413 before they are read."""
 
     def __init__(self, core: Core, address: str | None = None, threads: int = 8,
                  reuse_port: bool = False):
-        host, _, port = (address or core.settings.http_listen).rpartition(":")
+        settings = core.settings
+        adjustments = _adjustments(settings, threads)
+        host, _, port = (address or settings.http_listen).rpartition(":")
         host = host or "127.0.0.1"
         if reuse_port:  # worker processes sharing one port: waitress takes our socket
             host = host.strip("[]")
             family = socket.AF_INET6 if ":" in host else socket.AF_INET
             listener = socket.create_server((host, int(port)), family=family, reuse_port=True)
-            self._server = create_waitress(build_app(core), sockets=[listener],
-                                           threads=threads)
+            adj = Adjustments(sockets=[listener], **adjustments)
+            places = [dict(_sock=listener, bind_socket=False,
+                           sockinfo=(listener.family, listener.type, listener.proto,
+                                     listener.getsockname()))]
         else:
-            self._server = create_waitress(build_app(core), host=host, port=int(port),
-                                           threads=threads)
-        self.port = self._server.effective_port
+            adj = Adjustments(host=host, port=int(port), **adjustments)
+            places = [dict(sockinfo=info) for info in adj.listen]
+        self._dispatcher = ThreadedTaskDispatcher()
+        self._dispatcher.set_thread_count(threads)
+        self._map: dict = {}  # every listener and connection, for one loop
+        app = build_app(core)
+        self._servers = [GatewayServer(app, self._map, dispatcher=self._dispatcher, adj=adj,
+                                       body_limit=settings.max_request_body_size,
+                                       request_timeout=settings.request_timeout, **place)
+                         for place in places]
+        self.port = self._servers[0].effective_port
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="http", daemon=True)
 
@@ -50,7 +82,7 @@ class HttpServer:
 
     def _run(self) -> None:
         try:
-            self._server.run()
+            self._servers[0].run()  # one loop over every listener's map
         except (OSError, ValueError):
             if not self._stopping:  # after stop(), select() may see closed sockets
                 raise
@@ -59,9 +91,9 @@ class HttpServer:
         """Close the listening socket and every open connection (clients keep
         connections alive), so the loop ends, then let requests in flight finish."""
         self._stopping = True
-        channels = self._server._map  # waitress keeps its sockets in this map
+        channels = self._map  # waitress keeps its sockets in this map
         while channels:
             for channel in list(channels.values()):
                 channel.handle_close()
-        self._server.task_dispatcher.shutdown()
+        self._dispatcher.shutdown()
         self._thread.join(timeout=5)

@@ -23,6 +23,7 @@ from .. import errors
 from ..core import Core
 from ..operations import Operations
 from ..records import TokenInfo
+from . import json_body
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +79,16 @@ def json_response(body, status: int = 200, headers: dict | None = None) -> Respo
                     content_type="application/json")
 
 
-def error_response(status: int, message: str, base_url: str) -> Response:
-    body = json.dumps({"error": {"code": status, "message": message, "title": TITLES.get(status, "Error")}},
+def error_body(status: int, message: str, title: str = "") -> str:
+    """Keystone's compact error JSON, with its trailing newline."""
+    title = title or TITLES.get(status, "Error")
+    return json.dumps({"error": {"code": status, "message": message, "title": title}},
                       separators=(",", ":")) + "\n"
-    response = Response(body, status=status, content_type="application/json")
+
+
+def error_response(status: int, message: str, base_url: str) -> Response:
+    response = Response(error_body(status, message), status=status,
+                        content_type="application/json")
     if status == 401:
         response.headers["WWW-Authenticate"] = f'Keystone uri="{base_url}/v3"'
     return response
@@ -144,9 +151,12 @@ class Gateway:
 
 
 def read_json(request: Request) -> dict:
-    """The body as a JSON object (Keystone parses it whatever the Content-Type)."""
+    """The body as a JSON object (Keystone parses it whatever the Content-Type), no
+    deeper than json_body.MAX_DEPTH and with every string valid Unicode."""
     try:
-        body = json.loads(request.get_data(as_text=True) or "null")
+        body = json_body.parse(request.get_data(as_text=True) or "null")
+    except json_body.BodyError as e:
+        raise HttpError(400, str(e)) from None
     except ValueError:
         body = None
     if not isinstance(body, dict):

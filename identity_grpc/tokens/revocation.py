@@ -5,6 +5,12 @@ list is each server's index of the unexpired ones: by audit id, and by user, pro
 and domain with the latest `issued_before` for each. Keystone's linear scan over
 events slowed to seconds once they piled up; here a check is a few dict lookups
 whatever the number of events.
+
+An audit-id event also names whose token it revoked (`token_user_id`), so that a
+user cutoff covering it can take its place: the list forgets a user's audit ids
+once a cutoff for that user covers them (see `revocation_limits`, which folds a
+user's many revocations into one cutoff). Coverage only compares an event's times
+with the cutoff's, whatever their unit.
 """
 
 import threading
@@ -18,7 +24,7 @@ from .format import TokenPayload
 class Revocation:
     """One event: `audit_id` matches one token; `user_id` / `project_id` /
     `domain_id` match every token of that user or on that scope issued at or before
-    `issued_before`."""
+    `issued_before`. An audit-id event's `token_user_id` is whose token it was."""
 
     issued_before: int
     expires_at: int
@@ -26,6 +32,7 @@ class Revocation:
     user_id: str | None = None
     project_id: str | None = None
     domain_id: str | None = None
+    token_user_id: str | None = None
 
     @classmethod
     def issued_until_now(cls, max_token_lifetime: int, **target) -> "Revocation":
@@ -40,6 +47,7 @@ class RevocationList:
         self._audit: dict[str, int] = {}  # audit id -> expires_at
         # (kind, id) -> (latest issued_before, expires_at)
         self._cutoffs: dict[tuple[str, str], tuple[int, int]] = {}
+        self._owners = AuditOwners()
 
     def add(self, event: Revocation) -> None:
         with self._lock:
@@ -51,6 +59,28 @@ class RevocationList:
                     old_before, old_expiry = self._cutoffs.get((kind, ident), (0, 0))
                     self._cutoffs[(kind, ident)] = (max(old_before, event.issued_before),
                                                     max(old_expiry, event.expires_at))
+            self._track_owner(event)
+
+    def _track_owner(self, event: Revocation) -> None:
+        """(Under the lock.) Note whose token an audit-id event revoked; forget the
+        audit ids a user cutoff covers, also one that arrives after the cutoff (a
+        replica's feed read before the fold that deleted its row)."""
+        owner = event.token_user_id
+        if event.audit_id and owner:
+            cutoff = self._cutoffs.get(("user", owner))
+            if cutoff is not None and event.issued_before <= cutoff[0] \
+                    and event.expires_at <= cutoff[1]:
+                self._audit.pop(event.audit_id, None)
+            else:
+                self._owners.add(owner, event.audit_id, event.issued_before, event.expires_at)
+        if event.user_id:
+            for audit_id in self._owners.covered(event.user_id, event.issued_before,
+                                                 event.expires_at):
+                self._audit.pop(audit_id, None)
+
+    def owned_count(self, user_id: str) -> int:
+        """How many audit-id events this list holds for tokens of `user_id`."""
+        return self._owners.count(user_id)
 
     def is_revoked(self, token: TokenPayload, domain_id: str | None = None) -> bool:
         """`domain_id` is the domain the token's scope belongs to, when known."""
@@ -77,6 +107,44 @@ class RevocationList:
         with self._lock:
             self._audit = {a: exp for a, exp in self._audit.items() if exp > now}
             self._cutoffs = {k: v for k, v in self._cutoffs.items() if v[1] > now}
+            self._owners.keep_only(self._audit)
 
     def __len__(self) -> int:
         return len(self._audit) + len(self._cutoffs)
+
+
+class AuditOwners:
+    """Audit-id events by the owner of the token each revoked: owner -> audit id ->
+    (issued_before, expires_at). Not locked: `RevocationList` holds its lock."""
+
+    def __init__(self):
+        self.by_owner: dict[str, dict[str, tuple[int, int]]] = {}
+
+    def add(self, owner: str, audit_id: str, issued_before: int, expires_at: int) -> None:
+        self.by_owner.setdefault(owner, {})[audit_id] = (issued_before, expires_at)
+
+    def covered(self, owner: str, issued_before: int, expires_at: int) -> list[str]:
+        """Remove and return the owner's audit ids that a user cutoff with these
+        times makes redundant: tokens issued no later, expiring no later than it."""
+        owned = self.by_owner.get(owner)
+        if not owned:
+            return []
+        gone = [a for a, (before, expiry) in owned.items()
+                if before <= issued_before and expiry <= expires_at]
+        for audit_id in gone:
+            del owned[audit_id]
+        if not owned:
+            del self.by_owner[owner]
+        return gone
+
+    def count(self, owner: str) -> int:
+        return len(self.by_owner.get(owner, ()))
+
+    def keep_only(self, audit_ids) -> None:
+        """Forget what is no longer among `audit_ids` (after a prune)."""
+        kept = {}
+        for owner, owned in self.by_owner.items():
+            still = {a: v for a, v in owned.items() if a in audit_ids}
+            if still:
+                kept[owner] = still
+        self.by_owner = kept

@@ -1,10 +1,16 @@
 """Cross-cutting work for every RPC, in one server interceptor.
 
-For each unary method it: decodes the request without ever failing with INTERNAL
-(undecodable bytes, such as invalid UTF-8 in a string, become INVALID_ARGUMENT);
-authenticates the caller from `x-auth-token` where the method needs one; turns core
-errors into status codes (with the `www-authenticate` trailer on UNAUTHENTICATED);
-and logs one JSON line per call, with no token or password in it.
+For each unary method, and each server-streaming method of our own services, it:
+decodes the request without ever failing with INTERNAL (undecodable bytes, such as
+invalid UTF-8 in a string, become INVALID_ARGUMENT); authenticates the caller from
+`x-auth-token` where the method needs one (a stream: again before each message, so
+it ends when the token expires or is revoked); turns core errors into status codes
+(with the `www-authenticate` trailer on UNAUTHENTICATED, `retry-after` on
+RESOURCE_EXHAUSTED when known); and logs one JSON line per call, with no token or
+password in it. Servicers only translate (and stream).
+
+Other streaming methods (the health service's Watch, reflection) pass through:
+Watch serves without holding a thread, which wrapping would undo.
 
 Handlers are wrapped once per method and reused, not rebuilt per call.
 """
@@ -12,6 +18,7 @@ Handlers are wrapped once per method and reused, not rebuilt per call.
 import contextvars
 import json
 import logging
+import math
 import time
 
 import grpc
@@ -85,15 +92,24 @@ class RequestInterceptor(grpc.ServerInterceptor):
         if handler is not None:
             return handler
         handler = continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler  # streaming (health watch, reflection): passed through
-        needs_caller = method.startswith(self._prefix) and method not in self._anonymous
+        if handler is None:
+            return handler
+        ours = method.startswith(self._prefix)
+        needs_caller = ours and method not in self._anonymous
         if method in self._token_optional:
             needs_caller = None  # only with a token
-        handler = grpc.unary_unary_rpc_method_handler(
-            self._wrap(method, handler.unary_unary, needs_caller),
-            request_deserializer=_tolerant(handler.request_deserializer),
-            response_serializer=handler.response_serializer)
+        if handler.unary_unary is not None:
+            handler = grpc.unary_unary_rpc_method_handler(
+                self._wrap(method, handler.unary_unary, needs_caller),
+                request_deserializer=_tolerant(handler.request_deserializer),
+                response_serializer=handler.response_serializer)
+        elif handler.unary_stream is not None and ours:
+            handler = grpc.unary_stream_rpc_method_handler(
+                self._wrap_stream(method, handler.unary_stream, needs_caller),
+                request_deserializer=_tolerant(handler.request_deserializer),
+                response_serializer=handler.response_serializer)
+        else:
+            return handler  # other streaming methods (health watch, reflection)
         self._handlers[method] = handler
         return handler
 
@@ -103,11 +119,9 @@ class RequestInterceptor(grpc.ServerInterceptor):
             started = time.perf_counter()
             user_id = ""
             reset = None
-            code, message = grpc.StatusCode.OK, ""
-            challenge = False
+            code, message, trailers = grpc.StatusCode.OK, "", ()
             try:
-                if isinstance(request, _Undecodable):
-                    raise errors.InvalidArgument("request", f"could not be decoded: {request.reason}")
+                _check_decoded(request)
                 if needs_caller or (needs_caller is None and _has_token(context)):
                     caller = self._authenticate(context)
                     user_id = caller.identity.user.id
@@ -116,28 +130,84 @@ class RequestInterceptor(grpc.ServerInterceptor):
                 if not user_id and hasattr(response, "token_info"):
                     user_id = response.token_info.user.id  # who just authenticated
                 return response
-            except errors.IdentityError as e:
-                code, message = STATUS_FOR.get(type(e), grpc.StatusCode.INTERNAL), e.message
-                # Point at where to authenticate only when the caller's own
-                # credentials failed, not when a token it asks about is bad.
-                challenge = type(e) is errors.Unauthenticated
-            except (pw.OperationalError, pw.InterfaceError):
-                log.exception("store unavailable in %s", method)
-                self._on_store_error()
-                code, message = grpc.StatusCode.UNAVAILABLE, "the identity store is unavailable"
-            except Exception:
-                log.exception("unexpected error in %s", method)
-                code, message = grpc.StatusCode.INTERNAL, "internal error"
+            except Exception as e:
+                code, message, trailers = self._failure(method, e)
             finally:
                 if reset is not None:
                     _CALLER.reset(reset)
-                log.info(json.dumps({
-                    "rpc": method, "code": code.name, "user_id": user_id, "peer": context.peer(),
-                    "ms": round((time.perf_counter() - started) * 1000, 3)}))
-            if challenge:
-                context.set_trailing_metadata(self._challenge)
+                self._log(method, code, user_id, context, started)
+            if trailers:
+                context.set_trailing_metadata(trailers)
             context.abort(code, message)
         return handle
+
+    def _wrap_stream(self, method: str, behavior, needs_caller: bool):
+        """As `_wrap`, for a method that yields its responses. The caller is
+        authenticated again before the servicer is resumed for each message, and is
+        `current_caller()` only while the servicer runs, never across a yield."""
+        def handle(request, context):
+            started = time.perf_counter()
+            user_id = ""
+            code, message, trailers = grpc.StatusCode.OK, "", ()
+            responses = None
+            try:
+                _check_decoded(request)
+                while True:
+                    reset = None
+                    if needs_caller:
+                        caller = self._authenticate(context)
+                        user_id = caller.identity.user.id
+                        reset = _CALLER.set(caller)
+                    try:
+                        if responses is None:
+                            responses = iter(behavior(request, context))
+                        response = next(responses)
+                    except StopIteration:
+                        break
+                    finally:
+                        if reset is not None:
+                            _CALLER.reset(reset)
+                    yield response
+            except GeneratorExit:  # the call ended (the client left) while we waited
+                code = grpc.StatusCode.CANCELLED
+                raise
+            except Exception as e:
+                code, message, trailers = self._failure(method, e)
+            finally:
+                if responses is not None and hasattr(responses, "close"):
+                    responses.close()  # its own clean-up, also when the client left
+                self._log(method, code, user_id, context, started)
+            if code is grpc.StatusCode.OK:
+                return
+            if trailers:
+                context.set_trailing_metadata(trailers)
+            context.abort(code, message)
+        return handle
+
+    def _failure(self, method: str, error: Exception):
+        """The status, message and trailers a failed call ends with."""
+        if isinstance(error, errors.IdentityError):
+            code = STATUS_FOR.get(type(error), grpc.StatusCode.INTERNAL)
+            # Point at where to authenticate only when the caller's own credentials
+            # failed, not when a token it asks about is bad.
+            if type(error) is errors.Unauthenticated:
+                return code, error.message, self._challenge
+            retry_after = getattr(error, "retry_after", None)
+            if retry_after is not None:
+                return code, error.message, (("retry-after", str(max(1, math.ceil(retry_after)))),)
+            return code, error.message, ()
+        if isinstance(error, (pw.OperationalError, pw.InterfaceError)):
+            log.exception("store unavailable in %s", method)
+            self._on_store_error()
+            return grpc.StatusCode.UNAVAILABLE, "the identity store is unavailable", ()
+        log.exception("unexpected error in %s", method)
+        return grpc.StatusCode.INTERNAL, "internal error", ()
+
+    @staticmethod
+    def _log(method: str, code, user_id: str, context, started: float) -> None:
+        log.info(json.dumps({
+            "rpc": method, "code": code.name, "user_id": user_id, "peer": context.peer(),
+            "ms": round((time.perf_counter() - started) * 1000, 3)}))
 
     def _authenticate(self, context) -> TokenInfo:
         token = None
@@ -151,6 +221,11 @@ class RequestInterceptor(grpc.ServerInterceptor):
             return self._auth.validate(token, include_catalog=False)
         except errors.Unauthenticated as e:
             raise errors.Unauthenticated(f"x-auth-token: {e.message}") from None
+
+
+def _check_decoded(request) -> None:
+    if isinstance(request, _Undecodable):
+        raise errors.InvalidArgument("request", f"could not be decoded: {request.reason}")
 
 
 def _has_token(context) -> bool:

@@ -11,6 +11,8 @@ from identity_api.admin.v1 import admin_pb2_grpc as agrpc
 from identity_api.v1 import identity_pb2 as pb
 from identity_api.v1 import identity_pb2_grpc as pb_grpc
 
+from .. import open_files
+from ..config import Settings
 from ..core import Core
 from ..operations import Operations
 from . import grpc_admin, grpc_admin_catalog
@@ -18,6 +20,9 @@ from .grpc_admin_api_keys import ApiKeysServicer
 from .grpc_interceptor import RequestInterceptor
 from .grpc_service import IdentityServicer
 
+# A connection without a call for this long is sent GOAWAY; clients reconnect on
+# their next call, so only connections left open and unused go.
+IDLE_CONNECTION_SECONDS = 300
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Identity"].full_name
 # Every admin service of the contract and the servicer that serves it.
 ADMIN_SERVICERS = {
@@ -34,6 +39,17 @@ ADMIN_SERVICERS = {
 }
 
 
+def limit_options(settings: Settings) -> list[tuple[str, int]]:
+    """gRPC core's bounds on what one client may hold (docs/limits.md): connections
+    (counted from accept, before any handshake), the time a new connection has to
+    send its HTTP/2 preface, how long one may sit without calls, and the size of a
+    request message, refused with RESOURCE_EXHAUSTED before it is decoded."""
+    return [("grpc.max_allowed_incoming_connections", settings.grpc_max_connections),
+            ("grpc.server_handshake_timeout_ms", settings.request_timeout * 1000),
+            ("grpc.max_connection_idle_ms", IDLE_CONNECTION_SECONDS * 1000),
+            ("grpc.max_receive_message_length", settings.max_request_body_size)]
+
+
 def create_server(core: Core, address: str | None = None,
                   reuse_port: bool = False) -> tuple[grpc.Server, int]:
     """A server, not yet started, bound to `address` (default: the settings'
@@ -45,11 +61,13 @@ def create_server(core: Core, address: str | None = None,
                                      IdentityServicer.ANONYMOUS,
                                      on_store_error=core.drop_connection,
                                      token_optional_methods=grpc_admin.TOKEN_OPTIONAL)
+    open_files.ensure_open_files(open_files.needed(settings))
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.grpc_workers,
                                    thread_name_prefix="grpc"),
         interceptors=[interceptor],
-        options=[("grpc.so_reuseport", int(reuse_port))])
+        options=[("grpc.so_reuseport", int(reuse_port)), *limit_options(settings)],
+        maximum_concurrent_rpcs=settings.grpc_max_concurrent_rpcs)
     pb_grpc.add_IdentityServicer_to_server(IdentityServicer(core.auth, core.verification),
                                              server)
     ops = Operations(core)

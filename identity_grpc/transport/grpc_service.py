@@ -1,16 +1,10 @@
 """The Identity servicer: each method turns a message into one core call and back.
 
 Who the caller is has already been settled by `RequestInterceptor` (from the
-`x-auth-token` metadata) and is read with `current_caller()`, except in the one
-streaming method, WatchRevocations, which the interceptor passes through: it
-authenticates and maps errors itself, the same way.
+`x-auth-token` metadata) and is read with `current_caller()`; the interceptor also
+maps errors and logs, for the streaming WatchRevocations as for the rest.
 """
 
-import json
-import logging
-import time
-
-import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from identity_api.v1 import identity_pb2 as pb
 from identity_api.v1 import identity_pb2_grpc as pb_grpc
@@ -19,13 +13,15 @@ from .. import errors
 from ..auth import AuthService
 from ..errors import InvalidArgument
 from ..tokens.revocation import Revocation
-from ..verification import TooManyWatchers, Verification
+from ..verification import Verification
 from . import grpc_messages as msg
-from .grpc_interceptor import STATUS_FOR, current_caller
+from .grpc_interceptor import current_caller
 from .grpc_peer import client_address
 
-log = logging.getLogger("identity_grpc.requests")
-WATCH_METHOD = "/identity.v1.Identity/WatchRevocations"
+# Events (and changes) in one WatchRevocations message: at most ~250 bytes each
+# (ids of at most 64 characters), so a message stays far under any size limit
+# (gRPC's default is 4 MiB), however many events the server holds.
+MAX_EVENTS_PER_MESSAGE = 1000
 
 
 class IdentityServicer(pb_grpc.IdentityServicer):
@@ -82,22 +78,15 @@ class IdentityServicer(pb_grpc.IdentityServicer):
                                              projects=[msg.project_message(p) for p in projects])
 
     def WatchRevocations(self, request, context):
-        """Snapshot, then notices as they come, a keepalive whenever there is nothing
-        to say; the caller's token is checked again at every turn, so the stream
-        ends (UNAUTHENTICATED) when it expires or is revoked."""
-        started, user_id, code, message = time.perf_counter(), "", grpc.StatusCode.OK, ""
-        subscription = None
+        """The snapshot in chunks, then notices as they come, a keepalive whenever
+        there is nothing to say. (The interceptor checks the caller's token again
+        before each message: the stream ends when it expires or is revoked.)"""
         verification = self._verification
+        subscription, snapshot = verification.watch(current_caller())
+        context.add_callback(subscription.close)  # wakes the loop when the call ends
         try:
-            token = _metadata_token(context)
-            caller = self._stream_caller(token)
-            user_id = caller.identity.user.id
-            subscription, snapshot = verification.watch(caller)
-            context.add_callback(subscription.close)  # wakes the loop when the call ends
             keepalive = verification.keepalive_interval
-            yield pb.WatchRevocationsResponse(
-                snapshot=True, events=[_event_message(e) for e in snapshot],
-                keepalive_interval=keepalive)
+            yield from _snapshot_messages(snapshot, keepalive)
             while context.is_active():
                 notices = subscription.take(keepalive)
                 if subscription.closed:
@@ -105,42 +94,10 @@ class IdentityServicer(pb_grpc.IdentityServicer):
                 if subscription.overflowed:
                     raise errors.FailedPrecondition("this watcher fell too far behind; "
                                                     "watch again for a fresh snapshot")
-                verification.authorize_consumer(self._stream_caller(token))
-                yield _notices_message(notices)
-        except TooManyWatchers as e:
-            code, message = grpc.StatusCode.RESOURCE_EXHAUSTED, e.message
-        except errors.IdentityError as e:
-            code, message = STATUS_FOR.get(type(e), grpc.StatusCode.INTERNAL), e.message
-            if type(e) is errors.Unauthenticated:
-                context.set_trailing_metadata(
-                    (("www-authenticate", self._challenge()),))
-        except Exception:
-            log.exception("unexpected error in %s", WATCH_METHOD)
-            code, message = grpc.StatusCode.INTERNAL, "internal error"
+                verification.authorize_consumer(current_caller())
+                yield from _notices_messages(notices)
         finally:
-            if subscription is not None:
-                subscription.close()
-            log.info(json.dumps({
-                "rpc": WATCH_METHOD, "code": code.name, "user_id": user_id,
-                "peer": context.peer(), "ms": round((time.perf_counter() - started) * 1000, 3)}))
-        if code != grpc.StatusCode.OK:
-            context.abort(code, message)
-
-    def _stream_caller(self, token: str):
-        try:
-            return self._auth.validate(token, include_catalog=False)
-        except errors.Unauthenticated as e:
-            raise errors.Unauthenticated(f"x-auth-token: {e.message}") from None
-
-    def _challenge(self) -> str:
-        return f'Keystone uri="{self._verification.advertised_url}/v3"'
-
-
-def _metadata_token(context) -> str:
-    for key, value in context.invocation_metadata():
-        if key == "x-auth-token" and value:
-            return value
-    raise errors.Unauthenticated("x-auth-token: this call needs a token in its metadata")
+            subscription.close()
 
 
 def _timestamp(seconds: int) -> Timestamp:
@@ -151,17 +108,33 @@ def _event_message(event: Revocation) -> pb.RevocationEvent:
     return pb.RevocationEvent(
         audit_id=event.audit_id or "", user_id=event.user_id or "",
         project_id=event.project_id or "", domain_id=event.domain_id or "",
-        issued_before=_timestamp(event.issued_before), expires_at=_timestamp(event.expires_at))
+        issued_before=_timestamp(event.issued_before), expires_at=_timestamp(event.expires_at),
+        token_user_id=event.token_user_id or "")
 
 
-def _notices_message(notices) -> pb.WatchRevocationsResponse:
-    response = pb.WatchRevocationsResponse()
-    for notice in notices:
-        if notice[0] == "revoked":
-            response.events.append(_event_message(notice[1]))
-        else:
-            response.changes.append(pb.EntityChange(entity=notice[1], entity_id=notice[2]))
-    return response
+def _snapshot_messages(events: list[Revocation], keepalive: float):
+    """The snapshot as messages of at most MAX_EVENTS_PER_MESSAGE events: the first
+    marked `snapshot`, each but the last `snapshot_continues`."""
+    starts = range(0, max(len(events), 1), MAX_EVENTS_PER_MESSAGE)
+    last = starts[-1]
+    for start in starts:
+        chunk = events[start:start + MAX_EVENTS_PER_MESSAGE]
+        yield pb.WatchRevocationsResponse(
+            snapshot=start == 0, keepalive_interval=keepalive if start == 0 else 0.0,
+            events=[_event_message(e) for e in chunk], snapshot_continues=start != last)
+
+
+def _notices_messages(notices):
+    """Notices as messages of at most MAX_EVENTS_PER_MESSAGE items; none: one
+    empty message, the keepalive."""
+    for start in range(0, max(len(notices), 1), MAX_EVENTS_PER_MESSAGE):
+        response = pb.WatchRevocationsResponse()
+        for notice in notices[start:start + MAX_EVENTS_PER_MESSAGE]:
+            if notice[0] == "revoked":
+                response.events.append(_event_message(notice[1]))
+            else:
+                response.changes.append(pb.EntityChange(entity=notice[1], entity_id=notice[2]))
+        yield response
 
 
 def _subject(request) -> str:

@@ -6,7 +6,8 @@ deployment, and drives it from separate load processes (bench/load.py), so that 
 client never shares the server's interpreter. Every operation is measured at each
 concurrency in the same run as a no-op RPC (Ping) through the same server stack, and
 reported as a ratio to it: absolute figures on a shared 2-core machine vary by a
-third from run to run, ratios measured together do not.
+third from run to run, ratios measured together do not. Last, bench/flood.py
+measures the hot path under a flood of wrong passwords against its quiet self.
 
     bench/run.py [--sizes small,large] [--duration 3] [--concurrency 1,16,64]
 
@@ -32,6 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from identity_api.v1 import identity_pb2 as pb  # noqa: E402
 from identity_api.v1 import identity_pb2_grpc as rpc  # noqa: E402
 
+import flood  # noqa: E402
 import micro  # noqa: E402
 
 OPERATIONS = ("noop", "password", "rescope", "validate", "list_projects", "catalog")
@@ -106,9 +108,10 @@ def add_bench_accounts(config: Path) -> None:
 # ---- the server -----------------------------------------------------------------------------
 
 class Server:
-    def __init__(self, config: Path, processes: int = 1):
+    def __init__(self, config: Path, processes: int = 1, env: dict | None = None):
         log = open(config.parent / "server.log", "ab")
-        env = dict(os.environ, PYTHONUNBUFFERED="1", IDENTITY_PROCESSES=str(processes))
+        env = dict(os.environ, PYTHONUNBUFFERED="1", IDENTITY_PROCESSES=str(processes),
+                   **(env or {}))
         self.proc = subprocess.Popen([sys.executable, str(ROOT / "server.py"), "--config",
                                       str(config)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                      stderr=log, text=True)
@@ -271,6 +274,8 @@ def bench_size(size: str, args) -> dict:
                       flush=True)
         finally:
             server.stop()
+    result["flood"] = flood.run(lambda env: Server(config, env=env), args.duration, tokens,
+                                project_id)
     return result
 
 
@@ -350,6 +355,7 @@ def report(result: dict) -> None:
     for op in ("noop", "validate"):
         one, two = scaling[(op, 1)], scaling[(op, 2)]
         print(f"processes 1 -> 2, {op}: {one} -> {two} req/s (x{two / one:.2f})")
+    flood.report(result["flood"])
     print(f"{'target':>48} {'figure':>9} {'limit':>8}")
     for c in result["verdicts"]:
         print(f"{c['target']:>48} {c['figure']:>9} {c['limit']:>8} {c['unit']:<3}"
@@ -372,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         result = bench_size(size, args)
         small = results[0] if results and results[0]["size"] == "small" else None
-        result["verdicts"] = verdicts(result, small)
+        result["verdicts"] = verdicts(result, small) + result["flood"]["verdicts"]
         results.append(result)
     for result in results:
         report(result)

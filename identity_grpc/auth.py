@@ -101,12 +101,14 @@ class AuthService:
 
     # ---- issuing -----------------------------------------------------------
 
-    def authenticate(self, credentials, scope: ScopeRequest,
-                     include_catalog: bool = True) -> tuple[str, TokenInfo]:
+    def authenticate(self, credentials, scope: ScopeRequest, include_catalog: bool = True,
+                     source: str | None = None) -> tuple[str, TokenInfo]:
+        """A token for the credentials. `source` is the client's address, which the
+        throttles of failed passwords go by (None: a call from inside the server)."""
         now = int(self._clock())
         api_key_id = None
         if isinstance(credentials, PasswordCredentials):
-            user = self._check_password(credentials)
+            user = self._check_password(credentials, source)
             user_id, methods = user.id, ("password",)
             expires_at, parent_audit = now + self._lifetime, None
             if scope.kind == "unscoped" and user.default_project_id:
@@ -139,19 +141,26 @@ class AuthService:
                                audit_ids=audit_ids, api_key_id=api_key_id)
         return self._codec.encode(payload), self._info(payload, identity, include_catalog)
 
-    def _check_password(self, credentials: PasswordCredentials) -> User:
+    def _check_password(self, credentials: PasswordCredentials, source: str | None) -> User:
         selector = credentials.user
         check_id_or_name("user", selector.id, selector.name)
         check_acceptable(credentials.password)
-        if selector.id:
-            user = self._identity.find_user(user_id=selector.id)
-        else:
-            if selector.domain is None:
-                raise InvalidArgument("user.domain", "a user named by name needs its domain")
-            domain = self._find_domain(selector.domain, "user.domain")
-            user = self._identity.find_user(name=selector.name, domain_id=domain.id) if domain else None
-        if not self._identity.check_password(user, credentials.password) or not user.enabled:
-            raise Unauthenticated(AUTH_FAILED)
+        if not selector.id and selector.domain is None:
+            raise InvalidArgument("user.domain", "a user named by name needs its domain")
+        # Shed floods before any lookup; the throttles count an existing user by its
+        # id however it was named, so naming one account three ways does not triple
+        # a guesser's budget.
+        with self._identity.login_slot():
+            if selector.id:
+                user = self._identity.find_user(user_id=selector.id)
+                claimed = selector.id
+            else:
+                domain = self._find_domain(selector.domain, "user.domain")
+                user = self._identity.find_user(name=selector.name, domain_id=domain.id) if domain else None
+                claimed = f"{domain.id if domain else selector.domain.id or selector.domain.name}/{selector.name}"
+            if not self._identity.check_password(user, credentials.password, source, claimed) \
+                    or not user.enabled:
+                raise Unauthenticated(AUTH_FAILED)
         return user
 
     def _check_api_key(self, credentials: ApiKeyCredentials, now: int) -> ApiKey:

@@ -4,6 +4,7 @@ exists and adds only what is missing, and never resets a password."""
 
 from .core import Core
 from .store.models import DEFAULT_DOMAIN_ID, SYSTEM_TARGET, Domain, Endpoint, Project, Region, User
+from .user_options import IGNORE_LOCKOUT, options_of
 
 BOOTSTRAP_ROLES = ("admin", "manager", "member", "reader", "service")
 IMPLIED_CHAIN = ("admin", "manager", "member", "reader")  # each implies the next
@@ -33,6 +34,13 @@ class Seeder:
         row = User.get_or_none((User.domain == domain_id) & (User.name == name))
         return (row or self.core.identity.create_user(name, domain_id, password, email=email)).id
 
+    def never_locked_out(self, user_id: str) -> None:
+        """Set `ignore_lockout_failure_attempts` unless the user has it set either way:
+        whoever knows the name of an account everything depends on (the admin, a
+        service user) must not be able to lock it with wrong passwords."""
+        if IGNORE_LOCKOUT not in options_of(self.core.identity.get_user(user_id).options):
+            self.core.identity.update_user(user_id, options={IGNORE_LOCKOUT: True})
+
     def group(self, name: str, domain_id: str = DEFAULT_DOMAIN_ID) -> str:
         row = self.core.identity.find_group(name, domain_id)
         return (row or self.core.identity.create_group(name, domain_id)).id
@@ -55,8 +63,8 @@ class Seeder:
 
 
 def bootstrap(core: Core, admin_password: str, identity_url: str) -> str:
-    """Roles (with admin -> manager -> member -> reader), the admin user with admin on
-    project `admin` and on the system, the `service` project, a region and the
+    """Roles (with admin -> manager -> member -> reader), the admin user (never locked
+    out by failed passwords) with admin on project `admin` and on the system, the `service` project, a region and the
     identity service's endpoint. Returns the admin user's id."""
     seed = Seeder(core)
     for name in BOOTSTRAP_ROLES:
@@ -66,6 +74,7 @@ def bootstrap(core: Core, admin_password: str, identity_url: str) -> str:
     admin_project = seed.project("admin", description="Bootstrap project for the cloud's administrators")
     seed.project("service", description="Holds one user per service")
     admin = seed.user("admin", admin_password)
+    seed.never_locked_out(admin)
     seed.grant("admin", "project", admin_project, user_id=admin)
     seed.grant("admin", "system", SYSTEM_TARGET, user_id=admin)
     seed.endpoint("identity", "keystone", identity_url.rstrip("/") + "/v3/")
@@ -84,6 +93,7 @@ def load_demo(core: Core) -> None:
     core.identity.add_user_to_group(bob, devs)
     seed.grant("member", "project", acme, group_id=devs)
     nova = seed.user("nova", "novapass")
+    seed.never_locked_out(nova)
     seed.grant("service", "project", seed.project("service"), user_id=nova)
     seed.endpoint("compute", "nova", "http://127.0.0.1:8774/v2.1")
     admin = User.get((User.domain == DEFAULT_DOMAIN_ID) & (User.name == "admin"))

@@ -34,6 +34,15 @@ class Settings:
     argon2_memory_kib: int = 19 * 1024
     argon2_parallelism: int = 1
     password_hash_concurrency: int = 0  # password hashes computed at once; 0: one per CPU
+    # Login password checks waiting or running at once, past which more are refused
+    # (RESOURCE_EXHAUSTED / 429) before any hashing; 0: three per hashing thread.
+    password_queue_limit: int = 0
+    password_hash_nice: int = 10  # hashing threads run this many nice steps lower (0-19)
+    # Throttles of failed password attempts, per process: per (user, source address)
+    # and per source address, counted over a sliding window; 0 turns one off.
+    login_failure_window: int = 300  # seconds
+    login_failures_per_user_and_address: int = 5
+    login_failures_per_address: int = 100
     admin_password_file: str = "var/admin-password"
     log_level: str = "INFO"  # any case: debug, INFO, Warning...
     policy_file: str = ""  # JSON or YAML overriding the default policy rules
@@ -73,7 +82,7 @@ class Settings:
     def __post_init__(self):
         for name, minimum in (("token_lifetime", 1), ("max_active_keys", 2),
                               ("grpc_workers", 1), ("processes", 1),
-                              ("argon2_time_cost", 1),
+                              ("argon2_time_cost", 1), ("login_failure_window", 1),
                               ("argon2_memory_kib", 8), ("argon2_parallelism", 1),
                               ("max_request_body_size", 1024), ("http_connection_limit", 1),
                               ("http_idle_timeout", 1), ("request_timeout", 1),
@@ -85,7 +94,9 @@ class Settings:
                 raise ValueError(f"setting {name!r} must be at least {minimum}, "
                                  f"not {getattr(self, name)}")
         for name in ("password_hash_concurrency", "lockout_failure_attempts", "lockout_duration", "password_expires_days",
-                     "unique_last_password_count", "minimum_password_age_days"):
+                     "unique_last_password_count", "minimum_password_age_days",
+                     "password_queue_limit", "login_failures_per_user_and_address",
+                     "login_failures_per_address"):
             if getattr(self, name) < 0:
                 raise ValueError(f"setting {name!r} must not be negative")
         if self.list_limit < 1:
@@ -93,6 +104,9 @@ class Settings:
         for name in ("max_users_per_domain", "max_groups_per_domain", "max_projects_per_domain"):
             if getattr(self, name) < 0:
                 raise ValueError(f"setting {name!r} must not be negative (0: no limit)")
+        if not 0 <= self.password_hash_nice <= 19:
+            raise ValueError("setting 'password_hash_nice' must be between 0 and 19, "
+                             f"not {self.password_hash_nice}")
         self.password_rules.compiled_regex  # a bad pattern stops the server at start
         if self.poll_interval <= 0:
             raise ValueError(f"setting 'poll_interval' must be positive, not {self.poll_interval}")

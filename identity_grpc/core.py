@@ -13,6 +13,7 @@ from .cache import DependentCache
 from .catalog import Catalog
 from .config import Settings
 from .identity import Identity
+from .login_throttle import LoginThrottle
 from .passwords import Passwords
 from .policy import Policy
 from .quotas import DomainQuotas
@@ -44,11 +45,16 @@ class Core:
         self.revocations = ObservedRevocations(self.notices)
         self.cache = DependentCache()
         self.writer = Writer(self.db, self._on_change, self.revocations)
-        self.passwords = Passwords(settings.hash_parameters, settings.password_hash_concurrency)
+        self.passwords = Passwords(settings.hash_parameters, settings.password_hash_concurrency,
+                                   settings.password_queue_limit, settings.password_hash_nice)
+        self.login_throttle = LoginThrottle(settings.login_failures_per_user_and_address,
+                                            settings.login_failures_per_address,
+                                            settings.login_failure_window, clock)
         lifetime = settings.token_lifetime
         quotas = DomainQuotas.from_settings(settings)
         self.identity = Identity(self.writer, self.passwords, lifetime,
-                                 settings.password_rules, clock, quotas=quotas)
+                                 settings.password_rules, clock,
+                                 throttle=self.login_throttle, quotas=quotas)
         self.resources = Resources(self.writer, lifetime, quotas=quotas)
         self.assignments = Assignments(self.writer)
         self.catalog = Catalog(self.writer)

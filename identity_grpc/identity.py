@@ -11,7 +11,9 @@ import json
 import time
 from typing import Callable
 
+from . import user_options
 from .errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
+from .login_throttle import LoginThrottle
 from .passwords import DAY, PasswordRules, Passwords
 from .quotas import DomainQuotas
 from .store.models import (ApiKey, Domain, Group, GroupMembership, Password, Project,
@@ -22,18 +24,22 @@ from .tokens.revocation import Revocation
 from .validation import MAX_EMAIL_LENGTH, check_name, check_text
 
 PASSWORD_EXPIRED = "the password has expired: change it with ChangePassword"
+# One answer for an unknown user, a disabled one and a wrong original password.
+ORIGINAL_REFUSED = "original_password: not accepted"
 
 
 class Identity:
     def __init__(self, writer: Writer, passwords: Passwords, max_token_lifetime: int,
                  rules: PasswordRules = PasswordRules(), clock: Callable[[], float] = time.time,
-                 quotas: DomainQuotas = DomainQuotas()):
+                 quotas: DomainQuotas = DomainQuotas(),
+                 throttle: LoginThrottle | None = None):
         self._writer = writer
         self._passwords = passwords
         self._max_token_lifetime = max_token_lifetime
         self._rules = rules
         self._clock = clock
         self._quotas = quotas
+        self._throttle = throttle or LoginThrottle(0, 0, 1, clock)
 
     def _now(self) -> int:
         return int(self._clock())
@@ -72,21 +78,46 @@ class Identity:
 
     # ---- passwords ---------------------------------------------------------
 
-    def check_password(self, user: User | None, password: str) -> bool:
+    def login_slot(self):
+        """A place among the login password checks (see `Passwords.login_slot`)."""
+        return self._passwords.login_slot()
+
+    def check_password(self, user: User | None, password: str, source: str | None = None,
+                       claimed: str = "") -> bool:
         """Verify, spending the same time whether or not the user exists; count
         failures towards lockout; rehash when the hashing parameters have changed.
         A locked-out user fails even with the right password. An expired password
-        that matches raises Unauthenticated saying so."""
+        that matches raises Unauthenticated saying so.
+
+        `source` is the client's address (None: a call from inside the server) and
+        `claimed` the user as the client named it; a source that failed too often
+        for that user, or at all, is refused with ResourceExhausted before anything
+        is checked, as is any check past the hashing queue's bound."""
+        attempt = self._throttle.admit(source, user.id if user is not None else claimed)
+        try:
+            matched = self._verify(user, password)
+        except Unauthenticated:  # the right password, expired
+            attempt.succeeded()
+            raise
+        except BaseException:  # shed, or the store failed: nothing was decided
+            attempt.cancelled()
+            raise
+        if matched:
+            attempt.succeeded()
+        return matched
+
+    def _verify(self, user: User | None, password: str) -> bool:
         stored = self.password_hash(user.id) if user is not None else None
         ok = self._passwords.verify(stored.hash if stored else None, password)
         if user is None:
             return False
         now = self._now()
-        if self._rules.locked(user.failed_auth_count, user.failed_auth_at, now):
+        exempt = user_options.ignores_lockout(user.options)
+        if not exempt and self._rules.locked(user.failed_auth_count, user.failed_auth_at, now):
             return False
         if not ok:
-            User.update(failed_auth_count=User.failed_auth_count + 1,
-                        failed_auth_at=now).where(User.id == user.id).execute()
+            if not exempt and self._rules.lockout_failure_attempts:
+                self._count_failure(user, now)
             return False
         if user.failed_auth_count:
             User.update(failed_auth_count=0, failed_auth_at=None).where(User.id == user.id).execute()
@@ -97,15 +128,39 @@ class Identity:
                 Password.id == stored.id).execute()
         return True
 
-    def change_password(self, user_id: str, original: str, new: str) -> None:
-        """A user's own change: proves the current password, obeys minimum age."""
-        user = self.get_user(user_id)
-        try:
-            matches = self.check_password(user, original)
-        except Unauthenticated:
-            matches = True  # an expired password is exactly what a change is for
-        if not matches:
-            raise Unauthenticated("original_password: not accepted")
+    def _count_failure(self, user: User, now: int) -> None:
+        """Count one failure: compare-and-set on the row, so that concurrent failures
+        each count, on every backend (MySQL evaluates an UPDATE's SET clauses in
+        order, so one statement cannot both test and move the run's start)."""
+        count, since = user.failed_auth_count, user.failed_auth_at
+        for _ in range(5):
+            new_count, new_since = self._rules.after_failure(count, since, now)
+            unchanged = (User.failed_auth_at.is_null() if since is None
+                         else User.failed_auth_at == since)
+            if User.update(failed_auth_count=new_count, failed_auth_at=new_since).where(
+                    (User.id == user.id) & (User.failed_auth_count == count) & unchanged).execute():
+                return
+            row = User.get_or_none(User.id == user.id)
+            if row is None:
+                return
+            count, since = row.failed_auth_count, row.failed_auth_at
+
+    def change_password(self, user_id: str, original: str, new: str,
+                        source: str | None = None) -> None:
+        """A user's own change: proves the current password (an expired one is
+        accepted: changing it is what it is for), obeys minimum age. Needs no token:
+        an unknown user, a disabled one and a wrong original password get the same
+        Unauthenticated, after the same work, and count towards the throttles."""
+        if not user_id:
+            raise InvalidArgument("user_id", "is required")
+        with self.login_slot():
+            user = self.find_user(user_id=user_id)
+            try:
+                matches = self.check_password(user, original, source, claimed=user_id)
+            except Unauthenticated:
+                matches = True  # an expired password is exactly what a change is for
+        if not matches or not user.enabled:
+            raise Unauthenticated(ORIGINAL_REFUSED)
         current = self.password_hash(user_id)
         min_age = self._rules.minimum_age_days * DAY
         if current and min_age and self._now() < current.created_at + min_age:
@@ -126,7 +181,7 @@ class Identity:
         if history:
             recent = Password.select().where(Password.user == user_id).order_by(
                 Password.id.desc()).limit(history)
-            if any(self._passwords.verify(p.hash, password) for p in recent):
+            if any(self._passwords.verify(p.hash, password, shed=False) for p in recent):
                 raise InvalidArgument("password", f"must differ from the last {history} passwords")
         return self._passwords.hash(password)
 
@@ -145,9 +200,11 @@ class Identity:
 
     def create_user(self, name: str, domain_id: str, password: str | None = None,
                     email: str = "", description: str = "", enabled: bool = True,
-                    default_project_id: str | None = None, extra: dict | None = None) -> User:
+                    default_project_id: str | None = None, extra: dict | None = None,
+                    options: dict | None = None) -> User:
         check_name("user.name", name)
         _check_user_text(email=email, description=description)
+        options_json = user_options.merged("{}", options)
         self._check_domain(domain_id)
         self._check_project(default_project_id)
         if password:
@@ -158,7 +215,7 @@ class Identity:
             self._quotas.check("users", domain_id)
             user = User.create(name=name, domain=domain_id, email=email, description=description,
                                enabled=enabled, default_project=default_project_id or None,
-                               extra=_extra_json(extra))
+                               extra=_extra_json(extra), options=options_json)
             if hashed:
                 Password.create(user=user.id, hash=hashed, created_at=now,
                                 expires_at=self._rules.expiry_for(now))
@@ -166,7 +223,9 @@ class Identity:
         return user
 
     def update_user(self, user_id: str, password: str | None = None, **changes) -> User:
-        """Change the named fields; `extra` replaces the extra attributes."""
+        """Change the named fields; `extra` replaces the extra attributes, `options`
+        changes the user options it names. Enabling a user (even one already enabled)
+        also unlocks it, as in Keystone: its count of failed attempts starts over."""
         user = self.get_user(user_id)
         if "name" in changes:
             check_name("user.name", changes["name"])
@@ -177,6 +236,10 @@ class Identity:
             changes["default_project"] = project_id
         if "extra" in changes:
             changes["extra"] = _extra_json(changes["extra"])
+        if "options" in changes:
+            changes["options"] = user_options.merged(user.options, changes["options"])
+        if changes.get("enabled") is True:
+            changes.update(failed_auth_count=0, failed_auth_at=None)
         # Checked before anything is written, and written in one transaction with the
         # other fields: an update applies whole or not at all, so running it again
         # after a conflict cannot find its own new password in the history.

@@ -1,23 +1,34 @@
 """Password hashing: argon2id with OWASP's parameters, through argon2-cffi.
 
 Verification is the one deliberately slow step of authentication (~15 ms). It runs
-on the gRPC worker threads (argon2 releases the GIL). To keep an unknown user from
-being told apart from a wrong password by timing, the caller verifies against a
-dummy hash when there is no user.
+on a few threads of its own (argon2 releases the GIL), at a lower scheduling priority
+than the server's other threads, so that token validation keeps the CPU while
+passwords are hashed. To keep an unknown user from being told apart from a wrong
+password by timing, the caller verifies against a dummy hash when there is no user.
+
+A login's verify is shed (`ResourceExhausted`) at once when `queue_limit` checks are
+already waiting or running: without that bound, a flood of wrong passwords parks
+every server thread on the hashing queue and token validation waits behind it. The
+dummy verify goes through the same bound, so shedding tells no user apart.
 """
 
 import os
 import re
+import threading
 from concurrent import futures
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from .errors import InvalidArgument
+from .errors import InvalidArgument, ResourceExhausted
 
 MAX_PASSWORD_BYTES = 4096
+QUEUE_PER_THREAD = 3  # the default queue limit, per hashing thread
+SHED_RETRY_AFTER = 1.0  # seconds: the queue drains in well under that
+SHED_MESSAGE = "too many password checks in progress: try again shortly"
 
 
 @dataclass(frozen=True)
@@ -59,13 +70,28 @@ class PasswordRules:
     def expiry_for(self, now: int) -> int | None:
         return now + self.expires_days * DAY if self.expires_days else None
 
-    def locked(self, failures: int, last_failure_at: int | None, now: int) -> bool:
+    def locked(self, failures: int, since: int | None, now: int) -> bool:
+        """Locked out: a whole run of failures counted, its lock not yet over."""
         return bool(self.lockout_failure_attempts and failures >= self.lockout_failure_attempts
-                    and last_failure_at is not None and now < last_failure_at + self.lockout_duration)
+                    and since is not None and now < since + self.lockout_duration)
+
+    def after_failure(self, failures: int, since: int | None, now: int) -> tuple[int, int]:
+        """The (count, since) a failed check leaves. A run of failures counts within
+        `lockout_duration` of its first one, `since`; a failure after that (a lock
+        that has run out included) starts a new run, so old failures never add up.
+        The failure that completes a run starts the lock: `since` becomes now."""
+        if not failures or since is None or now >= since + self.lockout_duration:
+            failures, since = 0, now
+        failures += 1
+        return failures, now if failures >= self.lockout_failure_attempts else since
 
 
 class Passwords:
-    def __init__(self, params: HashParameters = HashParameters(), concurrency: int = 0):
+    def __init__(self, params: HashParameters = HashParameters(), concurrency: int = 0,
+                 queue_limit: int = 0, nice: int = 0):
+        """`concurrency` hashing threads (0: one per CPU), `queue_limit` login checks
+        waiting or running at once (0: QUEUE_PER_THREAD per thread), hashing threads
+        `nice` steps below the rest of the process (Linux; ignored elsewhere)."""
         self._hasher = PasswordHasher(
             time_cost=params.time_cost, memory_cost=params.memory_cost_kib,
             parallelism=params.parallelism, type=Type.ID)
@@ -75,16 +101,44 @@ class Passwords:
         # A few dedicated threads do all the hashing, not merely a bounded number at a
         # time: glibc keeps a freed 19 MiB block in the arena of the thread that freed
         # it, so 32 server threads taking turns would still come to hold 600 MiB.
-        self._pool = futures.ThreadPoolExecutor(concurrency or os.cpu_count() or 2,
-                                                thread_name_prefix="argon2")
+        threads = concurrency or os.cpu_count() or 2
+        self._pool = futures.ThreadPoolExecutor(threads, thread_name_prefix="argon2",
+                                                initializer=_lower_priority, initargs=(nice,))
+        self.queue_limit = queue_limit or QUEUE_PER_THREAD * threads
+        self._slots = threading.BoundedSemaphore(self.queue_limit)
+        self._held = threading.local()  # whether this thread holds a slot
 
     def hash(self, password: str) -> str:
+        """Never shed: admin writes (create a user, set a password) are not floods."""
         check_acceptable(password)
         return self._pool.submit(self._hasher.hash, password).result()
 
-    def verify(self, stored_hash: str | None, password: str) -> bool:
+    @contextmanager
+    def login_slot(self):
+        """Hold one of the `queue_limit` places of login checks for the block, or
+        raise ResourceExhausted at once; a verify in the block uses the place held.
+        Taken before a login's lookups, so that shedding costs next to nothing."""
+        if getattr(self._held, "slot", False):
+            yield
+            return
+        if not self._slots.acquire(blocking=False):
+            raise ResourceExhausted(SHED_MESSAGE, retry_after=SHED_RETRY_AFTER)
+        self._held.slot = True
+        try:
+            yield
+        finally:
+            self._held.slot = False
+            self._slots.release()
+
+    def verify(self, stored_hash: str | None, password: str, shed: bool = True) -> bool:
         """True if `password` matches; with no stored hash, spends the same time and
-        returns False."""
+        returns False. With `shed`, in a login slot (see `login_slot`)."""
+        if not shed:
+            return self._verify(stored_hash, password)
+        with self.login_slot():
+            return self._verify(stored_hash, password)
+
+    def _verify(self, stored_hash: str | None, password: str) -> bool:
         try:
             return (self._pool.submit(self._hasher.verify, stored_hash or self._dummy_hash,
                                       password).result()
@@ -105,3 +159,15 @@ def check_acceptable(password: str) -> None:
         raise InvalidArgument("password", "must not be empty")
     if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
         raise InvalidArgument("password", f"must be at most {MAX_PASSWORD_BYTES} bytes")
+
+
+def _lower_priority(nice: int) -> None:
+    """Run this (hashing) thread `nice` steps below the process: on Linux a thread's
+    priority is its own, so gRPC's threads keep theirs. Best effort elsewhere."""
+    if not nice:
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+    except (AttributeError, OSError):  # not Linux, or not permitted: full priority
+        pass

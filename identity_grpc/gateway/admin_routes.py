@@ -12,6 +12,7 @@ from typing import Callable
 from werkzeug.wrappers import Request, Response
 
 from ..records import TokenInfo
+from ..user_options import options_of
 from ..store.paging import MAX_PAGE_SIZE
 from .wsgi import Context, HttpError, json_response, read_json
 
@@ -153,7 +154,7 @@ def user_json(ctx: Context, request: Request, row) -> dict:
     if row.default_project_id:
         body["default_project_id"] = row.default_project_id
     body["password_expires_at"] = timestamp(ctx.ops.users.password_expires_at(row))
-    body["options"] = {}
+    body["options"] = options_of(row.options)
     body["links"] = self_link(ctx, request, "users", row.id)
     return body
 
@@ -197,11 +198,19 @@ def list_users(ctx: Context, request: Request) -> Response:
                          truncated)
 
 
+def _user_options(entity: dict) -> dict:
+    """Keystone's `options` object (the core checks the names and values)."""
+    options = entity.get("options")
+    if options is not None and not isinstance(options, dict):
+        raise invalid("options", f"{options!r} is not of type 'object'")
+    return options or {}
+
+
 def create_user(ctx: Context, request: Request) -> Response:
     caller = ctx.caller(request)
     entity = entity_body(request, "user")
-    no_options(entity)
     fields = given(entity, ("password", "email", "description", "default_project_id"))
+    fields["options"] = _user_options(entity)
     enabled = flag(entity, "enabled")
     row = ctx.ops.users.create(caller, text(entity, "name", required=True),
                                domain_id=text(entity, "domain_id") or "",
@@ -218,8 +227,9 @@ def get_user(ctx: Context, request: Request, user_id: str) -> Response:
 def update_user(ctx: Context, request: Request, user_id: str) -> Response:
     caller = ctx.caller(request)
     entity = entity_body(request, "user")
-    no_options(entity)
     changes = given(entity, ("name", "password", "email", "description"))
+    if entity.get("options") is not None:
+        changes["options"] = _user_options(entity)
     if "enabled" in entity:
         changes["enabled"] = flag(entity, "enabled")
     if "default_project_id" in entity:
@@ -240,11 +250,15 @@ def delete_user(ctx: Context, request: Request, user_id: str) -> Response:
 
 
 def change_password(ctx: Context, request: Request, user_id: str) -> Response:
-    caller = ctx.caller(request)
+    """As in Keystone, no token is needed: the original password is the proof (a
+    user whose password has expired cannot get a token). A token, when given, must be
+    valid, and the policy rule applies to it."""
+    caller = ctx.caller(request) if request.headers.get("X-Auth-Token") else None
     entity = entity_body(request, "user")
     ctx.ops.users.change_password(caller, user_id,
                                   text(entity, "original_password", required=True),
-                                  text(entity, "password", required=True))
+                                  text(entity, "password", required=True),
+                                  source=request.remote_addr or "")
     return no_content()
 
 

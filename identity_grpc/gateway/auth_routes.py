@@ -227,7 +227,8 @@ def issue_token(ctx: Context, request: Request) -> Response:
             auth.validate(credentials.token, include_catalog=False,
                           error=errors.InvalidSubjectToken)
         token, info = auth.authenticate(credentials, scope,
-                                        include_catalog="nocatalog" not in request.args)
+                                        include_catalog="nocatalog" not in request.args,
+                                        source=request.remote_addr or "")
     except errors.InvalidSubjectToken as e:
         raise _subject_error(e) from None
     except errors.InvalidArgument as e:

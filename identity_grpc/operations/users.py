@@ -37,9 +37,15 @@ class UserOps(Ops):
         self.enforce("delete_user", caller, **self._target(self.core.identity.get_user(user_id)))
         self.core.identity.delete_user(user_id)
 
-    def change_password(self, caller: TokenInfo, user_id: str, original: str, new: str) -> None:
-        self.enforce("change_password", caller, **self._target(self.core.identity.get_user(user_id)))
-        self.core.identity.change_password(user_id, original, new)
+    def change_password(self, caller: TokenInfo | None, user_id: str, original: str, new: str,
+                        source: str | None = None) -> None:
+        """With a caller, its policy rule applies; without one (Keystone's way, for a
+        user whose expired password gets it no token), the original password alone
+        proves the right: see `Identity.change_password`."""
+        if caller is not None:
+            self.enforce("change_password", caller,
+                         **self._target(self.core.identity.get_user(user_id)))
+        self.core.identity.change_password(user_id, original, new, source=source)
 
     def groups(self, caller: TokenInfo, user_id: str, limit: int | None = None) -> list[Group]:
         self.enforce("list_user_groups", caller, **self._target(self.core.identity.get_user(user_id)))

@@ -81,7 +81,8 @@ class User(BaseModel):
     default_project = pw.ForeignKeyField(Project, null=True, on_delete="SET NULL")
     created_at = pw.BigIntegerField(default=now_seconds)
     extra = pw.TextField(default="{}")  # free attributes, a JSON object of strings
-    # Lockout: failed password checks in a row, and when the last one happened.
+    # Lockout: failed password checks in the current run, and when that run began
+    # (once the run locks the user: when the lock began). See PasswordRules.
     failed_auth_count = pw.IntegerField(default=0)
     failed_auth_at = pw.BigIntegerField(null=True)
     # Keystone's user options, a JSON object (ignore_lockout_failure_attempts...).

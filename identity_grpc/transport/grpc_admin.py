@@ -11,9 +11,13 @@ from identity_api.admin.v1 import admin_pb2_grpc as agrpc
 from ..errors import NotFound
 from ..operations import Operations
 from . import grpc_admin_messages as msg
-from .grpc_interceptor import current_caller
+from .grpc_interceptor import current_caller, optional_caller
+from .grpc_peer import client_address
 
 EMPTY = Empty()
+# Methods that take a token when given one and work without: a user whose password
+# has expired cannot get a token, and changes it by proving the old one.
+TOKEN_OPTIONAL = frozenset({"/identity.admin.v1.Users/ChangePassword"})
 
 
 def _page(request) -> dict:
@@ -96,7 +100,8 @@ class UsersServicer(agrpc.UsersServicer):
             current_caller(), request.name, domain_id=request.domain_id,
             password=request.password or None, email=request.email,
             description=request.description, enabled=enabled,
-            default_project_id=request.default_project_id or None, extra=dict(request.extra)))
+            default_project_id=request.default_project_id or None, extra=dict(request.extra),
+            options=msg.user_options(request.options)))
 
     def GetUser(self, request, context):
         return self._user(self._ops.get(current_caller(), request.id))
@@ -112,6 +117,8 @@ class UsersServicer(agrpc.UsersServicer):
                                            "default_project_id", "password"))
         if request.HasField("extra"):
             changes["extra"] = dict(request.extra.values)
+        if request.HasField("options"):
+            changes["options"] = msg.user_options(request.options)
         return self._user(self._ops.update(current_caller(), request.id, **changes))
 
     def DeleteUser(self, request, context):
@@ -119,8 +126,8 @@ class UsersServicer(agrpc.UsersServicer):
         return EMPTY
 
     def ChangePassword(self, request, context):
-        self._ops.change_password(current_caller(), request.user_id, request.original_password,
-                                  request.password)
+        self._ops.change_password(optional_caller(), request.user_id, request.original_password,
+                                  request.password, source=client_address(context))
         return EMPTY
 
     def ListUserGroups(self, request, context):

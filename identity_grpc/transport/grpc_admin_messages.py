@@ -6,6 +6,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from identity_api.admin.v1 import admin_pb2 as apb
 
 from ..errors import InvalidArgument
+from ..user_options import SUPPORTED, options_of
 
 
 def set_fields(request, names: tuple[str, ...]) -> dict:
@@ -45,7 +46,14 @@ def user(row, password_expires_at: int | None = None) -> apb.User:
                     description=row.description, enabled=row.enabled,
                     default_project_id=row.default_project_id or "",
                     extra=json.loads(row.extra or "{}"),
-                    password_expires_at=timestamp(password_expires_at))
+                    password_expires_at=timestamp(password_expires_at),
+                    options=apb.UserOptions(**{k: v for k, v in options_of(row.options).items()
+                                               if k in SUPPORTED}))
+
+
+def user_options(message: apb.UserOptions) -> dict:
+    """The options a UserOptions message sets (its unset fields change nothing)."""
+    return {field.name: value for field, value in message.ListFields()}
 
 
 def group(row) -> apb.Group:

@@ -54,6 +54,11 @@ def current_caller() -> TokenInfo:
     return _CALLER.get()
 
 
+def optional_caller() -> TokenInfo | None:
+    """The caller's validated token in a method whose token is optional, else None."""
+    return _CALLER.get(None)
+
+
 class _Undecodable:
     __slots__ = ("reason",)
 
@@ -72,10 +77,13 @@ def _tolerant(deserializer):
 
 class RequestInterceptor(grpc.ServerInterceptor):
     def __init__(self, auth: AuthService, auth_url: str, authenticated_prefix: str,
-                 anonymous_methods: frozenset[str], on_store_error=lambda: None):
+                 anonymous_methods: frozenset[str], on_store_error=lambda: None,
+                 token_optional_methods: frozenset[str] = frozenset()):
         """Methods whose full name starts with `authenticated_prefix` need a caller,
-        except the `anonymous_methods` (full names)."""
+        except the `anonymous_methods` (full names), and the `token_optional_methods`,
+        whose caller is authenticated only when the call carries a token."""
         self._auth = auth
+        self._token_optional = token_optional_methods
         self._challenge = (("www-authenticate", f'Keystone uri="{auth_url.rstrip("/")}/v3"'),)
         self._prefix = authenticated_prefix
         self._anonymous = anonymous_methods
@@ -92,6 +100,8 @@ class RequestInterceptor(grpc.ServerInterceptor):
             return handler
         ours = method.startswith(self._prefix)
         needs_caller = ours and method not in self._anonymous
+        if method in self._token_optional:
+            needs_caller = None  # only with a token
         if handler.unary_unary is not None:
             handler = grpc.unary_unary_rpc_method_handler(
                 self._wrap(method, handler.unary_unary, needs_caller),
@@ -107,7 +117,8 @@ class RequestInterceptor(grpc.ServerInterceptor):
         self._handlers[method] = handler
         return handler
 
-    def _wrap(self, method: str, behavior, needs_caller: bool):
+    def _wrap(self, method: str, behavior, needs_caller: bool | None):
+        """`needs_caller` None: authenticate the caller if the call carries a token."""
         def handle(request, context):
             started = time.perf_counter()
             user_id = ""
@@ -115,7 +126,7 @@ class RequestInterceptor(grpc.ServerInterceptor):
             code, message, trailers = grpc.StatusCode.OK, "", ()
             try:
                 _check_decoded(request)
-                if needs_caller:
+                if needs_caller or (needs_caller is None and _has_token(context)):
                     caller = self._authenticate(context)
                     user_id = caller.identity.user.id
                     reset = _CALLER.set(caller)
@@ -231,3 +242,7 @@ class RequestInterceptor(grpc.ServerInterceptor):
 def _check_decoded(request) -> None:
     if isinstance(request, _Undecodable):
         raise errors.InvalidArgument("request", f"could not be decoded: {request.reason}")
+
+
+def _has_token(context) -> bool:
+    return any(key == "x-auth-token" and value for key, value in context.invocation_metadata())

@@ -59,7 +59,8 @@ def create_server(core: Core, address: str | None = None,
     settings = core.settings
     interceptor = RequestInterceptor(core.auth, settings.advertised_url, "/identity.",
                                      IdentityServicer.ANONYMOUS,
-                                     on_store_error=core.drop_connection)
+                                     on_store_error=core.drop_connection,
+                                     token_optional_methods=grpc_admin.TOKEN_OPTIONAL)
     open_files.ensure_open_files(open_files.needed(settings))
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.grpc_workers,

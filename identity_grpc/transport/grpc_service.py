@@ -16,6 +16,7 @@ from ..tokens.revocation import Revocation
 from ..verification import Verification
 from . import grpc_messages as msg
 from .grpc_interceptor import current_caller
+from .grpc_peer import client_address
 
 # Events (and changes) in one WatchRevocations message: at most ~250 bytes each
 # (ids of at most 64 characters), so a message stays far under any size limit
@@ -33,7 +34,8 @@ class IdentityServicer(pb_grpc.IdentityServicer):
 
     def Authenticate(self, request, context):
         token, info = self._auth.authenticate(
-            msg.credentials_from(request), msg.scope_from(request), not request.no_catalog)
+            msg.credentials_from(request), msg.scope_from(request), not request.no_catalog,
+            source=client_address(context))
         return pb.AuthenticateResponse(token=token, token_info=msg.token_message(info))
 
     def ValidateToken(self, request, context):

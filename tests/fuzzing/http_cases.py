@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from hypothesis import strategies as st
 
+from identity_grpc.config import Settings
 from identity_grpc.gateway.server import ROUTE_MODULES
 
 import support
@@ -293,6 +294,10 @@ def _pairs(value):
 
 # ---- sending it -----------------------------------------------------------------------
 
+# The gateway's default `max_request_body_size` (the fixtures keep the default).
+MAX_REQUEST_BODY_SIZE = Settings().max_request_body_size
+
+
 class HttpClient:
     """One kept-alive connection to the gateway, opened again after any failure."""
 
@@ -318,6 +323,15 @@ class HttpClient:
         except (TimeoutError, socket.timeout) as e:
             self.close()
             return Outcome("TIMEOUT", str(e))
+        except (BrokenPipeError, ConnectionResetError) as e:
+            if len(case.body or b"") <= MAX_REQUEST_BODY_SIZE:
+                self.close()
+                return Outcome(f"DROPPED: {type(e).__name__}", str(e))
+            # The gateway refuses an oversized body from its Content-Length and closes
+            # the connection without reading it: the client may still be sending.
+            outcome = self._refusal_of_oversized_body(conn)
+            self.close()
+            return outcome
         except (http.client.HTTPException, OSError) as e:
             self.close()
             return Outcome(f"DROPPED: {type(e).__name__}", str(e))
@@ -333,6 +347,16 @@ class HttpClient:
         if response.status == 201 and subject:
             world.disposable_tokens.append(subject)
         return Outcome(f"HTTP {response.status}", text)
+
+    @staticmethod
+    def _refusal_of_oversized_body(conn: http.client.HTTPConnection) -> Outcome:
+        """The 413 the gateway sent before closing, when it is still there to read."""
+        try:
+            response = conn.getresponse()
+            return Outcome(f"HTTP {response.status}", response.read()[:2000].decode("utf-8", "replace"))
+        except (http.client.HTTPException, OSError):
+            return Outcome("HTTP 413", "the connection was closed while the oversized body "
+                                       "was being sent (refused from its Content-Length)")
 
     def close(self) -> None:
         if self._conn is not None:

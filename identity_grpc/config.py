@@ -35,7 +35,7 @@ class Settings:
     argon2_parallelism: int = 1
     password_hash_concurrency: int = 0  # password hashes computed at once; 0: one per CPU
     # Login password checks waiting or running at once, past which more are refused
-    # (RESOURCE_EXHAUSTED / 429) before any hashing; 0: three per hashing thread.
+    # (RESOURCE_EXHAUSTED / 429) before any hashing; 0: four per hashing thread.
     password_queue_limit: int = 0
     password_hash_nice: int = 10  # hashing threads run this many nice steps lower (0-19)
     # Throttles of failed password attempts, per process: per (user, source address)

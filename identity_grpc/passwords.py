@@ -26,7 +26,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from .errors import InvalidArgument, ResourceExhausted
 
 MAX_PASSWORD_BYTES = 4096
-QUEUE_PER_THREAD = 3  # the default queue limit, per hashing thread
+QUEUE_PER_THREAD = 4  # the default queue limit, per hashing thread
 SHED_RETRY_AFTER = 1.0  # seconds: the queue drains in well under that
 SHED_MESSAGE = "too many password checks in progress: try again shortly"
 

@@ -14,6 +14,11 @@ from . import admin_assignment_routes, admin_catalog_routes, admin_routes, auth_
 from .connections import MAX_HEADER_BYTES, GatewayServer
 from .wsgi import Gateway
 
+# Threads running the gateway's handlers. Twice the default password queue on two
+# CPUs (passwords.QUEUE_PER_THREAD per hashing thread): a flood of password checks
+# parks at most half of them, and token calls keep the rest.
+HTTP_THREADS = 16
+
 ROUTE_MODULES = [
     discovery,
     auth_routes,
@@ -47,7 +52,7 @@ class HttpServer:
     `request_timeout` to arrive cut with a 408, bodies over `max_request_body_size`
     refused with a 413 before they are read."""
 
-    def __init__(self, core: Core, address: str | None = None, threads: int = 8,
+    def __init__(self, core: Core, address: str | None = None, threads: int = HTTP_THREADS,
                  reuse_port: bool = False):
         settings = core.settings
         adjustments = _adjustments(settings, threads)

@@ -26,8 +26,12 @@ RATE_DEFAULT = 2.0  # revocation_rate_per_user
 FOLD_DEFAULT = 100  # revocation_fold_threshold
 
 
-def consumer(service, **options) -> TokenVerifier:
-    """A real consuming service (nova) checking tokens with a TokenVerifier."""
+def consumer(service, stale_after: float = 5.0, **options) -> TokenVerifier:
+    """A real consuming service (nova) checking tokens with a TokenVerifier. Patient
+    about keepalives: the test, the server and the consumer share one process on a
+    loaded machine, and a keepalive late for want of CPU would cut the stream and send
+    checks remote for a moment (the verifier being careful, not what is tested here)."""
+    options["stale_after"] = stale_after
     session = Session(service.address, username="nova", password=DEMO_PASSWORDS["nova"],
                       project_name="service", clock=service.clock)
     verifier = TokenVerifier(session, clock=service.clock, **options)
@@ -261,10 +265,7 @@ def test_ten_thousand_revocations_by_one_user_leave_every_consumer_local(unthrot
         pytest.skip("the 10,000-revocation flood runs on SQLite only (time); folding's "
                     "store work is checked on every backend by the test above")
     stub = service.stub
-    # Everything runs in this one process on a shared machine: a consumer that is
-    # starved of the CPU for a moment must not count its stream as lost for it.
-    patient = {"stale_after": 5.0}
-    first = consumer(service, **patient)
+    first = consumer(service)
     second = None
     try:
         bob = login(stub, "bob", project_scope("acme")).token
@@ -299,7 +300,7 @@ def test_ten_thousand_revocations_by_one_user_leave_every_consumer_local(unthrot
         assert RevocationEvent.select().count() <= 2 * FOLD_DEFAULT
 
         # A consumer started afterwards gets the whole snapshot and is local too.
-        second = consumer(service, **patient)
+        second = consumer(service)
         second.check(bob)
         stays_local(second, bob, second.stats["remote_validations"])
         for verifier in (first, second):  # a revoked token: refused without a call

@@ -231,6 +231,16 @@ class Assignments:
                        & (RoleAssignment.inherited == inherited) & _actor_is(user_id, group_ids)))
         return {r.target_id for r in rows}
 
+    def grants_held(self, user_id: str = "", group_ids=()) -> list[tuple[str, str, str]]:
+        """(target type, target id, role id) of every grant to the user or the groups,
+        inherited or not: all the power they hold, wherever it is."""
+        actors = ([("user", user_id)] if user_id else []) + [("group", g) for g in group_ids]
+        if not actors:
+            return []
+        rows = (RoleAssignment.select(RoleAssignment.target_type, RoleAssignment.target_id,
+                                      RoleAssignment.role).where(_any_actor(actors)))
+        return [(r.target_type, r.target_id, r.role_id) for r in rows]
+
     # ---- querying assignments ------------------------------------------------
 
     def list_assignments(self, query: AssignmentQuery, resources, page_size: int = 0,

@@ -18,6 +18,7 @@ from .catalog import Catalog
 from .errors import InvalidArgument, InvalidSubjectToken, PermissionDenied, Unauthenticated
 from .identity import Identity
 from .passwords import check_acceptable
+from .policy import Policy
 from .records import DomainRecord, ProjectRecord, ScopedIdentity, TokenInfo, UserRecord
 from .resources import Resources, domain_record, project_record
 from .revocation_limits import RevocationLimits
@@ -31,8 +32,6 @@ from .validation import check_id_or_name
 # user or project exists, which part was wrong, or whether it holds a role there.
 AUTH_FAILED = ("authentication failed: the credentials, or the requested scope, "
                "were not accepted")
-# Roles that may validate or revoke anyone's token.
-TOKEN_ADMIN_ROLES = frozenset({"admin", "service"})
 METHOD_ORDER = ("password", "token", "api_key")
 
 
@@ -85,8 +84,10 @@ class AuthService:
     def __init__(self, *, identity: Identity, resources: Resources, assignments: Assignments,
                  catalog: Catalog, codec: TokenCodec, revocations: RevocationList,
                  writer: Writer, cache: DependentCache, token_lifetime: int,
-                 revocation_limits: RevocationLimits, clock: Callable[[], float] = time.time):
+                 revocation_limits: RevocationLimits, policy: Policy,
+                 clock: Callable[[], float] = time.time):
         self._identity = identity
+        self._policy = policy
         self._resources = resources
         self._assignments = assignments
         self._catalog = catalog
@@ -248,16 +249,17 @@ class AuthService:
             raise error(f"token is no longer valid: {identity.message}")
         return self._info(payload, identity, include_catalog)
 
-    def validate_for(self, caller: TokenInfo, subject_token: str,
-                     include_catalog: bool = True) -> TokenInfo:
-        """Validate another token on behalf of an already-validated caller."""
-        self._authorize_token_access(caller, subject_token)
+    def validate_for(self, caller: TokenInfo, subject_token: str, include_catalog: bool = True,
+                     rule: str = "identity:validate_token") -> TokenInfo:
+        """Validate a token (the subject) for an already-validated caller, if `rule`
+        (`identity:validate_token`, `check_token`, `list_domain_projects`) lets it."""
+        self.authorize_token_access(caller, subject_token, rule)
         return self.validate(subject_token, include_catalog, error=InvalidSubjectToken)
 
     def revoke(self, caller: TokenInfo, subject_token: str) -> None:
         """Revoke one token; within the limits on its owner's revocations (rate,
         folding: `revocation_limits`)."""
-        self._authorize_token_access(caller, subject_token)
+        self.authorize_token_access(caller, subject_token, "identity:revoke_token")
         subject = self.validate(subject_token, include_catalog=False, error=InvalidSubjectToken)
         owner = subject.identity.user.id
         self._revocation_limits.admit(owner)
@@ -266,12 +268,12 @@ class AuthService:
         with self._writer.transaction() as tx:
             tx.revoke(self._revocation_limits.event_for(event))
 
-    def _authorize_token_access(self, caller: TokenInfo, subject_token: str) -> None:
-        """Anyone may see to their own tokens; admin and service roles to anyone's."""
+    def authorize_token_access(self, caller: TokenInfo, subject_token: str, rule: str) -> None:
+        """PermissionDenied naming `rule` unless it lets the caller act on the subject
+        token (the target: `token.user_id`, its owner). Checked before the subject is
+        validated, so a refused caller learns nothing of it. Memoised: the hot path."""
         owner = self._decode(subject_token, InvalidSubjectToken).user_id
-        if owner != caller.identity.user.id and not (caller.identity.role_names & TOKEN_ADMIN_ROLES):
-            raise PermissionDenied("only the token's owner, or a caller with the admin or "
-                                   "service role, may do this to a token")
+        self._policy.enforce_on_token(rule, caller, {"token.user_id": owner})
 
     def _decode(self, token: str, error: type[Unauthenticated]) -> TokenPayload:
         try:

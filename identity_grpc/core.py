@@ -67,14 +67,14 @@ class Core:
             identity=self.identity, resources=self.resources, assignments=self.assignments,
             catalog=self.catalog, codec=self.codec, revocations=self.revocations,
             writer=self.writer, cache=self.cache, token_lifetime=lifetime,
-            revocation_limits=limits, clock=clock)
+            revocation_limits=limits, policy=self.policy, clock=clock)
         # API keys need the user's effective roles, which authentication computes.
         self.api_keys = self.auth.api_keys
         self.watcher = StoreWatcher(self.db, self._on_change, self.revocations,
                                     on_tick=key_reloader(self.keys, self.notices),
                                     interval=settings.poll_interval)
         self.verification = Verification(self.auth, self.keys, self.notices, self.revocations,
-                                         self.cache, settings)
+                                         self.cache, settings, self.policy)
 
     def _on_change(self, entity: str, entity_id: str) -> None:
         if entity == "catalog":

@@ -66,6 +66,13 @@ class Resources:
             raise NotFound(f"project {project_id} not found")
         return row
 
+    def domain_ids_of_projects(self, project_ids) -> set[str]:
+        """The domains the projects are in, in one query."""
+        ids = sorted(set(project_ids))
+        if not ids:
+            return set()
+        return {r.domain_id for r in Project.select(Project.domain).where(Project.id.in_(ids))}
+
     def list_domains(self, name: str = "", enabled: bool | None = None, page_size: int = 0,
                      page_token: str = "") -> tuple[list[Domain], str]:
         query = Domain.select()

@@ -14,10 +14,11 @@ tells it of each change it applies to its caches and of each key reload.
 import threading
 from collections.abc import Callable
 
-from .auth import TOKEN_ADMIN_ROLES, AuthService
+from .auth import AuthService
 from .cache import Dep, DependentCache
 from .config import Settings
 from .errors import PermissionDenied, ResourceExhausted
+from .policy import Policy
 from .records import DomainRecord, ProjectRecord, TokenInfo
 from .resources import project_record
 from .store.models import Domain, Project
@@ -31,9 +32,11 @@ Notice = tuple
 # from a fresh snapshot, which is always correct, instead of the server buffering
 # without bound.
 MAX_PENDING_NOTICES = 10_000
-# The role whose holders are the consuming services: part of the stream slots is
-# kept for them, so that no other caller can take every slot.
+# The role whose holders are the consuming services (for messages; who holds it is
+# the policy rule `service_role`): part of the stream slots is kept for them, so that
+# no other caller can take every slot.
 SERVICE_ROLE = "service"
+SERVICE_RULE = "service_role"
 
 
 class Subscription:
@@ -179,8 +182,9 @@ class Verification:
 
     def __init__(self, auth: AuthService, keys: KeyRepository, hub: NoticeHub,
                  revocations: ObservedRevocations, cache: DependentCache,
-                 settings: Settings):
+                 settings: Settings, policy: Policy):
         self._auth = auth
+        self._policy = policy
         self._keys = keys
         self.hub = hub
         self._revocations = revocations
@@ -191,27 +195,31 @@ class Verification:
         # within a second, rarely enough to cost nothing.
         self.keepalive_interval = min(max(poll_interval, 0.05), 0.25)
 
-    @staticmethod
-    def authorize_consumer(caller: TokenInfo) -> None:
-        if not caller.identity.role_names & TOKEN_ADMIN_ROLES:
-            raise PermissionDenied("checking tokens for others needs the service or admin role")
+    def authorize_watch(self, caller: TokenInfo) -> None:
+        """Rule `identity:watch_revocations`; checked again before each message of a
+        stream (memoised, so that costs a lookup)."""
+        self._policy.enforce_on_token("identity:watch_revocations", caller)
 
     def signing_keys(self, caller: TokenInfo) -> dict[str, bytes]:
-        self.authorize_consumer(caller)
+        self._policy.enforce_on_token("identity:get_signing_keys", caller)
         return self._keys.public_keys()
 
     def watch(self, caller: TokenInfo) -> tuple[Subscription, list[Revocation]]:
         """A subscription, then the snapshot: subscribed first, so an event lands in
         the snapshot, the queue, or both, never in neither."""
-        self.authorize_consumer(caller)
-        identity = caller.identity
-        subscription = self.hub.subscribe(identity.user.id, SERVICE_ROLE in identity.role_names)
+        self.authorize_watch(caller)
+        service = self._policy.allows_on_token(SERVICE_RULE, caller)
+        subscription = self.hub.subscribe(caller.identity.user.id, service)
         return subscription, self._revocations.snapshot()
 
     def domain_projects(self, caller: TokenInfo, subject_token: str = ""
                         ) -> tuple[DomainRecord, tuple[ProjectRecord, ...]]:
-        info = (self._auth.validate_for(caller, subject_token, include_catalog=False)
-                if subject_token else caller)
+        rule = "identity:list_domain_projects"
+        if subject_token:
+            info = self._auth.validate_for(caller, subject_token, include_catalog=False, rule=rule)
+        else:
+            self._policy.enforce_on_token(rule, caller, {"token.user_id": caller.identity.user.id})
+            info = caller
         domain = info.identity.domain
         if info.identity.scope_type != "domain" or domain is None:
             what = "the subject token" if subject_token else "this call"

@@ -260,7 +260,7 @@ def test_only_the_owner_or_a_system_admin_manages_keys(service, stub, admin, ids
     assert _list(bob) == []  # bob's own list: his keys only
 
     assert [k.id for k in _list(admin, ids["alice"])] == [created.api_key.id]
-    on_behalf = _create(admin, ids["acme"], user_id=ids["alice"])
+    on_behalf = _create(admin, ids["acme"], user_id=ids["alice"], on_behalf=True)
     assert on_behalf.api_key.user_id == ids["alice"]
     assert _key_auth(stub, on_behalf.secret).token_info.user.name == "alice"
     _delete(admin, created.api_key.id)

@@ -273,11 +273,18 @@ def test_plain_user_may_validate_own_token_but_not_anothers(stub):
 
 
 @pytest.mark.parametrize("name,scope", [("nova", project_scope("service")),
-                                        ("admin", project_scope("admin")),
                                         ("admin", pb.Scope(system=pb.SystemScope(all=True)))])
-def test_service_and_admin_roles_may_validate_anyones_token(stub, name, scope):
+def test_services_and_system_admins_may_validate_anyones_token(stub, name, scope):
     bob = login(stub, "bob").token
     assert validate(stub, login(stub, name, scope).token, bob).user.name == "bob"
+
+
+def test_admin_on_one_project_may_not_validate_anothers_token(stub):
+    """Rule identity:validate_token: admin of the `admin` project is no token admin."""
+    bob = login(stub, "bob").token
+    error = rpc_error(validate, stub, login(stub, "admin", project_scope("admin")).token, bob)
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "'identity:validate_token'" in error.details()
 
 
 def test_plain_user_may_not_revoke_anothers_token(stub):

@@ -320,3 +320,16 @@ def test_api_keys(admin):
     admin.run("api", "key", "delete", created["id"])
     assert "UNAUTHENTICATED" in keyed.fails("token", "issue")
     assert created["id"] not in {k["id"] for k in admin.json("api", "key", "list")}
+
+
+@pytest.mark.slow
+def test_another_users_api_key_needs_on_behalf(admin):
+    """Creating a key for someone else is an explicit act (--on-behalf), audited."""
+    refusal = admin.fails("api", "key", "create", unique("key"), "--project", "acme",
+                          "--user", "alice", "--user-domain", "Default")
+    assert "INVALID_ARGUMENT" in refusal and "on_behalf" in refusal
+    assert admin.json("api", "key", "list", "--user", "alice") == []
+    created = admin.json("api", "key", "create", unique("key"), "--project", "acme",
+                         "--user", "alice", "--user-domain", "Default", "--on-behalf")
+    assert created["user_id"] == admin.json("user", "show", "alice")["id"]
+    admin.run("api", "key", "delete", created["id"])

@@ -1,7 +1,8 @@
 """The default authorization rules, through the real server.
 
 Every `identity:*` rule of DEFAULT_RULES has a case: one call with a token the rule
-lets through and one with a token it refuses (PERMISSION_DENIED naming the rule).
+lets through and one with a token it refuses (PERMISSION_DENIED naming the rule; for
+`identity:check_token`, which only the gateway's HEAD asks, 403).
 Then the behaviours the defaults promise, pinned one by one: a domain admin manages
 its own domain only, project readers read their project, everyone reads their own user
 and changes their own password, a project admin is no system or domain admin. Last,
@@ -18,6 +19,7 @@ import pytest
 from identity_api.admin.v1 import admin_pb2 as apb
 from identity_api.admin.v1 import admin_pb2_grpc as agrpc
 from identity_api.v1 import identity_pb2 as pb
+from identity_api.v1 import identity_pb2_grpc as igrpc
 
 from conftest import start_service
 from identity_client.policy import PolicyFileError
@@ -25,6 +27,7 @@ from identity_grpc.core import Core
 from identity_grpc.policy import DEFAULT_RULES
 from identity_grpc.store.models import DEFAULT_DOMAIN_ID, Endpoint
 from support import DEMO_PASSWORDS, project_scope, rpc_error
+from test_gateway_discovery import fetch
 
 TIMEOUT = 10.0
 FOOADMIN_PASSWORD = "fooadmin-password-1"
@@ -34,7 +37,7 @@ RITA_PASSWORD = "rita-password-1"
 # ---- calling the admin services as someone ------------------------------------------
 
 class _Bound:
-    """One admin stub whose methods carry a token and a timeout."""
+    """One stub whose methods carry a token and a timeout."""
 
     def __init__(self, stub, token: str):
         self._stub, self._md = stub, (("x-auth-token", token),)
@@ -42,6 +45,23 @@ class _Bound:
     def __getattr__(self, method: str):
         rpc = getattr(self._stub, method)
         return lambda request: rpc(request, metadata=self._md, timeout=TIMEOUT)
+
+
+class HttpRefused(Exception):
+    """An HTTP call the gateway refused: its status and body."""
+
+    def __init__(self, status: int, body: str):
+        super().__init__(f"{status} {body}")
+        self.status, self.body = status, body
+
+
+def http_token_call(base: str, method: str, caller_token: str, subject_token: str) -> int:
+    """`method` on /v3/auth/tokens; the status when it succeeds, else HttpRefused."""
+    status, _, body = fetch(f"{base}/v3/auth/tokens", method,
+                            {"X-Auth-Token": caller_token, "X-Subject-Token": subject_token})
+    if status >= 400:
+        raise HttpRefused(status, body)
+    return status
 
 
 class As:
@@ -69,7 +89,17 @@ class As:
     def __getattr__(self, service: str) -> _Bound:
         if not service[:1].isupper():
             raise AttributeError(service)
-        return _Bound(getattr(agrpc, f"{service}Stub")(self._channel), self.token)
+        module = igrpc if service == "Identity" else agrpc
+        return _Bound(getattr(module, f"{service}Stub")(self._channel), self.token)
+
+    def watch(self) -> pb.WatchRevocationsResponse:
+        """The first message of a revocation stream, then the stream is left."""
+        stream = igrpc.IdentityStub(self._channel).WatchRevocations(
+            pb.WatchRevocationsRequest(), metadata=(("x-auth-token", self.token),), timeout=TIMEOUT)
+        try:
+            return next(stream)
+        finally:
+            stream.cancel()
 
 
 def authenticate(stub, name: str, password: str, domain_id: str = DEFAULT_DOMAIN_ID,
@@ -137,6 +167,8 @@ class World:
     member: As          # bob, member on acme through group devs, project scope acme
     alice: As           # alice, unscoped
     project_admin: As   # alice, admin on cyberdyne, project scope cyberdyne
+    nova: As            # nova, service on project service: a consuming service
+    gateway: str        # the HTTP gateway's base URL
     # ids
     foo: str
     acme: str
@@ -157,7 +189,7 @@ class World:
 
 
 @pytest.fixture
-def world(service) -> World:
+def world(service, gateway) -> World:
     core, stub = service.core, service.stub
     resources, identity, assignments = core.resources, core.identity, core.assignments
     default, foo_domain = resources.get_domain(DEFAULT_DOMAIN_ID), resources.find_domain(name="Foo")
@@ -190,6 +222,7 @@ def world(service) -> World:
         member=caller("bob", DEMO_PASSWORDS["bob"], on_project(project["acme"])),
         alice=caller("alice", DEMO_PASSWORDS["alice"]),
         project_admin=caller("alice", DEMO_PASSWORDS["alice"], on_project(project["cyberdyne"])),
+        nova=caller("nova", DEMO_PASSWORDS["nova"], project_scope("service")), gateway=gateway,
         foo=foo, acme=project["acme"], cyberdyne=project["cyberdyne"], bar=project["bar"],
         baz=project["baz"], devs=identity.find_group("devs", DEFAULT_DOMAIN_ID).id,
         foo_group=foo_group, foo_user=foo_user, admin_id=users["admin"],
@@ -594,6 +627,50 @@ def _(w):
             lambda: w.member.ApiKeys.DeleteApiKey(delete(alices_key())))
 
 
+# Token operations: the token's own subject, a consuming service (`service`), a
+# system reader (a system admin to revoke); admin on one project is none of these.
+
+@case("identity:validate_token")
+def _(w):
+    subject = w.member.token  # bob's
+    return (lambda: w.nova.Identity.ValidateToken(pb.ValidateTokenRequest(subject_token=subject)),
+            lambda: w.project_admin.Identity.ValidateToken(
+                pb.ValidateTokenRequest(subject_token=subject)))
+
+
+@case("identity:check_token")
+def _(w):
+    subject = w.member.token
+    return (lambda: http_token_call(w.gateway, "HEAD", w.sys.token, subject),
+            lambda: http_token_call(w.gateway, "HEAD", w.project_admin.token, subject))
+
+
+@case("identity:revoke_token")
+def _(w):
+    subject = w.member.token
+    return (lambda: w.sys.Identity.RevokeToken(pb.RevokeTokenRequest(subject_token=subject)),
+            lambda: w.project_admin.Identity.RevokeToken(pb.RevokeTokenRequest(subject_token=subject)))
+
+
+@case("identity:watch_revocations")
+def _(w):
+    return (lambda: w.nova.watch(), lambda: w.project_admin.watch())
+
+
+@case("identity:get_signing_keys")
+def _(w):
+    return (lambda: w.sys.Identity.GetSigningKeys(pb.GetSigningKeysRequest()),
+            lambda: w.project_admin.Identity.GetSigningKeys(pb.GetSigningKeysRequest()))
+
+
+@case("identity:list_domain_projects")
+def _(w):
+    subject = w.foo_admin.token
+    return (lambda: w.foo_admin.Identity.ListDomainProjects(pb.ListDomainProjectsRequest()),
+            lambda: w.project_admin.Identity.ListDomainProjects(
+                pb.ListDomainProjectsRequest(subject_token=subject)))
+
+
 def test_every_default_identity_rule_has_a_case():
     rules = {name for name in DEFAULT_RULES if name.startswith("identity:")}
     assert sorted(rules - CASES.keys()) == [], "default rules without a case below"
@@ -607,6 +684,10 @@ def test_default_rule_lets_one_caller_through_and_refuses_another(world, rule):
     # caller's session (a password change revokes the user's tokens).
     try:
         refused()
+    except HttpRefused as e:
+        assert e.status == 403, e  # a HEAD answer has no body to name the rule in
+        allowed()
+        return
     except grpc.RpcError as e:
         error = e
     else:

@@ -279,13 +279,16 @@ def parse_expiry(text: str) -> Timestamp:
              help="a role it carries (repeatable; default: every role on the project)"),
          arg("--expires", metavar="ISO8601", help="when it stops working (default: never)"),
          arg("--user", metavar="USER", help="whose key (default: yours)"),
-         arg("--user-domain", metavar="DOMAIN", help="the domain of --user"))
+         arg("--user-domain", metavar="DOMAIN", help="the domain of --user"),
+         arg("--on-behalf", action="store_true",
+             help="required when --user is someone else: create that user's key "
+                  "(system admins; audited)"))
 def api_key_create(session, args):
     expires = parse_expiry(args.expires) if args.expires else None
     request = apb.CreateApiKeyRequest(
         name=args.name, user_id=session.find_id("user", args.user, args.user_domain),
         project_id=session.find_id("project", args.project, args.project_domain),
-        role_ids=[session.find_id("role", r) for r in args.role])
+        role_ids=[session.find_id("role", r) for r in args.role], on_behalf=args.on_behalf)
     if expires is not None:
         request.expires_at.CopyFrom(expires)
     made = session.call("ApiKeys", "CreateApiKey", request)

@@ -1,11 +1,21 @@
-"""Operations on API keys: a user's own, or anyone's for a system admin."""
+"""Operations on API keys: a user's own, or anyone's for a system admin.
+
+A key is a standing way to log in as its user, so making one for somebody else is an
+act of its own: the request says so (`on_behalf`), the policy allows it (by default
+system admins), and it is written to the audit log (`identity_grpc.audit`: who, for
+whom, which key; never the secret)."""
 
 from __future__ import annotations
 
-from ..errors import PermissionDenied
+import json
+import logging
+
+from ..errors import InvalidArgument, PermissionDenied
 from ..records import TokenInfo
 from ..store.models import ApiKey
 from .base import Ops
+
+audit = logging.getLogger("identity_grpc.audit")
 
 
 def _not_from_api_key(caller: TokenInfo, what: str) -> None:
@@ -21,12 +31,28 @@ class ApiKeyOps(Ops):
         return self.core.api_keys
 
     def create(self, caller: TokenInfo, project_id: str, user_id: str = "", name: str = "",
-               role_ids=(), expires_at: int | None = None) -> tuple[ApiKey, str]:
-        user_id = user_id or caller.identity.user.id
-        self.enforce("create_api_key", caller, user_id=user_id)
+               role_ids=(), expires_at: int | None = None,
+               on_behalf: bool = False) -> tuple[ApiKey, str]:
+        own = caller.identity.user.id
+        user_id = user_id or own
+        self.enforce("create_api_key", caller, user_id=user_id, on_behalf=on_behalf)
         _not_from_api_key(caller, "create")
-        return self._keys.create(user_id, project_id, name=name, role_ids=role_ids,
-                                 expires_at=expires_at)
+        if user_id != own and not on_behalf:
+            raise InvalidArgument("on_behalf", f"user_id {user_id} is not the caller: creating "
+                                  "a key for another user must be asked for explicitly; set "
+                                  "on_behalf (the creation is audited)")
+        if user_id == own and on_behalf:
+            raise InvalidArgument("on_behalf", "the key would be the caller's own; on_behalf "
+                                  "is for creating another user's key (name it in user_id)")
+        key, secret = self._keys.create(user_id, project_id, name=name, role_ids=role_ids,
+                                        expires_at=expires_at)
+        if on_behalf:
+            audit.info(json.dumps({
+                "event": "api_key.created_on_behalf", "by_user_id": own,
+                "by_scope": caller.identity.scope_type, "for_user_id": user_id,
+                "api_key_id": key.id, "project_id": project_id,
+                "audit_id": caller.audit_ids[0] if caller.audit_ids else ""}))
+        return key, secret
 
     def list(self, caller: TokenInfo, user_id: str = "") -> list[ApiKey]:
         user_id = user_id or caller.identity.user.id

@@ -6,6 +6,7 @@ from ..assignments import Assignment, AssignmentQuery
 from ..errors import InvalidArgument
 from ..records import TokenInfo
 from .base import Ops
+from .reach import cloud_wide
 
 
 class AssignmentOps(Ops):
@@ -28,7 +29,7 @@ class AssignmentOps(Ops):
                 "user_id": user_id or None}
 
     def grant(self, caller: TokenInfo, role_id: str, **grant) -> None:
-        self.enforce("grant_role", caller, **self._grant_target(grant))
+        self.enforce("grant_role", caller, **self._grant_target(grant, caller, role_id))
         self.core.assignments.grant(role_id, **grant)
 
     def check(self, caller: TokenInfo, role_id: str, **grant) -> bool:
@@ -36,12 +37,19 @@ class AssignmentOps(Ops):
         return self.core.assignments.has_grant(role_id, **grant)
 
     def revoke(self, caller: TokenInfo, role_id: str, **grant) -> None:
-        self.enforce("revoke_role", caller, **self._grant_target(grant))
+        self.enforce("revoke_role", caller, **self._grant_target(grant, caller, role_id))
         self.core.assignments.revoke(role_id, **grant)
 
-    def _grant_target(self, grant: dict) -> dict:
-        return self._target(grant["target_type"], grant["target_id"], grant.get("user_id", ""),
-                            grant.get("group_id", ""))
+    def _grant_target(self, grant: dict, caller: TokenInfo | None = None,
+                      role_id: str = "") -> dict:
+        """With a caller and role, also whether the role is cloud-wide (`service`, or
+        power past the scope it is granted on that the caller has not got itself): a
+        domain admin granting or taking one away would be deciding for the whole cloud."""
+        target = self._target(grant["target_type"], grant["target_id"], grant.get("user_id", ""),
+                              grant.get("group_id", ""))
+        if caller is not None:
+            target["cloud_wide"] = cloud_wide(self.core, caller, [role_id])
+        return target
 
     def list(self, caller: TokenInfo, *, user_id: str = "", group_id: str = "",
              project_id: str = "", domain_id: str = "", system: bool = False, role_id: str = "",

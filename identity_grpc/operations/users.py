@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..records import TokenInfo
 from ..store.models import Group, User
 from .base import Ops, caller_domain, owning_domain
+from .reach import reach_domain_id
 
 
 class UserOps(Ops):
@@ -29,12 +30,20 @@ class UserOps(Ops):
         self.enforce("create_user", caller, domain_id=domain_id)
         return self.core.identity.create_user(name, domain_id, **fields)
 
+    def _managed_target(self, caller: TokenInfo, user_id: str) -> dict:
+        """The user's target plus how far its power reaches (`reach`): a domain admin
+        must not take over a user whose power reaches past its domain."""
+        user = self.core.identity.get_user(user_id)
+        return {**self._target(user),
+                "reach_domain_id": reach_domain_id(self.core, caller, user.domain_id,
+                                                   user_id=user.id)}
+
     def update(self, caller: TokenInfo, user_id: str, **changes) -> User:
-        self.enforce("update_user", caller, **self._target(self.core.identity.get_user(user_id)))
+        self.enforce("update_user", caller, **self._managed_target(caller, user_id))
         return self.core.identity.update_user(user_id, **changes)
 
     def delete(self, caller: TokenInfo, user_id: str) -> None:
-        self.enforce("delete_user", caller, **self._target(self.core.identity.get_user(user_id)))
+        self.enforce("delete_user", caller, **self._managed_target(caller, user_id))
         self.core.identity.delete_user(user_id)
 
     def change_password(self, caller: TokenInfo | None, user_id: str, original: str, new: str,
@@ -89,7 +98,12 @@ class GroupOps(Ops):
                 "user_domain_id": self.core.identity.get_user(user_id).domain_id}
 
     def add_user(self, caller: TokenInfo, group_id: str, user_id: str) -> None:
-        self.enforce("add_user_to_group", caller, **self._membership_target(group_id, user_id))
+        """Also asks how far the group's power reaches: joining a group with grants
+        elsewhere, or a cloud-wide role, would be a grant of that power."""
+        target = self._membership_target(group_id, user_id)
+        target["group_reach_domain_id"] = reach_domain_id(self.core, caller, target["domain_id"],
+                                                          group_id=group_id)
+        self.enforce("add_user_to_group", caller, **target)
         self.core.identity.add_user_to_group(user_id, group_id)
 
     def remove_user(self, caller: TokenInfo, group_id: str, user_id: str) -> None:

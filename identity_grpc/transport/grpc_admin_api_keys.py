@@ -26,7 +26,8 @@ class ApiKeysServicer(agrpc.ApiKeysServicer):
     def CreateApiKey(self, request, context):
         row, secret = self._ops.create(
             current_caller(), request.project_id, user_id=request.user_id, name=request.name,
-            role_ids=list(request.role_ids), expires_at=msg.seconds_of(request, "expires_at"))
+            role_ids=list(request.role_ids), expires_at=msg.seconds_of(request, "expires_at"),
+            on_behalf=request.on_behalf)
         return apb.CreateApiKeyResponse(api_key=api_key(row), secret=secret)
 
     def ListApiKeys(self, request, context):

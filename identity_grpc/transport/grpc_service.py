@@ -94,7 +94,7 @@ class IdentityServicer(pb_grpc.IdentityServicer):
                 if subscription.overflowed:
                     raise errors.FailedPrecondition("this watcher fell too far behind; "
                                                     "watch again for a fresh snapshot")
-                verification.authorize_consumer(current_caller())
+                verification.authorize_watch(current_caller())
                 yield from _notices_messages(notices)
         finally:
             subscription.close()

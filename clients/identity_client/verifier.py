@@ -749,7 +749,7 @@ class TokenVerifier:
         every = entity_id == "*"
         with self._lock:
             self._generation += 1
-            if entity in ("domain", "domain_projects"):
+            if entity in ("domain", "domain_projects", "*"):
                 if every:
                     self._domain_projects = {}
                 else:

@@ -96,15 +96,16 @@ class FeedCursor:
 
     Ids are trusted only while the table shows no sign of having gone back: a
     table whose highest id is below the highest one applied here (its newest rows
-    deleted, so the next ids may be handed out again), or whose lowest id is past
-    the next one expected (rows this server never read were pruned), is a feed
-    this cursor can no longer follow row by row. `fetch_new` then says so, and the
+    deleted, so the next ids may be handed out again), an applied id that now names
+    another row (handed out again before this server looked), or a lowest id past
+    the next one expected (rows this server never read were pruned) is a feed this
+    cursor can no longer follow row by row. `fetch_new` then says so, and the
     caller resynchronises (see `StoreWatcher`)."""
 
     def __init__(self, model, start_id: int = 0):
         self._model = model
         self.high = start_id
-        self._applied: set[int] = set()
+        self._applied: dict[int, int] = {}  # id -> fingerprint of the row applied
 
     def fetch_new(self) -> tuple[list[dict], str | None]:
         """(rows not applied yet, why the feed cannot be trusted or None)."""
@@ -117,23 +118,34 @@ class FeedCursor:
                 return [], (f"ids {self.high + 1} to {lowest - 1} are gone unread")
         rows = (model.select().where(model.id > self.high - LOOKBACK_IDS)
                 .order_by(model.id).dicts())
-        fresh = [r for r in rows if r["id"] not in self._applied]
-        self._mark_applied(r["id"] for r in fresh)
+        fresh = []
+        for row in rows:
+            seen = self._applied.get(row["id"])
+            if seen is None:
+                fresh.append(row)
+            elif seen != _fingerprint(row):
+                return [], f"id {row['id']} was handed out again"
+        self._mark_applied(fresh)
         return fresh, None
 
     def restart(self) -> list[dict]:
         """Every row of the table, all counted as applied: after a rewind or a gap."""
         rows = list(self._model.select().order_by(self._model.id).dicts())
-        self.high, self._applied = 0, set()
-        self._mark_applied(r["id"] for r in rows)
+        self.high, self._applied = 0, {}
+        self._mark_applied(rows)
         return rows
 
-    def _mark_applied(self, ids) -> None:
-        for i in ids:
-            self._applied.add(i)
-            self.high = max(self.high, i)
+    def _mark_applied(self, rows: list[dict]) -> None:
+        for row in rows:
+            self._applied[row["id"]] = _fingerprint(row)
+            self.high = max(self.high, row["id"])
         floor = self.high - LOOKBACK_IDS
-        self._applied = {i for i in self._applied if i > floor}
+        if len(self._applied) > LOOKBACK_IDS:
+            self._applied = {i: f for i, f in self._applied.items() if i > floor}
+
+
+def _fingerprint(row: dict) -> int:
+    return hash(tuple(row.values()))
 
 
 class StoreWatcher:

@@ -55,7 +55,7 @@ class Core:
         self.identity = Identity(self.writer, self.passwords, lifetime,
                                  settings.password_rules, clock,
                                  throttle=self.login_throttle, quotas=quotas)
-        self.resources = Resources(self.writer, lifetime, quotas=quotas)
+        self.resources = Resources(self.writer, lifetime, quotas=quotas, clock=clock)
         self.assignments = Assignments(self.writer)
         self.catalog = Catalog(self.writer)
         limits = RevocationLimits(
@@ -67,7 +67,8 @@ class Core:
             identity=self.identity, resources=self.resources, assignments=self.assignments,
             catalog=self.catalog, codec=self.codec, revocations=self.revocations,
             writer=self.writer, cache=self.cache, token_lifetime=lifetime,
-            revocation_limits=limits, clock=clock)
+            revocation_limits=limits, clock=clock,
+            clock_skew_tolerance=settings.clock_skew_tolerance)
         # API keys need the user's effective roles, which authentication computes.
         self.api_keys = self.auth.api_keys
         self.watcher = StoreWatcher(self.db, self._on_change, self.revocations,

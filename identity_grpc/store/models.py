@@ -190,8 +190,9 @@ class Endpoint(BaseModel):
 class RevocationEvent(BaseModel):
     """Tokens matching this event are refused. An event matches by the token's own
     audit id, or by user / project / domain for tokens issued at or before
-    `issued_before`. `expires_at` is when no token it could match can still be valid,
-    after which the event is pruned."""
+    `issued_before` (unix milliseconds, since schema version 6). `expires_at` (unix
+    seconds) is when no token it could match can still be valid, after which the
+    event is pruned."""
 
     id = FeedIdField()
     audit_id = pw.CharField(max_length=32, null=True)

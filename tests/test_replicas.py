@@ -10,7 +10,7 @@ gets OK or NOT_FOUND. The races that collide only now and then (a deleted row th
 several writers wait on) run for RACES rounds: enough that, before colliding operations
 were retried, each failed on MariaDB in most runs.
 
-Key rotation runs the README's procedure: two processes with separate key
+Key rotation runs the procedure of docs/replicas.md: two processes with separate key
 directories (as on separate hosts), `identity-manage rotate-keys` on one, then the
 repository copied to the other with rsync.
 """
@@ -409,7 +409,7 @@ def rotate_keys(key_dir: Path) -> None:
 
 
 def copy_keys(source: Path, target: Path) -> None:
-    """The README's copy: every key but the staged one (deleting retired keys), then
+    """The copy docs/replicas.md describes: every key but the staged one (deleting retired keys), then
     the staged key, so a replica never holds the new staged key without the new
     primary. By content (`--checksum`): every key file has the same size, and two
     rotations within a second leave the same timestamp, which rsync's quick check

@@ -97,7 +97,8 @@ class FeedCursor:
     Ids are trusted only while the table shows no sign of having gone back: a
     table whose highest id is below the highest one applied here (its newest rows
     deleted, so the next ids may be handed out again), an applied id that now names
-    another row (handed out again before this server looked), or a lowest id past
+    another row (handed out again before this server looked: change rows carry a
+    random nonce, so even the same change again differs), or a lowest id past
     the next one expected (rows this server never read were pruned) is a feed this
     cursor can no longer follow row by row. `fetch_new` then says so, and the
     caller resynchronises (see `StoreWatcher`)."""

@@ -174,16 +174,20 @@ def test_a_cutoff_refuses_tokens_of_its_own_second_and_accepts_the_next(setting,
     service, base, erin, verifier = setting
     cuts = (_grpc_cutoffs(service, erin) if transport == "grpc"
             else _http_cutoffs(base, _HTTP_CALLER[base], erin))
-    _start_of_a_second()
-    before = erin.token()
-    cuts[cutoff]()
-    after = erin.token()
     codec = service.core.codec
-    newest_cutoff = max(e.issued_before for e in RevocationEvent.select()
-                        .where(RevocationEvent.audit_id.is_null()))
-    issued_before, issued_after = codec.decode(before).issued_at, codec.decode(after).issued_at
-    assert issued_before // 1000 == newest_cutoff // 1000, "not within one second: retry"
-    assert issued_before <= newest_cutoff < issued_after
+    for _ in range(3):  # a loaded machine may cross into the next second: try again
+        _start_of_a_second()
+        before = erin.token()
+        cuts[cutoff]()
+        after = erin.token()
+        newest_cutoff = max(e.issued_before for e in RevocationEvent.select()
+                            .where(RevocationEvent.audit_id.is_null()))
+        issued_before = codec.decode(before).issued_at
+        if issued_before // 1000 == newest_cutoff // 1000:
+            break
+    else:
+        pytest.fail("the token and the cutoff never fell within one second")
+    assert issued_before <= newest_cutoff < codec.decode(after).issued_at
     assert _everywhere(service, base, verifier, before) == {False}
     assert _everywhere(service, base, verifier, after) == {True}
 

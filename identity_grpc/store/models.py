@@ -5,6 +5,7 @@ MariaDB; `store.db.open_database` decides which. Ids are assigned by the service
 (uuid4 hex) except the default domain's, `default`.
 """
 
+import secrets
 import time
 import uuid
 
@@ -18,6 +19,10 @@ SYSTEM_TARGET = "all"  # the target id of a system role assignment
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+def new_nonce() -> int:
+    return secrets.randbits(62)
 
 
 def now_seconds() -> int:
@@ -227,6 +232,9 @@ class Change(BaseModel):
     entity = pw.CharField(max_length=16)  # "user" | "group" | "project" | "domain" | "role" | "catalog"
     entity_id = pw.CharField(max_length=64)
     created_at = pw.BigIntegerField(default=now_seconds, index=True)
+    # Random: tells this row from an earlier one that had the same id and the same
+    # change (ids handed out again), which a follower must not take for one it applied.
+    nonce = pw.BigIntegerField(null=True, default=new_nonce)
 
 
 ALL_MODELS = [

@@ -80,7 +80,11 @@ def _cutoffs_in_milliseconds(db: pw.Database) -> None:
     issue times now are (token format version 2), so that a password change revokes
     the tokens issued earlier in the same second. A cutoff of second s covered every
     token issued during s: it becomes the last millisecond of s, so nothing revoked
-    before the upgrade becomes valid."""
+    before the upgrade becomes valid.
+
+    Also a random `nonce` on change-feed rows, so that a follower tells a row from an
+    earlier one with the same id and the same change (see `sync.FeedCursor`)."""
+    _add_columns(db, models.Change, ["nonce"])
     models.RevocationEvent.update(
         issued_before=models.RevocationEvent.issued_before * 1000 + 999).execute()
 

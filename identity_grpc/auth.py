@@ -25,7 +25,7 @@ from .revocation_limits import RevocationLimits
 from .store.models import SYSTEM_TARGET, ApiKey, Domain, Project, User
 from .sync import Writer
 from .tokens.format import TokenCodec, TokenPayload, new_audit_id
-from .tokens.revocation import Revocation, RevocationList
+from .tokens.revocation import Revocation, RevocationList, now_ms
 from .validation import check_id_or_name
 
 # One answer for every failed authentication, so a caller cannot learn whether a
@@ -85,7 +85,7 @@ class AuthService:
                  catalog: Catalog, codec: TokenCodec, revocations: RevocationList,
                  writer: Writer, cache: DependentCache, token_lifetime: int,
                  revocation_limits: RevocationLimits, policy: Policy,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, clock_skew_tolerance: float = 5.0):
         self._identity = identity
         self._policy = policy
         self._resources = resources
@@ -96,6 +96,8 @@ class AuthService:
         self._writer = writer
         self._cache = cache
         self._lifetime = token_lifetime
+        self._lifetime_ms = token_lifetime * 1000
+        self._skew_ms = int(clock_skew_tolerance * 1000)
         self._clock = clock
         self._revocation_limits = revocation_limits
         self.api_keys = ApiKeys(writer, self._roles_on, clock)
@@ -106,7 +108,8 @@ class AuthService:
                      source: str | None = None) -> tuple[str, TokenInfo]:
         """A token for the credentials. `source` is the client's address, which the
         throttles of failed passwords go by (None: a call from inside the server)."""
-        now = int(self._clock())
+        issued_at = now_ms(self._clock)
+        now = issued_at // 1000
         api_key_id = None
         if isinstance(credentials, PasswordCredentials):
             user = self._check_password(credentials, source)
@@ -138,7 +141,7 @@ class AuthService:
             raise Unauthenticated(AUTH_FAILED)
         audit_ids = (new_audit_id(),) + ((parent_audit,) if parent_audit else ())
         payload = TokenPayload(user_id=user_id, methods=methods, scope_type=scope_type,
-                               scope_id=scope_id, issued_at=now, expires_at=expires_at,
+                               scope_id=scope_id, issued_at=issued_at, expires_at=expires_at,
                                audit_ids=audit_ids, api_key_id=api_key_id)
         return self._codec.encode(payload), self._info(payload, identity, include_catalog)
 
@@ -235,8 +238,15 @@ class AuthService:
                  error: type[Unauthenticated] = Unauthenticated) -> TokenInfo:
         """The facts of a valid token; `error` is raised (with the reason) otherwise."""
         payload = self._decode(token, error)
-        if int(self._clock()) >= payload.expires_at:
+        now = self._clock()
+        if now >= payload.expires_at:
             raise error("token has expired")
+        # Signed with our key, yet not as this service issues them (clocks disagreeing
+        # by more than the tolerance, or a key holder minting its own): refused.
+        if payload.issued_at > now * 1000 + self._skew_ms:
+            raise error("token was issued in the future")
+        if payload.expires_at * 1000 - payload.issued_at > self._lifetime_ms:
+            raise error("token lives longer than the token lifetime")
         # One scope lookup serves both the revocation check (which needs the project's
         # domain) and the token's facts: this is the hot path of every call.
         identity = self._scoped(payload.user_id, payload.scope_type, payload.scope_id,

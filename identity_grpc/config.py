@@ -26,6 +26,13 @@ class Settings:
     token_lifetime: int = 3600  # seconds
     max_active_keys: int = 3  # staged + primary + secondaries
     poll_interval: float = 0.25  # seconds between reads of the shared change feed
+    # Pruning of the shared feeds (docs/revocation.md): how often each server prunes,
+    # and how long a change-feed row is kept (longer than any server may fall behind).
+    prune_interval: float = 60.0  # seconds
+    change_retention: float = 600.0  # seconds
+    # How far in the future a token's issue time may be (the clocks of the servers
+    # sharing a store disagree a little); a token issued further ahead is refused.
+    clock_skew_tolerance: float = 5.0  # seconds
     grpc_workers: int = 32  # threads serving gRPC calls, per process
     # Server processes sharing the gRPC and HTTP ports (SO_REUSEPORT); each is a
     # whole server, a replica of the others over the same store and keys.
@@ -108,6 +115,9 @@ class Settings:
             raise ValueError("setting 'password_hash_nice' must be between 0 and 19, "
                              f"not {self.password_hash_nice}")
         self.password_rules.compiled_regex  # a bad pattern stops the server at start
+        for name in ("prune_interval", "change_retention", "clock_skew_tolerance"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"setting {name!r} must not be negative")
         if self.poll_interval <= 0:
             raise ValueError(f"setting 'poll_interval' must be positive, not {self.poll_interval}")
         if self.revocation_rate_per_user <= 0:

@@ -21,7 +21,7 @@ from .resources import Resources
 from .revocation_limits import RevocationLimits
 from .store.db import open_database
 from .store.models import database_proxy
-from .sync import StoreWatcher, Writer
+from .sync import WILDCARD, StoreWatcher, Writer
 from .tokens.format import TokenCodec
 from .tokens.keys import KeyRepository
 from .verification import NoticeHub, ObservedRevocations, Verification, key_reloader
@@ -55,7 +55,7 @@ class Core:
         self.identity = Identity(self.writer, self.passwords, lifetime,
                                  settings.password_rules, clock,
                                  throttle=self.login_throttle, quotas=quotas)
-        self.resources = Resources(self.writer, lifetime, quotas=quotas)
+        self.resources = Resources(self.writer, lifetime, quotas=quotas, clock=clock)
         self.assignments = Assignments(self.writer)
         self.catalog = Catalog(self.writer)
         limits = RevocationLimits(
@@ -67,17 +67,24 @@ class Core:
             identity=self.identity, resources=self.resources, assignments=self.assignments,
             catalog=self.catalog, codec=self.codec, revocations=self.revocations,
             writer=self.writer, cache=self.cache, token_lifetime=lifetime,
-            revocation_limits=limits, policy=self.policy, clock=clock)
+            revocation_limits=limits, policy=self.policy, clock=clock,
+            clock_skew_tolerance=settings.clock_skew_tolerance)
         # API keys need the user's effective roles, which authentication computes.
         self.api_keys = self.auth.api_keys
         self.watcher = StoreWatcher(self.db, self._on_change, self.revocations,
                                     on_tick=key_reloader(self.keys, self.notices),
-                                    interval=settings.poll_interval)
+                                    interval=settings.poll_interval,
+                                    prune_interval=settings.prune_interval,
+                                    change_retention=settings.change_retention)
         self.verification = Verification(self.auth, self.keys, self.notices, self.revocations,
                                          self.cache, settings, self.policy)
 
     def _on_change(self, entity: str, entity_id: str) -> None:
-        if entity == "catalog":
+        if entity == WILDCARD:  # the feed could not be followed: anything may have changed
+            self.catalog.forget()
+            self.assignments.forget_roles()
+            self.cache.clear()
+        elif entity == "catalog":
             self.catalog.forget()
         elif entity == "role":
             self.assignments.forget_roles()

@@ -190,7 +190,7 @@ class Identity:
         Password.create(user=user_id, hash=hashed, created_at=now,
                         expires_at=self._rules.expiry_for(now))
         tx.changed("user", user_id)
-        tx.revoke(self._user_cutoff(user_id, now - 1))
+        tx.revoke(self._user_cutoff(user_id))  # every token issued before this millisecond
 
     def password_expires_at(self, user_id: str) -> int | None:
         current = self.password_hash(user_id)
@@ -364,11 +364,9 @@ class Identity:
 
     # ---- helpers ---------------------------------------------------------------
 
-    def _user_cutoff(self, user_id: str, before: int | None = None) -> Revocation:
-        event = Revocation.issued_until_now(self._max_token_lifetime, user_id=user_id)
-        if before is None:
-            return event
-        return Revocation(issued_before=before, expires_at=event.expires_at, user_id=user_id)
+    def _user_cutoff(self, user_id: str) -> Revocation:
+        """Every token of the user issued before now (by the clock tokens are issued by)."""
+        return Revocation.issued_until_now(self._max_token_lifetime, self._clock, user_id=user_id)
 
     @staticmethod
     def _check_domain(domain_id: str) -> None:

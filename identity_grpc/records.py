@@ -80,7 +80,7 @@ class TokenInfo:
 
     identity: ScopedIdentity
     methods: tuple[str, ...]
-    issued_at: int
-    expires_at: int
+    issued_at: int  # unix milliseconds
+    expires_at: int  # unix seconds
     audit_ids: tuple[str, ...]
     catalog: tuple[ServiceRecord, ...] | None  # None when left out or unscoped

@@ -8,6 +8,9 @@ refused even if it is enabled again (as in Keystone). Besides ("project", id) an
 of a domain / below a project" are dropped when that set changes, and nothing else.
 """
 
+import time
+from typing import Callable
+
 from .errors import FailedPrecondition, InvalidArgument, NotFound
 from .quotas import DomainQuotas
 from .records import DomainRecord, ProjectRecord
@@ -34,9 +37,10 @@ def project_record(row: Project, domain: Domain) -> ProjectRecord:
 
 class Resources:
     def __init__(self, writer: Writer, max_token_lifetime: int,
-                 quotas: DomainQuotas = DomainQuotas()):
+                 quotas: DomainQuotas = DomainQuotas(), clock: Callable[[], float] = time.time):
         self._writer = writer
         self._max_token_lifetime = max_token_lifetime
+        self._clock = clock  # the clock tokens are issued by, which cutoffs must agree with
         self._quotas = quotas
 
     # ---- lookups -----------------------------------------------------------
@@ -266,7 +270,7 @@ class Resources:
             tx.changed("project_children", project.parent_id)
 
     def _revoke(self, tx: PendingWrites, **target) -> None:
-        tx.revoke(Revocation.issued_until_now(self._max_token_lifetime, **target))
+        tx.revoke(Revocation.issued_until_now(self._max_token_lifetime, self._clock, **target))
 
 
 def _delete_assignments_on(target_type: str, target_id: str) -> None:

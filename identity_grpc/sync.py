@@ -29,6 +29,7 @@ OnChange = Callable[[str, str], None]
 # many ids below the highest one seen; ids already applied are skipped.
 LOOKBACK_IDS = 200
 CHANGE_RETENTION_SECONDS = 600
+WILDCARD = "*"  # a change of this entity and id: everything may have changed
 
 
 @dataclass
@@ -91,43 +92,89 @@ def vars_of(event: Revocation) -> dict:
 
 
 class FeedCursor:
-    """Reads rows of one append-only table that this server has not applied yet."""
+    """Reads rows of one append-only table that this server has not applied yet.
+
+    Ids are trusted only while the table shows no sign of having gone back: a
+    table whose highest id is below the highest one applied here (its newest rows
+    deleted, so the next ids may be handed out again), an applied id that now names
+    another row (handed out again before this server looked: change rows carry a
+    random nonce, so even the same change again differs), or a lowest id past
+    the next one expected (rows this server never read were pruned) is a feed this
+    cursor can no longer follow row by row. `fetch_new` then says so, and the
+    caller resynchronises (see `StoreWatcher`)."""
 
     def __init__(self, model, start_id: int = 0):
         self._model = model
         self.high = start_id
-        self._applied: set[int] = set()
+        self._applied: dict[int, int] = {}  # id -> fingerprint of the row applied
 
-    def fetch_new(self):
-        rows = (self._model.select().where(self._model.id > self.high - LOOKBACK_IDS)
-                .order_by(self._model.id).dicts())
-        fresh = [r for r in rows if r["id"] not in self._applied]
-        for row in fresh:
-            self._applied.add(row["id"])
+    def fetch_new(self) -> tuple[list[dict], str | None]:
+        """(rows not applied yet, why the feed cannot be trusted or None)."""
+        model = self._model
+        lowest, highest = model.select(pw.fn.MIN(model.id), pw.fn.MAX(model.id)).tuples().get()
+        if self.high:
+            if highest is None or highest < self.high:
+                return [], (f"its highest id went back from {self.high} to {highest or 0}")
+            if lowest > self.high + 1:
+                return [], (f"ids {self.high + 1} to {lowest - 1} are gone unread")
+        rows = (model.select().where(model.id > self.high - LOOKBACK_IDS)
+                .order_by(model.id).dicts())
+        fresh = []
+        for row in rows:
+            seen = self._applied.get(row["id"])
+            if seen is None:
+                fresh.append(row)
+            elif seen != _fingerprint(row):
+                return [], f"id {row['id']} was handed out again"
+        self._mark_applied(fresh)
+        return fresh, None
+
+    def restart(self) -> list[dict]:
+        """Every row of the table, all counted as applied: after a rewind or a gap."""
+        rows = list(self._model.select().order_by(self._model.id).dicts())
+        self.high, self._applied = 0, {}
+        self._mark_applied(rows)
+        return rows
+
+    def _mark_applied(self, rows: list[dict]) -> None:
+        for row in rows:
+            self._applied[row["id"]] = _fingerprint(row)
             self.high = max(self.high, row["id"])
         floor = self.high - LOOKBACK_IDS
-        self._applied = {i for i in self._applied if i > floor}
-        return fresh
+        if len(self._applied) > LOOKBACK_IDS:
+            self._applied = {i: f for i, f in self._applied.items() if i > floor}
+
+
+def _fingerprint(row: dict) -> int:
+    return hash(tuple(row.values()))
 
 
 class StoreWatcher:
-    """A daemon thread: polls the feeds, follows key rotation on disk, prunes."""
+    """A daemon thread: polls the feeds, follows key rotation on disk, prunes.
+
+    A feed that went back or lost unread rows (`FeedCursor`) is resynchronised
+    rather than trusted: every revocation event is read again (adding one twice is
+    a no-op), and the change feed counts as "everything changed" (the wildcard
+    change `("*", "*")`, which drops every cache)."""
 
     def __init__(self, db: pw.Database, on_change: OnChange, revocations: RevocationList,
                  on_tick: Callable[[], None], interval: float = 0.25,
-                 prune_interval: float = 60.0):
+                 prune_interval: float = 60.0,
+                 change_retention: float = CHANGE_RETENTION_SECONDS):
         self._db = db
         self._on_change = on_change
         self._revocations = revocations
         self._on_tick = on_tick
         self._interval = interval
         self._prune_interval = prune_interval
+        self._change_retention = change_retention
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         start_change = Change.select(pw.fn.MAX(Change.id)).scalar() or 0
         self._changes = FeedCursor(Change, start_change)
         self._events = FeedCursor(RevocationEvent)
         self._last_prune = 0.0
+        self.resyncs = 0  # how many times a feed had to be read again from scratch
 
     def load(self) -> None:
         """Read every unexpired revocation event: called once before serving."""
@@ -135,9 +182,20 @@ class StoreWatcher:
 
     def poll_once(self) -> None:
         with self._db.connection_context():
-            for row in self._events.fetch_new():
+            events, broken = self._events.fetch_new()
+            if broken:
+                log.warning("revocation feed %s: reading every revocation event again", broken)
+                self.resyncs += 1
+                events = self._events.restart()
+            for row in events:
                 self._revocations.add(Revocation(**{n: row[n] for n in Revocation.__slots__}))
-            for row in self._changes.fetch_new():
+            changes, broken = self._changes.fetch_new()
+            if broken:
+                log.warning("change feed %s: dropping every cache", broken)
+                self.resyncs += 1
+                self._changes.restart()
+                self._on_change(WILDCARD, WILDCARD)
+            for row in changes:
                 self._on_change(row["entity"], row["entity_id"])
             if time.monotonic() - self._last_prune > self._prune_interval:
                 self.prune()
@@ -145,10 +203,16 @@ class StoreWatcher:
 
     def prune(self, now: int | None = None) -> None:
         """Delete revocation events no still-valid token could match, and change-feed
-        rows every server has long since read."""
+        rows every server has long since read. The newest row of each table is kept
+        whatever its age, so that its id stays the table's high-water mark on every
+        backend and engine (followers take a lower highest id for a rewind)."""
         now = now_seconds() if now is None else now
-        RevocationEvent.delete().where(RevocationEvent.expires_at <= now).execute()
-        Change.delete().where(Change.created_at < now - CHANGE_RETENTION_SECONDS).execute()
+        newest_event = RevocationEvent.select(pw.fn.MAX(RevocationEvent.id)).scalar() or 0
+        RevocationEvent.delete().where((RevocationEvent.expires_at <= now)
+                                       & (RevocationEvent.id < newest_event)).execute()
+        newest_change = Change.select(pw.fn.MAX(Change.id)).scalar() or 0
+        Change.delete().where((Change.created_at < now - self._change_retention)
+                              & (Change.id < newest_change)).execute()
         self._revocations.prune(now)
         self._last_prune = time.monotonic()
 

@@ -191,6 +191,8 @@ class Verification:
         self._cache = cache
         self.poll_interval = poll_interval = settings.poll_interval
         self.advertised_url = settings.advertised_url
+        self.token_lifetime = settings.token_lifetime
+        self.clock_skew_tolerance = settings.clock_skew_tolerance
         # Often enough that a consumer tells a lost stream from a quiet one well
         # within a second, rarely enough to cost nothing.
         self.keepalive_interval = min(max(poll_interval, 0.05), 0.25)

@@ -168,7 +168,7 @@ def _bad_token(kind: str, service, tmp_path) -> str:
         alice_id = service.core.identity.find_user(name="alice", domain_id="default").id
         now = int(service.clock())
         payload = TokenPayload(user_id=alice_id, methods=("password",), scope_type="unscoped",
-                               scope_id=None, issued_at=now, expires_at=now + 3600,
+                               scope_id=None, issued_at=now * 1000, expires_at=now + 3600,
                                audit_ids=(new_audit_id(),))
         return TokenCodec(KeyRepository.initialize(tmp_path / "other")).encode(payload)
     raise AssertionError(kind)

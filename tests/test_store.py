@@ -181,3 +181,25 @@ def test_upgrading_to_version_5_adds_user_options_and_never_reused_feed_ids(data
     models.Change.delete().where(models.Change.id == newest).execute()
     assert models.Change.create(entity="user", entity_id="u3").id > newest
     assert schema.upgrade(db) == schema.LATEST
+
+
+def test_upgrading_to_version_6_keeps_every_revoked_token_of_a_second_revoked(database_url):
+    """Cutoffs were seconds; a cutoff of second s covered every token issued in s, so it
+    becomes the last millisecond of s."""
+    db = make_database(database_url)
+    models.database_proxy.initialize(db)
+    assert schema.upgrade(db, target=5) == 5
+    migrate(SchemaMigrator.from_database(db).drop_column("change", "nonce"))
+    models.RevocationEvent.create(user_id="u1", issued_before=1_700_000_000,
+                                  expires_at=1_700_003_600)
+    db.close()
+
+    db = open_database(database_url)
+    assert schema.current_version(db) == schema.LATEST
+    (event,) = models.RevocationEvent.select()
+    assert (event.issued_before, event.expires_at) == (1_700_000_000_999, 1_700_003_600)
+    assert "nonce" in {c.name for c in db.get_columns("change")}
+    first, second = (models.Change.create(entity="user", entity_id="u1") for _ in range(2))
+    assert first.nonce != second.nonce  # the same change twice, told apart
+    assert schema.upgrade(db) == schema.LATEST  # run again: nothing converted twice
+    assert models.RevocationEvent.get().issued_before == 1_700_000_000_999

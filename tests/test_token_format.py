@@ -23,7 +23,7 @@ def payload(scope_type="project", scope_id="", **kw) -> TokenPayload:
     if scope_id == "":
         scope_id = {"unscoped": None, "system": "all"}.get(scope_type, hex_id())
     fields = dict(user_id=hex_id(), methods=("password",), scope_type=scope_type, scope_id=scope_id,
-                  issued_at=1_700_000_000, expires_at=1_700_003_600, audit_ids=(new_audit_id(),))
+                  issued_at=1_700_000_000_123, expires_at=1_700_003_600, audit_ids=(new_audit_id(),))
     fields.update(kw)
     return TokenPayload(**fields)
 
@@ -60,6 +60,7 @@ def rejected(codec, token, match=None):
     payload(methods=("password", "token"), audit_ids=(new_audit_id(), new_audit_id())),
     payload(methods=("password", "token", "api_key"), api_key_id=hex_id()),
     payload(methods=("api_key",), api_key_id=hex_id(), issued_at=0, expires_at=2**32 - 1),
+    payload(issued_at=(2**32 - 1) * 1000, expires_at=2**32 - 1),  # past 32 bits of milliseconds
     payload(methods=("api_key",), api_key_id="key-1"),
     payload(methods=("token", "api_key"), api_key_id=hex_id(),
             audit_ids=(new_audit_id(), new_audit_id())),
@@ -91,10 +92,10 @@ def test_api_key_token_size(codec):
     """What the service issues (hex ids everywhere) fits with room to spare; so does
     an api key token with long user and project ids, issued once (one audit id)."""
     p = payload(methods=("api_key",), api_key_id=hex_id())
-    assert len(codec.encode(p)) == 196
+    assert len(codec.encode(p)) == 199  # version 1 (issue time in seconds): 196
     rescoped = payload(methods=("token", "api_key"), api_key_id=hex_id(),
                        audit_ids=(new_audit_id(), new_audit_id()))
-    assert len(codec.encode(rescoped)) == 218
+    assert len(codec.encode(rescoped)) == 220  # version 1: 218
     for long_id in ("x" * 32, "é" * 16):
         p = payload("project", long_id, user_id=long_id, methods=("api_key",),
                     api_key_id=hex_id())
@@ -115,7 +116,7 @@ def test_tokens_without_api_key_are_unchanged(codec):
     """The api key id costs nothing when absent: the old layout, byte for byte."""
     p = payload(methods=("password", "token"), audit_ids=(new_audit_id(),) * 2)
     data = raw(codec.encode(p))
-    assert len(data) == 15 + 17 + 17 + 1 + 32 + 64
+    assert len(data) == 17 + 17 + 17 + 1 + 32 + 64
 
 
 @pytest.mark.parametrize("bad", [
@@ -125,7 +126,8 @@ def test_tokens_without_api_key_are_unchanged(codec):
     dict(methods=("password", "password")), dict(methods=("oauth",)), dict(audit_ids=()),
     dict(audit_ids=(new_audit_id(),) * 3), dict(audit_ids=("short",)),
     dict(audit_ids=("A" * 21 + "B",)),  # non-zero spare bits
-    dict(issued_at=-1), dict(expires_at=2**32), dict(expires_at=1),
+    dict(issued_at=-1), dict(issued_at=2**48), dict(expires_at=2**32), dict(expires_at=1),
+    dict(issued_at=1_700_003_600_001),  # a millisecond after it expires
     dict(methods=("api_key",)), dict(methods=("api_key",), api_key_id=""),
     dict(methods=("api_key",), api_key_id="x" * 33), dict(api_key_id="abc"),
     # Every id in the long form and two audit ids: more than 255 characters.
@@ -171,7 +173,8 @@ def test_messages(codec, tmp_path):
     rejected(codec, "A" * 5, "base64")
     rejected(codec, "AAAA", "truncated")
     rejected(codec, "x" * 256, "malformed")
-    rejected(codec, b64(b"\x02" + data[1:]), "version")
+    rejected(codec, b64(b"\x03" + data[1:]), "version")
+    rejected(codec, b64(b"\x01" + data[1:]), "version")  # version 1: seconds, refused
     rejected(codec, b64(data[:1] + b"\0\0\0\0" + data[5:]), "unknown or retired key")
     rejected(codec, b64(data[:-1] + bytes([data[-1] ^ 1])), "signature")
     other = TokenCodec(KeyRepository.initialize(tmp_path / "other"))
@@ -181,14 +184,15 @@ def test_messages(codec, tmp_path):
 def test_signed_but_malformed_payloads_rejected(codec, repo):
     """Bodies only a holder of the key could produce; decode must still not crash."""
     key = repo.primary
-    header = struct.Struct(">B4sBBII")  # version, key id, methods, scope, issued, expires
-    head = header.pack(1, key.key_id, 1, 1, 0, 1)
+    # version, key id, methods, scope, issued (high 16, low 32 bits), expires
+    header = struct.Struct(">B4sBBHII")
+    head = header.pack(2, key.key_id, 1, 1, 0, 0, 1)
     audit = b"\x01" + b"a" * 16
     hex_user = b"\x00" + b"u" * 16
     bodies = [
-        header.pack(1, key.key_id, 0, 1, 0, 1) + hex_user * 2 + audit,  # no methods
-        header.pack(1, key.key_id, 8, 1, 0, 1) + hex_user * 2 + audit,  # unknown method
-        header.pack(1, key.key_id, 1, 9, 0, 1) + hex_user * 2 + audit,  # unknown scope
+        header.pack(2, key.key_id, 0, 1, 0, 0, 1) + hex_user * 2 + audit,  # no methods
+        header.pack(2, key.key_id, 8, 1, 0, 0, 1) + hex_user * 2 + audit,  # unknown method
+        header.pack(2, key.key_id, 1, 9, 0, 0, 1) + hex_user * 2 + audit,  # unknown scope
         head + b"\x02" + b"u" * 16 + hex_user + audit,  # unknown id tag
         head + b"\x01\x00" + hex_user + audit,  # empty id
         head + b"\x01\x21" + b"u" * 33 + hex_user + audit,  # id too long
@@ -199,9 +203,9 @@ def test_signed_but_malformed_payloads_rejected(codec, repo):
         head + hex_user * 2 + audit + b"\0",  # trailing byte
         head + hex_user * 2 + audit[:-1],  # short audit id
         head + b"\x01\x30" + b"u" * 30,  # length past the end
-        header.pack(1, key.key_id, 4, 1, 0, 1) + hex_user * 2 + audit,  # api key id missing
-        header.pack(1, key.key_id, 4, 1, 0, 1) + hex_user * 2 + b"\x02" + audit,  # bad key id tag
-        header.pack(1, key.key_id, 1, 1, 0, 1) + hex_user * 3 + audit,  # key id without api_key
+        header.pack(2, key.key_id, 4, 1, 0, 0, 1) + hex_user * 2 + audit,  # api key id missing
+        header.pack(2, key.key_id, 4, 1, 0, 0, 1) + hex_user * 2 + b"\x02" + audit,  # bad key id tag
+        header.pack(2, key.key_id, 1, 1, 0, 0, 1) + hex_user * 3 + audit,  # key id without api_key
     ]
     for body in bodies:
         rejected(codec, b64(body + key.private_key.sign(body)), "malformed|truncated")

@@ -64,16 +64,16 @@ class IdentityUnavailable(Exception):
 
 # ---- the token format, from its documentation ----------------------------------------
 #
-#   version (1) | key id (4) | methods bitmask (1) | scope type (1) | issued_at (u32)
-#   | expires_at (u32) | user id | scope id (project and domain scopes) | api key id
+#   version (2) | key id (4) | methods bitmask (1) | scope type (1)
+#   | issued_at (u48, unix milliseconds) | expires_at (u32, unix seconds) | user id | scope id (project and domain scopes) | api key id
 #   (api_key method only) | audit id count (1) | audit ids (16 bytes each)
 #   then an Ed25519 signature (64) over all that; URL-safe base64 without padding.
 #   An id: 0 + 16 raw bytes (a 32-hex-digit id) or 1 + length + UTF-8 bytes.
 
-_VERSION = 1
+_VERSION = 2  # version 1 (issue time in seconds) is refused, as by the service
 _MAX_TOKEN_LENGTH = 255
 _SIGNATURE_SIZE = 64
-_HEADER = struct.Struct(">B4sBBII")
+_HEADER = struct.Struct(">B4sBBHII")  # issued_at as high 16 + low 32 bits
 _AUDIT_SIZE = 16
 _MIN_SIZE = _HEADER.size + 3 + 1 + _AUDIT_SIZE + _SIGNATURE_SIZE
 _METHODS = ("password", "token", "api_key")  # bit i
@@ -89,8 +89,8 @@ class TokenPayload:
     methods: tuple[str, ...]
     scope_type: str
     scope_id: str | None
-    issued_at: int
-    expires_at: int
+    issued_at: int  # unix milliseconds
+    expires_at: int  # unix seconds
     audit_ids: tuple[str, ...]
     api_key_id: str | None = None
 
@@ -145,7 +145,8 @@ def decode_token(token: str, keys: dict[bytes, Ed25519PublicKey]) -> TokenPayloa
     except InvalidSignature:
         raise TokenRejected("token signature is invalid") from None
     try:
-        _, _, mask, scope_code, issued_at, expires_at = _HEADER.unpack_from(body)
+        _, _, mask, scope_code, issued_high, issued_low, expires_at = _HEADER.unpack_from(body)
+        issued_at = issued_high << 32 | issued_low
         if not 0 < mask < 8:
             raise ValueError("bad methods")
         methods = tuple(m for i, m in enumerate(_METHODS) if mask & (1 << i))
@@ -263,7 +264,7 @@ class _Entry:
     def __init__(self, payload: TokenPayload, context: IdentityContext):
         self.context = context
         self.expires_at = payload.expires_at
-        self.issued_at = payload.issued_at
+        self.issued_at = payload.issued_at  # milliseconds, as cutoffs are
         self.audit_id = payload.audit_ids[0]
         keys = [("user", payload.user_id)]
         if context.project_id:
@@ -286,7 +287,8 @@ class _RevocationIndex:
 
     def __init__(self):
         self.audit: dict[str, int] = {}  # audit id -> expires_at
-        self.cutoffs: dict[tuple[str, str], tuple[int, int]] = {}  # -> (before, expires)
+        # -> (issued_before in unix milliseconds, expires_at in unix seconds)
+        self.cutoffs: dict[tuple[str, str], tuple[int, int]] = {}
         # owner -> audit id -> (issued_before, expires_at) as sent, in nanoseconds
         self._owned: dict[str, dict[str, tuple[int, int]]] = {}
         self._lock = threading.Lock()
@@ -300,7 +302,7 @@ class _RevocationIndex:
                                 ("domain", event.domain_id)):
                 if ident:
                     before, old_expiry = self.cutoffs.get((kind, ident), (0, 0))
-                    self.cutoffs[(kind, ident)] = (max(before, event.issued_before.seconds),
+                    self.cutoffs[(kind, ident)] = (max(before, event.issued_before.ToMilliseconds()),
                                                    max(old_expiry, expires))
             self._track_owner(event)
 
@@ -397,6 +399,9 @@ class TokenVerifier:
         self._key_lock = threading.Lock()
         self._last_key_fetch = float("-inf")
         self.poll_interval: float | None = None
+        # The service's rules for issue times (GetSigningKeys); 0 lifetime: not known.
+        self.token_lifetime = 0
+        self.clock_skew_tolerance = 5.0
         self._live_until = 0.0  # monotonic: the stream is trusted until then
         self._quiet_deadline = 0.0  # monotonic: a stream silent past this is cut
         self._call = None
@@ -503,14 +508,25 @@ class TokenVerifier:
             raise TokenRejected("token has been revoked")
         return entry
 
+    def _check_times(self, payload: TokenPayload) -> None:
+        """The service's own checks of a token's times, made once, when it is first
+        seen (a cached token only moves further from being issued in the future)."""
+        now = self._clock()
+        if now >= payload.expires_at:
+            raise TokenRejected("token has expired")
+        if payload.issued_at > (now + self.clock_skew_tolerance) * 1000:
+            raise TokenRejected("token was issued in the future")
+        lifetime = self.token_lifetime
+        if lifetime and payload.expires_at * 1000 - payload.issued_at > lifetime * 1000:
+            raise TokenRejected("token lives longer than the token lifetime")
+
     def _resolve(self, token: str) -> _Entry:
         """First sight of a token (or no trusted stream): verify what can be verified
         here, then ask the service for the rest."""
         payload = self._decode(token)  # TokenRejected when forged or malformed
         live = self.connected
         if payload is not None:
-            if self._clock() >= payload.expires_at:
-                raise TokenRejected("token has expired")
+            self._check_times(payload)
             if live and self._index.covers_payload(payload):
                 raise TokenRejected("token has been revoked")
         generation = self._generation
@@ -652,6 +668,8 @@ class TokenVerifier:
             retired = {k.hex() for k in set(self._keys) - set(keys)}
             self._keys = keys
             self.poll_interval = response.poll_interval
+            self.token_lifetime = response.token_lifetime
+            self.clock_skew_tolerance = response.clock_skew_tolerance
         if retired:  # a retired key revokes what it signed
             with self._lock:
                 self._generation += 1
@@ -749,7 +767,7 @@ class TokenVerifier:
         every = entity_id == "*"
         with self._lock:
             self._generation += 1
-            if entity in ("domain", "domain_projects"):
+            if entity in ("domain", "domain_projects", "*"):
                 if every:
                     self._domain_projects = {}
                 else:
@@ -796,5 +814,5 @@ def _placeholder(token: str, context: IdentityContext) -> TokenPayload:
     """A payload for a token the service vouched for but whose key is unknown here;
     such an entry is returned, never cached."""
     return TokenPayload("", context.user_id, context.methods, context.scope_type,
-                        context.project_id or context.domain_id, context.issued_at,
+                        context.project_id or context.domain_id, context.issued_at * 1000,
                         context.expires_at, context.audit_ids or ("",), context.api_key_id)

@@ -156,6 +156,11 @@ def _time(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
 
 
+def _time_ms(milliseconds: int) -> str:
+    return datetime.fromtimestamp(milliseconds / 1000, timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def _domain_ref(d: DomainRecord) -> dict:
     return {"id": d.id, "name": d.name}
 
@@ -174,7 +179,7 @@ def token_json(info: TokenInfo) -> dict:
              "user": {"domain": _domain_ref(user.domain), "id": user.id, "name": user.name,
                       "password_expires_at": None},
              "audit_ids": list(info.audit_ids),
-             "expires_at": _time(info.expires_at), "issued_at": _time(info.issued_at)}
+             "expires_at": _time(info.expires_at), "issued_at": _time_ms(info.issued_at)}
     roles = [{"id": r.id, "name": r.name} for r in ident.roles]
     if ident.scope_type == "project":
         p = ident.project

@@ -5,6 +5,7 @@ MariaDB; `store.db.open_database` decides which. Ids are assigned by the service
 (uuid4 hex) except the default domain's, `default`.
 """
 
+import secrets
 import time
 import uuid
 
@@ -18,6 +19,10 @@ SYSTEM_TARGET = "all"  # the target id of a system role assignment
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+def new_nonce() -> int:
+    return secrets.randbits(62)
 
 
 def now_seconds() -> int:
@@ -190,8 +195,9 @@ class Endpoint(BaseModel):
 class RevocationEvent(BaseModel):
     """Tokens matching this event are refused. An event matches by the token's own
     audit id, or by user / project / domain for tokens issued at or before
-    `issued_before`. `expires_at` is when no token it could match can still be valid,
-    after which the event is pruned."""
+    `issued_before` (unix milliseconds, since schema version 6). `expires_at` (unix
+    seconds) is when no token it could match can still be valid, after which the
+    event is pruned."""
 
     id = FeedIdField()
     audit_id = pw.CharField(max_length=32, null=True)
@@ -226,6 +232,9 @@ class Change(BaseModel):
     entity = pw.CharField(max_length=16)  # "user" | "group" | "project" | "domain" | "role" | "catalog"
     entity_id = pw.CharField(max_length=64)
     created_at = pw.BigIntegerField(default=now_seconds, index=True)
+    # Random: tells this row from an earlier one that had the same id and the same
+    # change (ids handed out again), which a follower must not take for one it applied.
+    nonce = pw.BigIntegerField(null=True, default=new_nonce)
 
 
 ALL_MODELS = [

@@ -12,7 +12,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 
 from . import models
 
-LATEST = 5
+LATEST = 6
 
 
 class SchemaTooNew(RuntimeError):
@@ -75,6 +75,20 @@ def _feed_ids_never_reused_and_user_options(db: pw.Database) -> None:
             _rebuild_with_autoincrement(db, model)
 
 
+def _cutoffs_in_milliseconds(db: pw.Database) -> None:
+    """Version 6: revocation events' `issued_before` in unix milliseconds, as tokens'
+    issue times now are (token format version 2), so that a password change revokes
+    the tokens issued earlier in the same second. A cutoff of second s covered every
+    token issued during s: it becomes the last millisecond of s, so nothing revoked
+    before the upgrade becomes valid.
+
+    Also a random `nonce` on change-feed rows, so that a follower tells a row from an
+    earlier one with the same id and the same change (see `sync.FeedCursor`)."""
+    _add_columns(db, models.Change, ["nonce"])
+    models.RevocationEvent.update(
+        issued_before=models.RevocationEvent.issued_before * 1000 + 999).execute()
+
+
 def _rebuild_with_autoincrement(db: pw.Database, model) -> None:
     table = model._meta.table_name
     (sql,) = db.execute_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
@@ -99,7 +113,8 @@ def _add_columns(db: pw.Database, model, names: list[str]) -> None:
 
 
 MIGRATIONS = {1: _create_initial_tables, 2: _add_change_feed, 3: _add_security_and_api_keys,
-              4: _index_assignments_by_target_id, 5: _feed_ids_never_reused_and_user_options}
+              4: _index_assignments_by_target_id, 5: _feed_ids_never_reused_and_user_options,
+              6: _cutoffs_in_milliseconds}
 
 
 def current_version(db: pw.Database) -> int:

@@ -4,9 +4,14 @@ Layout (big-endian), then an Ed25519 signature over all of it by the primary key
 the whole in URL-safe base64 without padding:
 
     version (1) | key id (4) | methods bitmask (1) | scope type (1)
-    | issued_at (uint32) | expires_at (uint32) | user id | scope id (project and
-    domain scopes only) | api key id (only when the api_key method bit is set)
-    | audit id count (1) | audit ids (16 raw bytes each)
+    | issued_at (uint48, unix milliseconds) | expires_at (uint32, unix seconds)
+    | user id | scope id (project and domain scopes only) | api key id (only when
+    the api_key method bit is set) | audit id count (1) | audit ids (16 raw bytes each)
+
+Version 2 carries the issue time in milliseconds, so that a cutoff (a password
+change, a disabled project...) can tell a token issued just before it from one
+issued just after it in the same second. Version 1 tokens (issue time in seconds)
+are refused: their holders authenticate again.
 
 An id is either tag 0 + 16 bytes for the service's own ids (32 lower-case hex
 characters, uuid4().hex), or tag 1 + length + at most 32 UTF-8 bytes for anything
@@ -30,7 +35,7 @@ from cryptography.exceptions import InvalidSignature
 from ..errors import Unauthenticated
 from .keys import KEY_ID_SIZE, KeyRepository, KeySet
 
-VERSION = 1
+VERSION = 2
 MAX_TOKEN_LENGTH = 255
 MAX_ID_BYTES = 32
 SIGNATURE_SIZE = 64
@@ -41,7 +46,7 @@ METHODS = ("password", "token", "api_key")  # canonical order = bit order
 SCOPE_TYPES = ("unscoped", "project", "domain", "system")  # index = wire code
 SYSTEM_SCOPE_ID = "all"
 
-_HEADER = struct.Struct(f">B{KEY_ID_SIZE}sBBII")
+_HEADER = struct.Struct(f">B{KEY_ID_SIZE}sBBHII")  # issued_at as high 16 + low 32 bits
 _MIN_SIZE = _HEADER.size + 3 + 1 + AUDIT_ID_SIZE + SIGNATURE_SIZE
 _METHOD_BITS = {m: 1 << i for i, m in enumerate(METHODS)}
 _METHODS_BY_MASK = {
@@ -53,6 +58,7 @@ _SCOPED = frozenset({"project", "domain"})
 _HEX_ID = re.compile(r"[0-9a-f]{32}")
 _URLSAFE = re.compile(r"[A-Za-z0-9_-]+")
 _UINT32 = range(1 << 32)  # unix seconds until 2106
+_UINT48 = range(1 << 48)  # unix milliseconds until the year 10889
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +67,8 @@ class TokenPayload:
     methods: tuple[str, ...]  # subset of METHODS, in that order
     scope_type: str  # one of SCOPE_TYPES
     scope_id: str | None  # None when unscoped, "all" for system
-    issued_at: int
-    expires_at: int
+    issued_at: int  # unix milliseconds
+    expires_at: int  # unix seconds
     audit_ids: tuple[str, ...]  # own first, then the one it was rescoped from
     api_key_id: str | None = None  # set exactly when "api_key" is among the methods
 
@@ -129,16 +135,18 @@ def _pack(payload: TokenPayload, key_id: bytes) -> bytes:
     if scope_type in implied and scope_id != implied[scope_type]:
         raise ValueError(f"scope_id of a {scope_type} token must be {implied[scope_type]!r}")
     issued_at, expires_at = payload.issued_at, payload.expires_at
-    for t in (issued_at, expires_at):
-        if type(t) is not int or t not in _UINT32:
-            raise ValueError("issued_at and expires_at must be unix seconds")
-    if expires_at < issued_at:
+    if type(issued_at) is not int or issued_at not in _UINT48:
+        raise ValueError("issued_at must be unix milliseconds")
+    if type(expires_at) is not int or expires_at not in _UINT32:
+        raise ValueError("expires_at must be unix seconds")
+    if expires_at * 1000 < issued_at:
         raise ValueError("expires_at is before issued_at")
     audit_ids = payload.audit_ids
     if not isinstance(audit_ids, tuple) or len(audit_ids) not in (1, 2):
         raise ValueError("a token has one or two audit ids")
     parts = [
-        _HEADER.pack(VERSION, key_id, mask, _SCOPE_CODES[scope_type], issued_at, expires_at),
+        _HEADER.pack(VERSION, key_id, mask, _SCOPE_CODES[scope_type], issued_at >> 32,
+                     issued_at & 0xFFFFFFFF, expires_at),
         _encode_id(payload.user_id, "user_id"),
     ]
     if scope_type in _SCOPED:
@@ -156,7 +164,8 @@ def _pack(payload: TokenPayload, key_id: bytes) -> bytes:
 
 
 def _unpack(body: bytes) -> TokenPayload:
-    _, _, mask, scope_code, issued_at, expires_at = _HEADER.unpack_from(body)
+    _, _, mask, scope_code, issued_high, issued_low, expires_at = _HEADER.unpack_from(body)
+    issued_at = issued_high << 32 | issued_low
     methods = _METHODS_BY_MASK[mask]  # KeyError for 0 or unknown bits
     scope_type = SCOPE_TYPES[scope_code]
     user_id, pos = _decode_id(body, _HEADER.size)

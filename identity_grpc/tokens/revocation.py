@@ -11,11 +11,16 @@ user cutoff covering it can take its place: the list forgets a user's audit ids
 once a cutoff for that user covers them (see `revocation_limits`, which folds a
 user's many revocations into one cutoff). Coverage only compares an event's times
 with the cutoff's, whatever their unit.
+
+Units: `issued_before` is unix milliseconds, like a token's `issued_at` (a cutoff
+revokes every token issued at or before it); `expires_at` is unix seconds, like a
+token's. See docs/revocation.md.
 """
 
 import threading
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from .format import TokenPayload
 
@@ -26,8 +31,8 @@ class Revocation:
     `domain_id` match every token of that user or on that scope issued at or before
     `issued_before`. An audit-id event's `token_user_id` is whose token it was."""
 
-    issued_before: int
-    expires_at: int
+    issued_before: int  # unix milliseconds
+    expires_at: int  # unix seconds
     audit_id: str | None = None
     user_id: str | None = None
     project_id: str | None = None
@@ -35,10 +40,25 @@ class Revocation:
     token_user_id: str | None = None
 
     @classmethod
-    def issued_until_now(cls, max_token_lifetime: int, **target) -> "Revocation":
-        """Every token of `target` issued so far; kept as long as such a token can live."""
-        now = int(time.time())
-        return cls(issued_before=now, expires_at=now + max_token_lifetime, **target)
+    def issued_until_now(cls, max_token_lifetime: int, clock: Callable[[], float] = time.time,
+                         **target) -> "Revocation":
+        """Every token of `target` issued so far; kept as long as such a token can live.
+
+        The cutoff is this millisecond, and this call returns only once `clock` has
+        moved past it: a token this server issues after the call (its issue time
+        read from the same clock) is never covered, one issued before it always is."""
+        cutoff = now_ms(clock)
+        for _ in range(50):  # a clock that stands still (a test's) is not waited for long
+            if now_ms(clock) > cutoff:
+                break
+            time.sleep(0.0002)
+        return cls(issued_before=cutoff, expires_at=cutoff // 1000 + 1 + max_token_lifetime,
+                   **target)
+
+
+def now_ms(clock: Callable[[], float] = time.time) -> int:
+    """The clock's time in whole unix milliseconds: what tokens and cutoffs carry."""
+    return int(clock() * 1000)
 
 
 class RevocationList:

@@ -86,13 +86,19 @@ def catalog_messages(services: tuple) -> list[pb.CatalogService]:
     return messages
 
 
+def timestamp_of_ms(milliseconds: int) -> Timestamp:
+    """Unix milliseconds (a token's issue time, a cutoff) as a Timestamp."""
+    seconds, ms = divmod(max(int(milliseconds), 0), 1000)
+    return Timestamp(seconds=seconds, nanos=ms * 1_000_000)
+
+
 def token_message(info: TokenInfo) -> pb.Token:
     ident = info.identity
     user = ident.user
     token = pb.Token(
         user=pb.User(id=user.id, name=user.name, domain=domain_message(user.domain)),
         roles=[role_message(r) for r in ident.roles], methods=info.methods,
-        issued_at=Timestamp(seconds=info.issued_at), expires_at=Timestamp(seconds=info.expires_at),
+        issued_at=timestamp_of_ms(info.issued_at), expires_at=Timestamp(seconds=info.expires_at),
         audit_ids=info.audit_ids)
     if ident.project is not None:
         token.project.CopyFrom(project_message(ident.project))

@@ -69,7 +69,9 @@ class IdentityServicer(pb_grpc.IdentityServicer):
         return pb.GetSigningKeysResponse(
             keys=[pb.SigningKey(key_id=key_id, public_key=raw, algorithm="Ed25519")
                   for key_id, raw in sorted(keys.items())],
-            poll_interval=self._verification.poll_interval)
+            poll_interval=self._verification.poll_interval,
+            token_lifetime=self._verification.token_lifetime,
+            clock_skew_tolerance=self._verification.clock_skew_tolerance)
 
     def ListDomainProjects(self, request, context):
         domain, projects = self._verification.domain_projects(current_caller(),
@@ -108,7 +110,8 @@ def _event_message(event: Revocation) -> pb.RevocationEvent:
     return pb.RevocationEvent(
         audit_id=event.audit_id or "", user_id=event.user_id or "",
         project_id=event.project_id or "", domain_id=event.domain_id or "",
-        issued_before=_timestamp(event.issued_before), expires_at=_timestamp(event.expires_at),
+        issued_before=msg.timestamp_of_ms(event.issued_before),
+        expires_at=_timestamp(event.expires_at),
         token_user_id=event.token_user_id or "")
 
 

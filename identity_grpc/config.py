@@ -84,10 +84,9 @@ class Settings:
     token_cache_mb: int = 32
     catalog_cache_mb: int = 16
     # glibc's malloc: blocks of at least this many KiB are
-    # mmapped, and so returned when freed (0: glibc's own threshold, which rises past
-    # argon2's blocks and keeps them); arenas at most (0: glibc's eight per CPU).
+    # mmapped, and so returned when freed (0: glibc's own dynamic threshold, which
+    # rises past argon2's blocks and keeps them resident).
     malloc_mmap_threshold_kib: int = 128
-    malloc_arenas: int = 0
 
     def __post_init__(self):
         for name, minimum in (("token_lifetime", 1), ("max_active_keys", 2),
@@ -118,8 +117,6 @@ class Settings:
         if not 0 <= self.malloc_mmap_threshold_kib <= 32 * 1024:
             raise ValueError("setting 'malloc_mmap_threshold_kib' must be between 0 and "
                              f"32768 (glibc's most), not {self.malloc_mmap_threshold_kib}")
-        if self.malloc_arenas < 0:
-            raise ValueError("setting 'malloc_arenas' must not be negative (0: glibc's default)")
         for name in ("max_users_per_domain", "max_groups_per_domain", "max_projects_per_domain"):
             if getattr(self, name) < 0:
                 raise ValueError(f"setting {name!r} must not be negative (0: no limit)")

@@ -13,8 +13,6 @@ from .config import Settings, load_settings
 from .startup import EXIT_CONFIGURATION, StartupError, bind_grpc, bind_http, open_core
 
 SHUTDOWN_GRACE_SECONDS = 5.0
-# How often the server looks whether it has gone quiet, to give freed memory back.
-IDLE_CHECK_SECONDS = 1.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +69,7 @@ def announce(settings: Settings, grpc_port: int, http_port: int) -> None:
 def serve(settings: Settings, stopping: threading.Event, on_ready, reuse_port: bool = False):
     """One whole server (core, gRPC, gateway) until `stopping` is set. Raises
     StartupError, having started nothing, when it cannot start as configured."""
-    allocator.configure(settings.malloc_mmap_threshold_kib, settings.malloc_arenas)
+    allocator.configure(settings.malloc_mmap_threshold_kib)
     core = open_core(settings)
     with contextlib.ExitStack() as undo:  # unwound only if a later step fails
         undo.callback(core.close)
@@ -83,9 +81,7 @@ def serve(settings: Settings, stopping: threading.Event, on_ready, reuse_port: b
     server.start()
     http.start()
     on_ready(settings, port, http.port)
-    trimmer = allocator.IdleTrimmer()
-    while not stopping.wait(IDLE_CHECK_SECONDS):
-        trimmer.tick()
+    stopping.wait()
     # Tell load balancers first, then let calls in flight finish.
     server.health_servicer.enter_graceful_shutdown()
     http.stop()

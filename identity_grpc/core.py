@@ -18,8 +18,8 @@ from .passwords import Passwords
 from .policy import Policy
 from .quotas import DomainQuotas
 from .resources import Resources
-from .sizing import MIB
 from .revocation_limits import RevocationLimits
+from .sizing import MIB
 from .store.db import open_database
 from .store.models import database_proxy
 from .sync import StoreWatcher, Writer

@@ -10,9 +10,13 @@ estimate errs high, the safe side for a bound.
 """
 
 import sys
+import types
 
+MIB = 1024 * 1024
 _CONTAINERS = (tuple, list, set, frozenset)
 _ATOMS = (str, bytes, int, float, bool, type(None))
+# Shared by everything, held by no one value: counted as a reference, never walked.
+_SHARED = (type, types.ModuleType, types.FunctionType, types.MethodType)
 
 
 def estimate(value: object) -> int:
@@ -26,6 +30,8 @@ def estimate(value: object) -> int:
         if id(obj) in seen:
             continue
         seen.add(id(obj))
+        if isinstance(obj, _SHARED):
+            continue
         total += sizeof(obj)
         if isinstance(obj, _ATOMS):
             continue
@@ -56,5 +62,3 @@ def _slots(cls: type) -> tuple[str, ...]:
 
 
 _SLOTS: dict[type, tuple[str, ...]] = {}
-
-MIB = 1024 * 1024

@@ -6,10 +6,12 @@ deployment, and drives it from separate load processes (bench/load.py), so that 
 client never shares the server's interpreter. Every operation is measured at each
 concurrency in the same run as a no-op RPC (Ping) through the same server stack, and
 reported as a ratio to it: absolute figures on a shared 2-core machine vary by a
-third from run to run, ratios measured together do not. Last, bench/flood.py
-measures the hot path under a flood of wrong passwords against its quiet self.
+third from run to run, ratios measured together do not. Then bench/flood.py
+measures the hot path under a flood of wrong passwords against its quiet self, and
+bench/soak.py drives a long mixed session and checks the server gives its memory back.
 
     bench/run.py [--sizes small,large] [--duration 3] [--concurrency 1,16,64]
+                 [--only speed|soak] [--soak-duration 75]
 
 The large deployment (a million users) is generated once and kept in bench/var/large
 for the next run. Figures go to stdout and, as JSON, to bench/results-<time>.json and
@@ -35,6 +37,7 @@ from identity_api.v1 import identity_pb2_grpc as rpc  # noqa: E402
 
 import flood  # noqa: E402
 import micro  # noqa: E402
+import soak  # noqa: E402
 
 OPERATIONS = ("noop", "password", "rescope", "validate", "list_projects", "catalog")
 PROBE = {"username": "gen-user-00000000", "user_domain": "gen-domain-00000",
@@ -369,29 +372,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per measurement")
     parser.add_argument("--concurrency", default="1,16,64",
                         help="calls in flight, comma-separated (default 1,16,64)")
+    parser.add_argument("--only", choices=("speed", "soak"),
+                        help="only the speed runs (per size), or only the memory soak")
+    parser.add_argument("--soak-duration", type=float, default=75.0,
+                        help="seconds of the soak's mixed session (default 75; 0: no soak)")
     args = parser.parse_args(argv)
     args.concurrency = [int(c) for c in args.concurrency.split(",")]
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     if unknown := set(sizes) - {"small", "large"}:
         parser.error(f"unknown size(s) {sorted(unknown)}: use small and/or large")
     results = []
-    for size in sizes:
+    for size in sizes if args.only != "soak" else ():
         result = bench_size(size, args)
         small = results[0] if results and results[0]["size"] == "small" else None
         result["verdicts"] = verdicts(result, small) + result["flood"]["verdicts"]
         results.append(result)
+    soaked = None
+    if args.only != "speed" and args.soak_duration > 0:
+        soaked = soak.soak(args.soak_duration)
     for result in results:
         report(result)
+    if soaked is not None:
+        soak.report(soaked)
     document = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "cpus": os.cpu_count(),
-                "duration": args.duration, "results": results}
+                "duration": args.duration, "results": results, "soak": soaked}
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for name in (f"results-{stamp}.json", "latest.json"):
         (ROOT / "bench" / name).write_text(json.dumps(document, indent=2) + "\n")
     missed = [c["target"] for r in results for c in r["verdicts"] if not c["met"]]
+    missed += [c["target"] for c in (soaked or {}).get("verdicts", []) if not c["met"]]
     print(f"\nfigures in bench/results-{stamp}.json; "
           + (f"{len(missed)} target(s) missed" if missed else "every target met"))
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -5,20 +5,29 @@ whole rest of the call), yet must never return a stale role. Each entry records 
 entities it was read from, as ("user", id), ("group", id), ("project", id)...; a
 change to one of them drops exactly the entries that used it, instead of flushing
 everything the way Keystone does.
+
+It is bounded in bytes, not entries: an entry may be one role set or a user's list
+of a thousand projects. Each value's size is estimated once, when it is stored
+(`sizing.estimate`), never when it is read; past the budget the oldest entries go.
 """
 
 import threading
 from collections import defaultdict
 from typing import Callable, Hashable
 
+from .sizing import MIB, estimate
+
 Dep = tuple[str, str]
 WILDCARD = "*"
 
 
 class DependentCache:
-    def __init__(self, max_entries: int = 100_000):
+    def __init__(self, max_bytes: int = 64 * MIB, max_entries: int = 100_000):
+        self._max_bytes = max_bytes
         self._max_entries = max_entries
-        self._entries: dict[Hashable, tuple[object, frozenset[Dep]]] = {}
+        self._bytes = 0
+        # key -> (value, what it was computed from, its estimated size)
+        self._entries: dict[Hashable, tuple[object, frozenset[Dep], int]] = {}
         self._by_dep: dict[Dep, set[Hashable]] = defaultdict(set)
         self._generation = 0
         self._lock = threading.Lock()
@@ -33,9 +42,10 @@ class DependentCache:
         generation = self._generation
         deps: set[Dep] = set()
         value = compute(deps)
+        size = _entry_size(key, value, deps)
         with self._lock:
             if generation == self._generation:
-                self._put(key, value, frozenset(deps))
+                self._put(key, value, frozenset(deps), size)
         return value
 
     def invalidate(self, entity: str, entity_id: str) -> None:
@@ -57,15 +67,25 @@ class DependentCache:
             self._generation += 1
             self._entries.clear()
             self._by_dep.clear()
+            self._bytes = 0
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def _put(self, key: Hashable, value: object, deps: frozenset[Dep]) -> None:
+    @property
+    def bytes(self) -> int:
+        """The estimated size of what the cache holds."""
+        return self._bytes
+
+    def _put(self, key: Hashable, value: object, deps: frozenset[Dep], size: int) -> None:
         self._drop(key)
-        while len(self._entries) >= self._max_entries:
+        if size > self._max_bytes:
+            return  # larger than the whole budget: served, never kept
+        while self._entries and (len(self._entries) >= self._max_entries
+                                 or self._bytes + size > self._max_bytes):
             self._drop(next(iter(self._entries)))
-        self._entries[key] = (value, deps)
+        self._entries[key] = (value, deps, size)
+        self._bytes += size
         for dep in deps:
             self._by_dep[dep].add(key)
 
@@ -73,9 +93,20 @@ class DependentCache:
         entry = self._entries.pop(key, None)
         if entry is None:
             return
+        self._bytes -= entry[2]
         for dep in entry[1]:
             keys = self._by_dep.get(dep)
             if keys is not None:
                 keys.discard(key)
                 if not keys:
                     del self._by_dep[dep]
+
+
+# What an entry costs besides its value: the entry tuple and dict slot, and a place
+# in the set of each entity it depends on.
+ENTRY_OVERHEAD = 200
+DEP_OVERHEAD = 150
+
+
+def _entry_size(key: Hashable, value: object, deps: set[Dep]) -> int:
+    return ENTRY_OVERHEAD + estimate(key) + estimate(value) + DEP_OVERHEAD * len(deps)

@@ -20,6 +20,7 @@ import threading
 
 from .errors import FailedPrecondition, InvalidArgument, NotFound
 from .records import EndpointRecord, ServiceRecord
+from .sizing import MIB, estimate
 from .store.models import Endpoint, Region, Service, new_id
 from .store.paging import page
 from .sync import Writer
@@ -35,33 +36,53 @@ log = logging.getLogger(__name__)
 
 
 class Catalog:
-    def __init__(self, writer: Writer):
+    def __init__(self, writer: Writer, max_bytes: int = 16 * MIB):
         self._writer = writer
+        # Rendered catalogs kept, in estimated bytes (a render of a large catalog is
+        # large, and there is one per project, or per user and project).
+        self._max_bytes = max_bytes
+        self._rendered_bytes = 0
         # The enabled services, and whether any endpoint names the user (then catalogs
         # are rendered per user and project, else per project): replaced together.
         self._loaded: tuple[tuple[ServiceRecord, ...], bool] | None = None
-        self._rendered: dict[tuple[str, str], tuple[ServiceRecord, ...]] = {}
+        self._rendered: dict[tuple[str, str], tuple[tuple[ServiceRecord, ...], int]] = {}
         self._lock = threading.Lock()
 
     def forget(self) -> None:
         """Called on any catalog change."""
         with self._lock:
             self._loaded = None
-            self._rendered = {}
+            self._rendered, self._rendered_bytes = {}, 0
 
     def for_project(self, project_id: str | None, user_id: str = "") -> tuple[ServiceRecord, ...]:
         """The catalog as a token of `user_id` scoped to `project_id` (or to no project) sees it."""
         services, per_user = self._load()
         key = (project_id or "", user_id if per_user else "")
-        rendered = self._rendered.get(key)
-        if rendered is None:
-            rendered = _render(services, {"project_id": project_id, "tenant_id": project_id,
-                                          "user_id": user_id})
-            with self._lock:
-                if len(self._rendered) > 10_000:
-                    self._rendered = {}
-                self._rendered[key] = rendered
+        entry = self._rendered.get(key)
+        if entry is not None:
+            return entry[0]
+        rendered = _render(services, {"project_id": project_id, "tenant_id": project_id,
+                                      "user_id": user_id})
+        self._keep(key, rendered, estimate(rendered) + estimate(key))
         return rendered
+
+    def _keep(self, key: tuple[str, str], rendered: tuple[ServiceRecord, ...], size: int) -> None:
+        """Keep a render, the oldest ones going past the budget (a render that alone
+        passes it is served, not kept)."""
+        if size > self._max_bytes:
+            return
+        with self._lock:
+            kept = self._rendered
+            if key in kept:
+                return
+            while kept and self._rendered_bytes + size > self._max_bytes:
+                self._rendered_bytes -= kept.pop(next(iter(kept)))[1]
+            kept[key] = (rendered, size)
+            self._rendered_bytes += size
+
+    @property
+    def rendered_bytes(self) -> int:
+        return self._rendered_bytes
 
     def _load(self) -> tuple[tuple[ServiceRecord, ...], bool]:
         loaded = self._loaded

@@ -85,6 +85,15 @@ class Settings:
     max_users_per_domain: int = 0
     max_groups_per_domain: int = 0
     max_projects_per_domain: int = 0
+    # Memory (docs/memory.md): the estimated bytes each cache may hold, per process:
+    # effective roles, scopes and project lists; verified tokens; rendered catalogs.
+    cache_memory_mb: int = 64
+    token_cache_mb: int = 32
+    catalog_cache_mb: int = 16
+    # glibc's malloc: blocks of at least this many KiB are
+    # mmapped, and so returned when freed (0: glibc's own dynamic threshold, which
+    # rises past argon2's blocks and keeps them resident).
+    malloc_mmap_threshold_kib: int = 128
 
     def __post_init__(self):
         for name, minimum in (("token_lifetime", 1), ("max_active_keys", 2),
@@ -108,6 +117,13 @@ class Settings:
                 raise ValueError(f"setting {name!r} must not be negative")
         if self.list_limit < 1:
             raise ValueError(f"setting 'list_limit' must be at least 1, not {self.list_limit}")
+        for name in ("cache_memory_mb", "token_cache_mb", "catalog_cache_mb"):
+            if not 1 <= getattr(self, name) <= 64 * 1024:
+                raise ValueError(f"setting {name!r} must be between 1 and 65536 (MB), "
+                                 f"not {getattr(self, name)}")
+        if not 0 <= self.malloc_mmap_threshold_kib <= 32 * 1024:
+            raise ValueError("setting 'malloc_mmap_threshold_kib' must be between 0 and "
+                             f"32768 (glibc's most), not {self.malloc_mmap_threshold_kib}")
         for name in ("max_users_per_domain", "max_groups_per_domain", "max_projects_per_domain"):
             if getattr(self, name) < 0:
                 raise ValueError(f"setting {name!r} must not be negative (0: no limit)")

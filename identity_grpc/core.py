@@ -19,12 +19,17 @@ from .policy import Policy
 from .quotas import DomainQuotas
 from .resources import Resources
 from .revocation_limits import RevocationLimits
+from .sizing import MIB
 from .store.db import open_database
 from .store.models import database_proxy
 from .sync import WILDCARD, StoreWatcher, Writer
 from .tokens.format import TokenCodec
 from .tokens.keys import KeyRepository
 from .verification import NoticeHub, ObservedRevocations, Verification, key_reloader
+
+
+# How often the verified-token cache is swept of expired tokens.
+EXPIRED_TOKEN_SWEEP_SECONDS = 30.0
 
 
 class Core:
@@ -37,13 +42,13 @@ class Core:
         # and queries always meet on the same connection.
         self.db = database_proxy
         self.keys = KeyRepository(settings.key_dir, settings.max_active_keys)
-        self.codec = TokenCodec(self.keys)
+        self.codec = TokenCodec(self.keys, verified_cache_bytes=settings.token_cache_mb * MIB)
         # Consuming services check tokens themselves and must hear of every revocation,
         # change and key reload this server applies: the hub is their subscriber list.
         self.notices = NoticeHub(max_subscribers=max(1, settings.grpc_workers // 2),
                                  max_per_user=settings.max_watch_streams_per_user)
         self.revocations = ObservedRevocations(self.notices)
-        self.cache = DependentCache()
+        self.cache = DependentCache(max_bytes=settings.cache_memory_mb * MIB)
         self.writer = Writer(self.db, self._on_change, self.revocations)
         self.passwords = Passwords(settings.hash_parameters, settings.password_hash_concurrency,
                                    settings.password_queue_limit, settings.password_hash_nice)
@@ -57,7 +62,7 @@ class Core:
                                  throttle=self.login_throttle, quotas=quotas)
         self.resources = Resources(self.writer, lifetime, quotas=quotas, clock=clock)
         self.assignments = Assignments(self.writer)
-        self.catalog = Catalog(self.writer)
+        self.catalog = Catalog(self.writer, max_bytes=settings.catalog_cache_mb * MIB)
         limits = RevocationLimits(
             self.revocations, rate=settings.revocation_rate_per_user,
             burst=settings.revocation_burst_per_user,
@@ -72,12 +77,24 @@ class Core:
         # API keys need the user's effective roles, which authentication computes.
         self.api_keys = self.auth.api_keys
         self.watcher = StoreWatcher(self.db, self._on_change, self.revocations,
-                                    on_tick=key_reloader(self.keys, self.notices),
+                                    on_tick=self._tick,
                                     interval=settings.poll_interval,
                                     prune_interval=settings.prune_interval,
                                     change_retention=settings.change_retention)
         self.verification = Verification(self.auth, self.keys, self.notices, self.revocations,
                                          self.cache, settings, self.policy)
+        self._reload_keys = key_reloader(self.keys, self.notices)
+        self._clock = clock
+        self._next_sweep = 0.0
+
+    def _tick(self) -> None:
+        """The store watcher's tick: follow the keys; now and then forget the verified
+        tokens that have expired (their entries would stay until evicted)."""
+        self._reload_keys()
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + EXPIRED_TOKEN_SWEEP_SECONDS
+            self.codec.forget_expired(self._clock())
 
     def _on_change(self, entity: str, entity_id: str) -> None:
         if entity == WILDCARD:  # the feed could not be followed: anything may have changed

@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 
-from . import secret_env
+from . import allocator, secret_env
 from .config import Settings, load_settings
 from .startup import EXIT_CONFIGURATION, StartupError, bind_grpc, bind_http, open_core
 
@@ -69,6 +69,7 @@ def announce(settings: Settings, grpc_port: int, http_port: int) -> None:
 def serve(settings: Settings, stopping: threading.Event, on_ready, reuse_port: bool = False):
     """One whole server (core, gRPC, gateway) until `stopping` is set. Raises
     StartupError, having started nothing, when it cannot start as configured."""
+    allocator.configure(settings.malloc_mmap_threshold_kib)
     core = open_core(settings)
     with contextlib.ExitStack() as undo:  # unwound only if a later step fails
         undo.callback(core.close)

@@ -96,49 +96,15 @@ class Settings:
     malloc_mmap_threshold_kib: int = 128
 
     def __post_init__(self):
-        for name, minimum in (("token_lifetime", 1), ("max_active_keys", 2),
-                              ("grpc_workers", 1), ("processes", 1),
-                              ("argon2_time_cost", 1), ("login_failure_window", 1),
-                              ("argon2_memory_kib", 8), ("argon2_parallelism", 1),
-                              ("max_request_body_size", 1024), ("http_connection_limit", 1),
-                              ("http_idle_timeout", 1), ("request_timeout", 1),
-                              ("grpc_max_connections", 1), ("grpc_max_concurrent_rpcs", 1),
-                              ("max_watch_streams_per_user", 1),
-                              ("revocation_burst_per_user", 1),
-                              ("revocation_fold_threshold", 1)):
-            if getattr(self, name) < minimum:
-                raise ValueError(f"setting {name!r} must be at least {minimum}, "
-                                 f"not {getattr(self, name)}")
-        for name in ("password_hash_concurrency", "lockout_failure_attempts", "lockout_duration", "password_expires_days",
-                     "unique_last_password_count", "minimum_password_age_days",
-                     "password_queue_limit", "login_failures_per_user_and_address",
-                     "login_failures_per_address"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"setting {name!r} must not be negative")
-        if self.list_limit < 1:
-            raise ValueError(f"setting 'list_limit' must be at least 1, not {self.list_limit}")
-        for name in ("cache_memory_mb", "token_cache_mb", "catalog_cache_mb"):
-            if not 1 <= getattr(self, name) <= 64 * 1024:
-                raise ValueError(f"setting {name!r} must be between 1 and 65536 (MB), "
-                                 f"not {getattr(self, name)}")
-        if not 0 <= self.malloc_mmap_threshold_kib <= 32 * 1024:
-            raise ValueError("setting 'malloc_mmap_threshold_kib' must be between 0 and "
-                             f"32768 (glibc's most), not {self.malloc_mmap_threshold_kib}")
-        for name in ("max_users_per_domain", "max_groups_per_domain", "max_projects_per_domain"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"setting {name!r} must not be negative (0: no limit)")
-        if not 0 <= self.password_hash_nice <= 19:
-            raise ValueError("setting 'password_hash_nice' must be between 0 and 19, "
-                             f"not {self.password_hash_nice}")
+        for name, (low, high) in RANGES.items():
+            value = getattr(self, name)
+            if value < low or (high is not None and value > high):
+                raise ValueError(f"setting {name!r} must be {_describe_range(low, high)}, "
+                                 f"not {value}")
+        for name in POSITIVE:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"setting {name!r} must be positive, not {getattr(self, name)}")
         self.password_rules.compiled_regex  # a bad pattern stops the server at start
-        for name in ("prune_interval", "change_retention", "clock_skew_tolerance"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"setting {name!r} must not be negative")
-        if self.poll_interval <= 0:
-            raise ValueError(f"setting 'poll_interval' must be positive, not {self.poll_interval}")
-        if self.revocation_rate_per_user <= 0:
-            raise ValueError("setting 'revocation_rate_per_user' must be positive, "
-                             f"not {self.revocation_rate_per_user}")
         self._check_startup_settings()
 
     def _check_startup_settings(self) -> None:
@@ -178,6 +144,40 @@ class Settings:
 
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **changes)
+
+
+# The bounds of each numeric setting, (lowest, highest or None), checked at start.
+# 0 means "off" or "no limit" for the settings whose lowest is 0 (see the comments above).
+_MEGABYTES = (1, 64 * 1024)
+RANGES: dict[str, tuple[int, int | None]] = {
+    "token_lifetime": (1, None), "max_active_keys": (2, None), "grpc_workers": (1, None),
+    "processes": (1, None), "argon2_time_cost": (1, None), "argon2_memory_kib": (8, None),
+    "argon2_parallelism": (1, None), "password_hash_concurrency": (0, None),
+    "password_queue_limit": (0, None), "password_hash_nice": (0, 19),
+    "login_failure_window": (1, None), "login_failures_per_user_and_address": (0, None),
+    "login_failures_per_address": (0, None),
+    "lockout_failure_attempts": (0, None), "lockout_duration": (0, None),
+    "password_expires_days": (0, None), "unique_last_password_count": (0, None),
+    "minimum_password_age_days": (0, None),
+    "max_request_body_size": (1024, None), "http_connection_limit": (1, None),
+    "http_idle_timeout": (1, None), "request_timeout": (1, None),
+    "grpc_max_connections": (1, None), "grpc_max_concurrent_rpcs": (1, None),
+    "max_watch_streams_per_user": (1, None), "revocation_burst_per_user": (1, None),
+    "revocation_fold_threshold": (1, None), "list_limit": (1, None),
+    "max_users_per_domain": (0, None), "max_groups_per_domain": (0, None),
+    "max_projects_per_domain": (0, None),
+    "cache_memory_mb": _MEGABYTES, "token_cache_mb": _MEGABYTES, "catalog_cache_mb": _MEGABYTES,
+    "malloc_mmap_threshold_kib": (0, 32 * 1024),  # glibc's most
+    "prune_interval": (0, None), "change_retention": (0, None),
+    "clock_skew_tolerance": (0, None),
+}
+POSITIVE = ("poll_interval", "revocation_rate_per_user")
+
+
+def _describe_range(low: int, high: int | None) -> str:
+    if high is not None:
+        return f"between {low} and {high}"
+    return "at least 0 (not negative)" if low == 0 else f"at least {low}"
 
 
 def _check_address(name: str, address: str) -> None:

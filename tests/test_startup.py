@@ -20,6 +20,7 @@ import subprocess
 import threading
 import time
 import urllib.request
+from dataclasses import fields
 from pathlib import Path
 
 import grpc
@@ -27,6 +28,7 @@ import pytest
 from identity_api.admin.v1 import admin_pb2 as apb
 from identity_api.v1 import identity_pb2_grpc as rpc
 
+from identity_grpc.config import POSITIVE, RANGES, Settings
 from support import ADMIN_PASSWORD, AdminClient, clean_env, password_request, system_admin_token
 from test_operations import PYTHON, SERVER, ServerProcess, manage, write_config
 
@@ -100,6 +102,22 @@ def held_port():
         "database-scheme", "connect-timeout"])
 def test_settings_that_cannot_work_are_refused_at_load(tmp_path, env, named):
     assert_refused(start(tmp_path, env), named)
+
+
+def test_every_numeric_setting_has_bounds_and_each_bound_is_enforced():
+    """A numeric setting without bounds would let a typo (a negative timeout, a zero
+    pool) start a server that cannot work; one past each bound is refused by name."""
+    numeric = {f.name for f in fields(Settings) if f.type in (int, float, "int", "float")}
+    assert numeric == set(RANGES) | set(POSITIVE)
+    for name, (low, high) in RANGES.items():
+        for bad in (low - 1, None if high is None else high + 1):
+            if bad is not None:
+                with pytest.raises(ValueError, match=f"setting '{name}' must be"):
+                    Settings(**{name: bad})
+        Settings(**{name: low})  # the bound itself is allowed
+    for name in POSITIVE:
+        with pytest.raises(ValueError, match=f"setting '{name}' must be positive"):
+            Settings(**{name: 0})
 
 
 def test_a_settings_file_that_cannot_be_read_is_refused(tmp_path):

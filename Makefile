@@ -32,11 +32,14 @@ run: stubs
 	$(PY) -m identity_grpc.manage $(if $(CONFIG),--config $(CONFIG)) setup --demo
 	$(PY) server.py $(if $(CONFIG),--config $(CONFIG))
 
+# Test processes: the suite mostly waits on the servers it starts, so three share two
+# cores well; TEST_JOBS=0 runs it in this one process (easier to debug).
+TEST_JOBS ?= 3
 test: stubs
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_JOBS) $(PYTEST_ARGS)
 
 test-fast: stubs
-	$(PY) -m pytest -q -m 'not slow' $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_JOBS) -m 'not slow' $(PYTEST_ARGS)
 
 # Throughput and latency against the no-op ceiling, from separate load processes.
 # `make bench SIZES=small,large` also loads a million-user deployment (kept in

@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     # The server never needs the bootstrap password; `make run` hands it the same
     # environment as `identity-manage setup`. Gone before any thread or worker starts.
     secret_env.take(secret_env.ADMIN_PASSWORD)
+    if argv is None:  # run as a program, not called from one: safe to start it again
+        allocator.reexec_with_huge_pages(sys.argv)
     parser = argparse.ArgumentParser(
         description="Serve the identity service: gRPC and the HTTP gateway.")
     parser.add_argument("--config", help="settings file (TOML); IDENTITY_* variables override it")

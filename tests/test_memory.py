@@ -9,12 +9,12 @@ so each cached scope is large) and validating over a thousand distinct tokens.
 import pytest
 
 import identity_grpc.core as core_module
-from conftest import start_service
+from conftest import ServerProcess, start_service
 from identity_grpc import allocator
 from identity_grpc.bootstrap import Seeder
 from identity_grpc.config import Settings
 from identity_grpc.sizing import MIB, estimate
-from support import login, project_scope, rescope, validate
+from support import login, password_request, project_scope, rescope, validate
 
 PROJECTS = 600
 DESCRIPTION = "a project described at length " * 30  # ~900 characters
@@ -87,12 +87,35 @@ def test_memory_settings_are_range_checked():
             Settings(**{name: bad})
 
 
-def test_the_mmap_threshold_is_set_where_there_is_glibc():
+def test_hashing_threads_do_not_keep_argon2s_memory(service):
+    """argon2 takes 19 MiB per check; under glibc's dynamic mmap threshold each hashing
+    thread kept its block after the first checks. A server process of its own, so that
+    its RSS is its own; tokens minted after the checks are still good (huge pages
+    change nothing a caller sees)."""
     import platform
     if platform.libc_ver()[0] != "glibc":
         pytest.skip("no glibc here")
-    assert allocator.configure(128)
-    assert not allocator.configure(0)  # glibc's own, left alone
+    server = ServerProcess(service.core.settings)
+    try:
+        environ = open(f"/proc/{server.proc.pid}/environ", "rb").read()
+        assert allocator.huge_pages_environment({}) is None or b"glibc.malloc.hugetlb=1" in environ
+        server.stub.Authenticate(password_request("alice"))  # everything else warmed up
+        before = rss_mb(server.proc.pid)
+        for _ in range(4):  # enough checks for every hashing thread to have kept a block
+            calls = [server.stub.Authenticate.future(password_request("alice"))
+                     for _ in range(4)]
+            for call in calls:
+                assert call.result().token
+        grown = rss_mb(server.proc.pid) - before
+        assert grown < 15, f"RSS grew by {grown:.0f} MB over 16 password checks"
+    finally:
+        server.stop()
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        line = next(line for line in status if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
 
 
 def wait_for(condition, timeout: float = 10.0) -> None:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import statistics
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -92,6 +93,19 @@ class AdminClient:
 
     def call(self, method, request):
         return method(request, metadata=self.metadata)
+
+
+def time_ratio(first, second, rounds: int = 11) -> float:
+    """Median time of `first()` over median time of `second()`, called in turns so
+    that load from tests running beside this one weighs on both alike."""
+    def timed(call) -> float:
+        started = time.perf_counter()
+        call()
+        return time.perf_counter() - started
+
+    first(), second()  # warm connections and caches
+    pairs = [(timed(first), timed(second)) for _ in range(rounds)]
+    return statistics.median(a for a, _ in pairs) / statistics.median(b for _, b in pairs)
 
 
 def system_admin_token(stub) -> str:

@@ -1,8 +1,6 @@
 """Password storage and checking: argon2id with OWASP's parameters, rehash when they
 change, and refusals that tell no case apart, not even by timing."""
 
-import statistics
-import time
 
 import grpc
 import pytest
@@ -11,7 +9,7 @@ from conftest import start_service
 from identity_grpc.errors import InvalidArgument
 from identity_grpc.passwords import MAX_PASSWORD_BYTES, Passwords, check_acceptable
 from identity_grpc.store.models import Password
-from support import login, password_request, rpc_error
+from support import login, password_request, rpc_error, time_ratio
 
 OWASP_PREFIX = "$argon2id$v=19$m=19456,t=2,p=1$"
 
@@ -86,15 +84,6 @@ def test_unknown_user_and_wrong_password_get_the_same_answer(stub):
     assert unknown == _wrong_password_details(stub)
 
 
-def _median_seconds(call, request, attempts: int = 7) -> float:
-    times = []
-    for _ in range(attempts):
-        started = time.perf_counter()
-        rpc_error(call, request)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 @pytest.fixture
 def unthrottled(deployment):
     """A server without the throttles of failed passwords, which would refuse the
@@ -110,12 +99,9 @@ def test_unknown_user_takes_as_long_as_a_wrong_password(unthrottled):
     stub = unthrottled
     unknown = password_request("nobody", password="mypassword123")
     wrong = password_request("alice", password="not-her-password")
-    for request in (unknown, wrong):  # warm connections and caches
-        rpc_error(stub.Authenticate, request)
-    unknown_s = _median_seconds(stub.Authenticate, unknown)
-    wrong_s = _median_seconds(stub.Authenticate, wrong)
-    ratio = unknown_s / wrong_s
-    assert 0.5 <= ratio <= 2.0, f"unknown user {unknown_s * 1000:.1f} ms, wrong password {wrong_s * 1000:.1f} ms"
+    ratio = time_ratio(lambda: rpc_error(stub.Authenticate, unknown),
+                       lambda: rpc_error(stub.Authenticate, wrong))
+    assert 0.5 <= ratio <= 2.0, f"unknown user over wrong password: {ratio:.2f}"
 
 
 def test_disabled_user_cannot_authenticate(service, stub):
@@ -160,15 +146,8 @@ def test_verify_without_a_hash_is_false_and_takes_as_long(passwords):
     assert passwords.verify(None, "dummy password for unknown users") is False
     assert passwords.verify("", "x") is False
 
-    def median(stored):
-        times = []
-        for _ in range(7):
-            started = time.perf_counter()
-            passwords.verify(stored, "wrong horse")
-            times.append(time.perf_counter() - started)
-        return statistics.median(times)
-
-    ratio = median(None) / median(real)
+    ratio = time_ratio(lambda: passwords.verify(None, "wrong horse"),
+                       lambda: passwords.verify(real, "wrong horse"))
     assert 0.5 <= ratio <= 2.0, ratio
 
 

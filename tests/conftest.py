@@ -5,6 +5,12 @@ PostgreSQL (a schema of its own per test, dropped afterwards). Where PostgreSQL 
 not reachable its half of the suite is skipped with the reason, never faked.
 `service` is a real server on an ephemeral port over a bootstrapped store with the
 demo dataset, driven through the generated stubs.
+
+Stores and servers hash passwords with cheap argon2 parameters (`CHEAP_HASHING`),
+except in tests marked `real_hashing` (those measuring or pinning the hashing): they
+get the configured, OWASP, ones. The bootstrapped store (with or without the demo
+dataset) is built once per test process, backend and parameters, and each test gets
+a copy of its own (`support.StoreTemplates`).
 """
 
 import os
@@ -13,7 +19,6 @@ import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 import grpc
 import psycopg2
@@ -26,7 +31,7 @@ from identity_grpc.core import Core
 from identity_grpc.store.db import open_database
 from identity_grpc.tokens.keys import KeyRepository
 from identity_grpc.transport.grpc_server import create_server
-from support import ADMIN_PASSWORD, FakeClock
+from support import ADMIN_PASSWORD, FakeClock, StoreTemplates, mysql_connect
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_DSN = os.environ.get("IDENTITY_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -34,6 +39,14 @@ MYSQL_URL = os.environ.get("IDENTITY_TEST_MYSQL", "mysql://root@127.0.0.1:3306")
 # Every backend by default (each skipped, saying why, where its server is absent);
 # IDENTITY_TEST_BACKENDS narrows the set, e.g. "sqlite" for a quick run.
 BACKENDS = os.environ.get("IDENTITY_TEST_BACKENDS", "sqlite,postgresql,mysql").split(",")
+# The cheapest argon2id the settings allow: each hash takes microseconds, not ~15 ms.
+CHEAP_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 8}
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "real_hashing: the test measures or pins password hashing, so its stores "
+        "and servers use the configured (OWASP) argon2 parameters, not CHEAP_HASHING")
 
 
 def _pg_unreachable_reason() -> str | None:
@@ -72,11 +85,8 @@ def database_url(request, tmp_path):
 def _mysql_database():
     """A database of its own on the local MariaDB/MySQL, dropped afterwards."""
     import pymysql
-    parsed = urlparse(MYSQL_URL)
     try:
-        conn = pymysql.connect(host=parsed.hostname, port=parsed.port or 3306,
-                               user=parsed.username or "root", password=parsed.password or "",
-                               connect_timeout=3, autocommit=True)
+        conn = mysql_connect(MYSQL_URL, connect_timeout=3)
     except pymysql.Error as e:
         pytest.skip(f"MariaDB/MySQL not reachable at {MYSQL_URL}: {e}")
     name = f"t_{uuid.uuid4().hex[:16]}"
@@ -89,30 +99,64 @@ def _mysql_database():
 
 
 @pytest.fixture
-def settings(database_url, tmp_path) -> Settings:
-    return Settings(
-        listen="127.0.0.1:0", database_url=database_url, key_dir=str(tmp_path / "keys"),
-        admin_password_file=str(tmp_path / "admin-password"), poll_interval=0.05)
+def hashing(request) -> dict:
+    """The argon2 settings of the test's stores and servers: CHEAP_HASHING unless
+    the test is marked `real_hashing`. A store's hashes and its servers' parameters
+    must agree, or every login would rehash its password."""
+    return {} if request.node.get_closest_marker("real_hashing") else CHEAP_HASHING
 
 
 @pytest.fixture
-def bootstrapped(settings) -> Settings:
-    """A store after `identity-manage setup`: roles, admin, catalog; no demo data."""
+def settings(database_url, tmp_path, hashing) -> Settings:
+    return Settings(
+        listen="127.0.0.1:0", database_url=database_url, key_dir=str(tmp_path / "keys"),
+        admin_password_file=str(tmp_path / "admin-password"), poll_interval=0.05, **hashing)
+
+
+def set_up_store(settings: Settings, demo: bool) -> None:
+    """What `identity-manage setup` does (with `--demo`: and the demo dataset)."""
     open_database(settings.database_url)
     KeyRepository.initialize(settings.key_dir, settings.max_active_keys)
     core = Core(settings)
     bootstrap(core, ADMIN_PASSWORD, settings.advertised_url)
     core.close()
+    if demo:
+        core = Core(settings)
+        load_demo(core)
+        core.close()
+
+
+@pytest.fixture(scope="session")
+def store_templates(tmp_path_factory):
+    templates = StoreTemplates(tmp_path_factory.mktemp("templates"), set_up_store)
+    yield templates
+    templates.close()
+
+
+@pytest.fixture
+def bootstrapped(settings, store_templates, request) -> Settings:
+    """A store after `identity-manage setup`: roles, admin, catalog; no demo data
+    unless the test also asks for `deployment`. A copy of one built once per test
+    process, the test's own to change."""
+    store_templates.copy_into(settings, demo="deployment" in request.fixturenames)
+    open_database(settings.database_url)  # the models bound to it, as after building it
     return settings
 
 
 @pytest.fixture
 def deployment(bootstrapped) -> Settings:
     """A store initialised, bootstrapped and loaded with the demo dataset."""
-    core = Core(bootstrapped)
-    load_demo(core)
-    core.close()
     return bootstrapped
+
+
+def store_env(settings: Settings) -> dict[str, str]:
+    """The IDENTITY_* variables naming the store of `settings` and its hashing
+    parameters, for a `server.py` or `identity-manage` run over it."""
+    return {"IDENTITY_DATABASE_URL": settings.database_url,
+            "IDENTITY_KEY_DIR": settings.key_dir,
+            "IDENTITY_ARGON2_TIME_COST": str(settings.argon2_time_cost),
+            "IDENTITY_ARGON2_MEMORY_KIB": str(settings.argon2_memory_kib),
+            "IDENTITY_ARGON2_PARALLELISM": str(settings.argon2_parallelism)}
 
 
 @dataclass
@@ -159,10 +203,9 @@ class ServerProcess:
     """`server.py` in a process of its own: a real second replica."""
 
     def __init__(self, settings: Settings, **extra_env: str):
-        env = dict(os.environ, PYTHONUNBUFFERED="1", IDENTITY_LISTEN="127.0.0.1:0",
-                   IDENTITY_HTTP_LISTEN="127.0.0.1:0",
-                   IDENTITY_DATABASE_URL=settings.database_url, IDENTITY_KEY_DIR=settings.key_dir,
-                   IDENTITY_POLL_INTERVAL=str(settings.poll_interval), **extra_env)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "IDENTITY_LISTEN": "127.0.0.1:0",
+               "IDENTITY_HTTP_LISTEN": "127.0.0.1:0", **store_env(settings),
+               "IDENTITY_POLL_INTERVAL": str(settings.poll_interval), **extra_env}
         self.proc = subprocess.Popen([sys.executable, str(ROOT / "server.py")], env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline()  # blocks until it serves (or dies)

@@ -2,12 +2,19 @@
 
 import json
 import os
+import shutil
+import sqlite3
 import statistics
+import subprocess
+import tempfile
 import time
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlparse
 
 import grpc
+import psycopg2
 import pytest
 from identity_api.v1 import identity_pb2 as pb
 
@@ -181,3 +188,200 @@ def read_until_closed(sock, timeout: float = 10.0) -> bytes:
     except (TimeoutError, ConnectionResetError):
         pass
     return received
+
+
+# ---- stores built once per test process, copied per test ---------------------------
+
+def mysql_connect(url: str, database: str | None = None, **kwargs):
+    """A pymysql connection to the server `url` names (its path is ignored)."""
+    import pymysql
+    parsed = urlparse(url)
+    return pymysql.connect(host=parsed.hostname, port=parsed.port or 3306,
+                           user=parsed.username or "root", password=parsed.password or "",
+                           database=database, autocommit=True, **kwargs)
+
+
+def backend_of(database_url: str) -> str:
+    return database_url.split(":", 1)[0]
+
+
+class StoreTemplates:
+    """Stores set up once per test process, backend and kind (bootstrapped, or with
+    the demo dataset too), each copied into a test's own empty store: the tables with
+    their rows and counters, and the key directory (keys belong to a store).
+
+    `build(settings, demo)` sets up the store `settings` names, the way the tests'
+    fixtures always did. A template is built again once `max_age` seconds old, so a
+    copy's timestamps are never much older than a store made for the test would be
+    (the change feed keeps its rows `change_retention`, ten minutes by default)."""
+
+    def __init__(self, directory: Path, build, max_age: float = 300.0):
+        self._directory = directory
+        self._build = build
+        self._max_age = max_age
+        self._templates: dict[tuple, _Template] = {}
+
+    def copy_into(self, settings, demo: bool) -> None:
+        """Fill the empty store and key directory `settings` names with a copy."""
+        # What a template holds depends on every setting but where it lives.
+        key = (backend_of(settings.database_url), demo, settings.replace(
+            database_url="sqlite:///template", key_dir="", admin_password_file=""))
+        template = self._templates.get(key)
+        if template is None or time.monotonic() - template.built_at > self._max_age:
+            if template is not None:
+                template.drop()
+            template = self._templates[key] = self._new_template(settings, demo)
+        template.copy_into(settings)
+        for name in ("key_dir", "admin_password_file"):
+            source, target = getattr(template.settings, name), getattr(settings, name)
+            if os.path.isdir(source):
+                shutil.copytree(source, target)
+            elif os.path.exists(source):
+                shutil.copy2(source, target)
+
+    def _new_template(self, settings, demo: bool) -> "_Template":
+        directory = Path(tempfile.mkdtemp(prefix="template-", dir=self._directory))
+        kind = {"sqlite": _SqliteTemplate, "postgresql": _PostgresqlTemplate,
+                "mysql": _MysqlTemplate}[backend_of(settings.database_url)]
+        template = kind(settings, directory)
+        self._build(template.settings, demo)
+        template.built()
+        return template
+
+    def close(self) -> None:
+        for template in self._templates.values():
+            template.drop()
+        self._templates.clear()
+
+
+class _Template:
+    """One template store: `settings` name it; `built()` records what copies need."""
+
+    def __init__(self, settings, directory: Path, database_url: str):
+        self.settings = settings.replace(
+            database_url=database_url, key_dir=str(directory / "keys"),
+            admin_password_file=str(directory / "admin-password"))
+        self.built_at = 0.0
+
+    def built(self) -> None:
+        self.built_at = time.monotonic()
+
+    def copy_into(self, settings) -> None:
+        raise NotImplementedError
+
+    def drop(self) -> None:
+        pass
+
+
+class _SqliteTemplate(_Template):
+    """A file, copied whole (its write-ahead log checkpointed into it first)."""
+
+    def __init__(self, settings, directory: Path):
+        self.path = directory / "identity.db"
+        super().__init__(settings, directory, f"sqlite:///{self.path}")
+
+    def built(self) -> None:
+        conn = sqlite3.connect(self.path)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.close()
+        super().built()
+
+    def copy_into(self, settings) -> None:
+        target = settings.database_url.removeprefix("sqlite:///")  # an absolute path
+        shutil.copy2(self.path, target)  # and its mode, 0600
+
+
+def _table_order(names: list[str]) -> list[str]:
+    """Tables referenced before the tables referencing them (the models' order),
+    then any other (the schema version)."""
+    import peewee
+    from identity_grpc.store.models import ALL_MODELS
+    ordered = [m._meta.table_name for m in peewee.sort_models(ALL_MODELS)]
+    return [t for t in ordered if t in names] + sorted(set(names) - set(ordered))
+
+
+class _PostgresqlTemplate(_Template):
+    """A schema beside the tests' own: copied by replaying its definition as pg_dump
+    writes it (tables, indexes, constraints and sequences, under the test's schema
+    name), then its rows table by table, then its sequences' positions."""
+
+    def __init__(self, settings, directory: Path):
+        self.dsn, _, _ = settings.database_url.partition("?")
+        self.schema = f"tmpl_{uuid.uuid4().hex[:16]}"
+        self._execute(f"CREATE SCHEMA {self.schema}")
+        super().__init__(settings, directory, f"{self.dsn}?schema={self.schema}")
+
+    def _execute(self, sql: str, fetch: bool = False):
+        conn = psycopg2.connect(self.dsn)
+        try:
+            with conn, conn.cursor() as cur:
+                cur.execute(sql)
+                return cur.fetchall() if fetch else None
+        finally:
+            conn.close()
+
+    def built(self) -> None:
+        dump = subprocess.run(
+            ["pg_dump", "--schema-only", "--no-owner", "--no-privileges",
+             f"--schema={self.schema}", f"--dbname={self.dsn}"],
+            capture_output=True, text=True, check=True, timeout=60).stdout
+        # psql's own commands (\restrict...) and the schema, which the test has, go.
+        self.definition = "\n".join(
+            line for line in dump.splitlines()
+            if not line.startswith("\\") and line != f"CREATE SCHEMA {self.schema};")
+        rows = self._execute("SELECT tablename FROM pg_tables WHERE schemaname = "
+                             f"'{self.schema}'", fetch=True)
+        self.tables = _table_order([name for (name,) in rows])
+        self.sequences = self._execute(
+            "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = "
+            f"'{self.schema}' AND last_value IS NOT NULL", fetch=True)
+        super().built()
+
+    def copy_into(self, settings) -> None:
+        schema = settings.database_url.rsplit("schema=", 1)[1]
+        statements = [self.definition.replace(self.schema, schema)]
+        statements += [f'INSERT INTO {schema}."{t}" SELECT * FROM {self.schema}."{t}"'
+                       for t in self.tables]
+        statements += [f"SELECT setval('{schema}.\"{name}\"', {value})"
+                       for name, value in self.sequences]
+        self._execute(";\n".join(statements))
+
+    def drop(self) -> None:
+        self._execute(f"DROP SCHEMA {self.schema} CASCADE")
+
+
+class _MysqlTemplate(_Template):
+    """A database beside the tests' own: each table made again as SHOW CREATE TABLE
+    describes it (with its AUTO_INCREMENT position), then filled from the template."""
+
+    def __init__(self, settings, directory: Path):
+        parsed = urlparse(settings.database_url)
+        self.server = parsed._replace(path="").geturl()
+        self.database = f"tmpl_{uuid.uuid4().hex[:16]}"
+        with mysql_connect(self.server) as conn, conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE {self.database} "
+                        "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+        super().__init__(settings, directory, f"{self.server}/{self.database}")
+
+    def built(self) -> None:
+        with mysql_connect(self.server, self.database) as conn, conn.cursor() as cur:
+            cur.execute("SHOW TABLES")
+            self.tables = _table_order([name for (name,) in cur.fetchall()])
+            self.definitions = []
+            for table in self.tables:
+                cur.execute(f"SHOW CREATE TABLE `{table}`")
+                self.definitions.append(cur.fetchone()[1])
+        super().built()
+
+    def copy_into(self, settings) -> None:
+        database = urlparse(settings.database_url).path.lstrip("/")
+        with mysql_connect(self.server, database) as conn, conn.cursor() as cur:
+            cur.execute("SET foreign_key_checks = 0")
+            for definition in self.definitions:
+                cur.execute(definition)
+            for table in self.tables:
+                cur.execute(f"INSERT INTO `{table}` SELECT * FROM {self.database}.`{table}`")
+
+    def drop(self) -> None:
+        with mysql_connect(self.server) as conn, conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE {self.database}")

@@ -14,7 +14,7 @@ import sys
 import pytest
 from identity_api.v1 import identity_pb2 as pb
 
-from conftest import start_service
+from conftest import start_service, store_env
 from identity_grpc.bootstrap import bootstrap
 from identity_grpc.config import Settings
 from identity_grpc.core import Core
@@ -33,7 +33,7 @@ SMALL = Sizes(users=1_000, projects=100, domains=10, groups=10, assignments=3_00
 
 
 def manage(settings: Settings, *args: str) -> subprocess.CompletedProcess:
-    env = clean_env(IDENTITY_DATABASE_URL=settings.database_url, IDENTITY_KEY_DIR=settings.key_dir)
+    env = clean_env(**store_env(settings))  # its hash made with the servers' parameters
     return subprocess.run([sys.executable, "-m", "identity_grpc.manage", *args], env=env,
                           capture_output=True, text=True, timeout=300)
 

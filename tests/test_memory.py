@@ -87,6 +87,7 @@ def test_memory_settings_are_range_checked():
             Settings(**{name: bad})
 
 
+@pytest.mark.real_hashing
 def test_hashing_threads_do_not_keep_argon2s_memory(service):
     """argon2 takes 19 MiB per check; under glibc's dynamic mmap threshold each hashing
     thread kept its block after the first checks. A server process of its own, so that

@@ -12,6 +12,7 @@ from identity_grpc.store.models import Password
 from support import login, password_request, rpc_error, time_ratio
 
 OWASP_PREFIX = "$argon2id$v=19$m=19456,t=2,p=1$"
+pytestmark = pytest.mark.real_hashing  # what is stored, and how long checks take
 
 
 def _alice_id(service) -> str:

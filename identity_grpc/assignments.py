@@ -231,6 +231,27 @@ class Assignments:
                        & (RoleAssignment.inherited == inherited) & _actor_is(user_id, group_ids)))
         return {r.target_id for r in rows}
 
+    def project_ids_reached(self, user_id: str, group_ids: list[str], resources,
+                            deps: set | None = None) -> set[str]:
+        """Ids of the projects on which the user, or one of `group_ids` (its groups),
+        holds a role: granted on the project, or inherited from its domain or from a
+        project above it. A bounded number of queries, however many grants: one per
+        kind of grant, one for the projects of all the domains, one per level below
+        all the projects. `deps` (a scope cache's) gets what would change the answer
+        besides the grants themselves: the domains' and the projects' sets of projects."""
+        deps = set() if deps is None else deps
+        ids = self.target_ids(user_id, group_ids, "project")
+        domain_ids = self.target_ids(user_id, group_ids, "domain", inherited=True)
+        if domain_ids:
+            deps.update(("domain_projects", d) for d in domain_ids)
+            ids |= resources.project_ids_in_domains(domain_ids)
+        roots = self.target_ids(user_id, group_ids, "project", inherited=True)
+        if roots:
+            below = resources.descendant_ids(roots)
+            deps.update(("project_children", p) for p in roots | below)
+            ids |= below
+        return ids
+
     def grants_held(self, user_id: str = "", group_ids=()) -> list[tuple[str, str, str]]:
         """(target type, target id, role id) of every grant to the user or the groups,
         inherited or not: all the power they hold, wherever it is."""

@@ -8,7 +8,6 @@ a clock check, a few dict lookups and no query.
 """
 
 import time
-from dataclasses import dataclass
 from typing import Callable
 
 from .api_keys import ApiKeys, role_ids_of
@@ -19,7 +18,9 @@ from .errors import InvalidArgument, InvalidSubjectToken, PermissionDenied, Unau
 from .identity import Identity
 from .passwords import check_acceptable
 from .policy import Policy
-from .records import DomainRecord, ProjectRecord, ScopedIdentity, TokenInfo, UserRecord
+from .records import (ApiKeyCredentials, DomainRecord, PasswordCredentials, ProjectRecord,
+                      ScopeRequest, ScopedIdentity, Selector, TokenCredentials, TokenInfo,
+                      UserRecord)
 from .resources import Resources, domain_record, project_record
 from .revocation_limits import RevocationLimits
 from .store.models import SYSTEM_TARGET, ApiKey, Domain, Project, User
@@ -33,42 +34,6 @@ from .validation import check_id_or_name
 AUTH_FAILED = ("authentication failed: the credentials, or the requested scope, "
                "were not accepted")
 METHOD_ORDER = ("password", "token", "api_key")
-
-
-@dataclass(frozen=True)
-class Selector:
-    """Names a user, project or domain: by id, or by name (plus a domain)."""
-
-    id: str = ""
-    name: str = ""
-    domain: "Selector | None" = None
-
-
-@dataclass(frozen=True)
-class PasswordCredentials:
-    user: Selector
-    password: str
-
-
-@dataclass(frozen=True)
-class TokenCredentials:
-    token: str
-
-
-@dataclass(frozen=True)
-class ApiKeyCredentials:
-    """The secret of an API key, and optionally who the caller says owns it."""
-
-    key: str
-    user: Selector | None = None
-
-
-@dataclass(frozen=True)
-class ScopeRequest:
-    """`kind` is "unscoped", "project", "domain" or "system"."""
-
-    kind: str = "unscoped"
-    target: Selector | None = None
 
 
 class _Refusal:
@@ -328,40 +293,23 @@ class AuthService:
         deps.add(("user", user_id))
         group_ids = self._identity.group_ids(user_id)
         deps.update(("group", g) for g in group_ids)
-        ids = self._assignments.target_ids(user_id, group_ids, target_type)
         if target_type == "project":
-            ids |= self._inherited_project_ids(user_id, group_ids, deps)
+            ids = self._assignments.project_ids_reached(user_id, group_ids, self._resources, deps)
+        else:
+            ids = self._assignments.target_ids(user_id, group_ids, target_type)
         if not ids:  # nothing to look up: spare the store a query that cannot match
             return ()
         if target_type == "domain":
             rows = Domain.select().where(Domain.id.in_(ids) & (Domain.enabled == True))  # noqa: E712
             deps.update(("domain", i) for i in ids)
             return tuple(sorted((domain_record(d) for d in rows), key=lambda d: d.name))
-        rows = (Project.select(Project, Domain).join(Domain)
-                .where(Project.id.in_(ids) & (Project.enabled == True) & (Domain.enabled == True)))  # noqa: E712
         deps.update(("project", i) for i in ids)
         records = []
-        for p in rows:
-            deps.add(("domain", p.domain.id))
-            records.append(project_record(p, p.domain))
+        for p in self._resources.projects_with_domains(ids, enabled=True):
+            deps.add(("domain", p.domain.id))  # enabling it would show the project
+            if p.domain.enabled:
+                records.append(project_record(p, p.domain))
         return tuple(sorted(records, key=lambda p: (p.domain.name, p.name)))
-
-    def _inherited_project_ids(self, user_id: str, group_ids: list[str], deps: set[Dep]) -> set[str]:
-        """Projects reached by inherited grants: every project of a domain, or every
-        project below a project. One query for all the domains and one per level
-        below all the projects, however many inherited grants the user holds."""
-        ids: set[str] = set()
-        domain_ids = self._assignments.target_ids(user_id, group_ids, "domain", inherited=True)
-        if domain_ids:
-            deps.update(("domain_projects", d) for d in domain_ids)
-            ids |= {p.id for p in Project.select(Project.id)
-                    .where(Project.domain.in_(sorted(domain_ids)))}
-        roots = self._assignments.target_ids(user_id, group_ids, "project", inherited=True)
-        if roots:
-            below = self._resources.descendant_ids(roots)
-            deps.update(("project_children", p) for p in roots | below)
-            ids |= below
-        return ids
 
     # ---- the scope cache ------------------------------------------------------
 

@@ -221,7 +221,8 @@ class Catalog:
         return _get(Endpoint, "endpoint", endpoint_id)
 
     def list_endpoints(self, service_id: str = "", interface: str = "", region_id: str = "",
-                       page_size: int = 0, page_token: str = "") -> tuple[list[Endpoint], str]:
+                       enabled: bool | None = None, page_size: int = 0,
+                       page_token: str = "") -> tuple[list[Endpoint], str]:
         if interface:
             _check_interface(interface)
         _check_text("service_id", service_id)
@@ -231,6 +232,8 @@ class Catalog:
                              (Endpoint.region, region_id)):
             if value:
                 query = query.where(field == value)
+        if enabled is not None:
+            query = query.where(Endpoint.enabled == enabled)
         return page(query, (Endpoint.id,), page_size, page_token)
 
     def create_endpoint(self, service_id: str, interface: str, url: str,

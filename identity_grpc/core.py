@@ -1,7 +1,8 @@
 """The composition root: one server's store, keys, caches and subsystem managers.
 
-Transports (the gRPC servicers, the HTTP gateway) receive a `Core` and call its
-managers; nothing else wires the pieces together.
+Transports (the gRPC servicers, the HTTP gateway) receive a `Core` and reach its
+managers only through `operations.Operations` (they read its `settings`, and call
+`drop_connection` after a store error); nothing else wires the pieces together.
 """
 
 import time

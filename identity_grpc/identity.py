@@ -16,8 +16,10 @@ from .errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticat
 from .login_throttle import LoginThrottle
 from .passwords import DAY, PasswordRules, Passwords
 from .quotas import DomainQuotas
+import peewee as pw
+
 from .store.models import (ApiKey, Domain, Group, GroupMembership, Password, Project,
-                           RoleAssignment, User)
+                           RoleAssignment, User, database_proxy, is_sqlite)
 from .store.paging import page
 from .sync import PendingWrites, Writer
 from .tokens.revocation import Revocation
@@ -192,9 +194,16 @@ class Identity:
         tx.changed("user", user_id)
         tx.revoke(self._user_cutoff(user_id))  # every token issued before this millisecond
 
-    def password_expires_at(self, user_id: str) -> int | None:
-        current = self.password_hash(user_id)
-        return current.expires_at if current else None
+    def password_expiries(self, user_ids) -> dict[str, int | None]:
+        """When each user's current password expires (None: never, or no password), in
+        one query however many users: what a page of users shows."""
+        user_ids = sorted(set(user_ids))
+        if not user_ids:
+            return {}
+        latest = (Password.select(pw.fn.MAX(Password.id)).where(Password.user.in_(user_ids))
+                  .group_by(Password.user))
+        rows = Password.select(Password.user, Password.expires_at).where(Password.id.in_(latest))
+        return {r.user_id: r.expires_at for r in rows}
 
     # ---- users ---------------------------------------------------------------
 
@@ -222,10 +231,15 @@ class Identity:
             tx.changed("user", user.id)
         return user
 
-    def update_user(self, user_id: str, password: str | None = None, **changes) -> User:
-        """Change the named fields; `extra` replaces the extra attributes, `options`
-        changes the user options it names. Enabling a user (even one already enabled)
-        also unlocks it, as in Keystone: its count of failed attempts starts over."""
+    def update_user(self, user_id: str, password: str | None = None, merge_extra: bool = False,
+                    **changes) -> User:
+        """Change the named fields; `extra` replaces the extra attributes, or with
+        `merge_extra` is merged into them (a None value removing its key); `options`
+        changes the user options it names. Both merges read the row inside the writing
+        transaction (locked on PostgreSQL and MariaDB; SQLite's transactions take the
+        write lock as they begin), so two concurrent merges both survive. Enabling a
+        user (even one already enabled) also unlocks it, as in Keystone: its count of
+        failed attempts starts over."""
         user = self.get_user(user_id)
         if "name" in changes:
             check_name("user.name", changes["name"])
@@ -234,10 +248,13 @@ class Identity:
             project_id = changes.pop("default_project_id") or None
             self._check_project(project_id)
             changes["default_project"] = project_id
-        if "extra" in changes:
-            changes["extra"] = _extra_json(changes["extra"])
+        if "extra" in changes:  # checked now; merged below, in the transaction
+            checked = _extra_json({k: v for k, v in (changes["extra"] or {}).items()
+                                   if v is not None or not merge_extra})
+            if not merge_extra:
+                changes["extra"] = checked
         if "options" in changes:
-            changes["options"] = user_options.merged(user.options, changes["options"])
+            user_options.merged("{}", changes["options"])
         if changes.get("enabled") is True:
             changes.update(failed_auth_count=0, failed_auth_at=None)
         # Checked before anything is written, and written in one transaction with the
@@ -247,6 +264,8 @@ class Identity:
         if changes or hashed is not None:
             conflict = f"a user named {changes.get('name')!r} already exists in domain {user.domain_id}"
             with self._writer.unique(conflict) as tx:
+                user = self._locked_user(user_id)
+                _merge_into(changes, user, merge_extra)
                 if changes:
                     User.update(**changes).where(User.id == user_id).execute()
                 tx.changed("user", user_id)
@@ -255,6 +274,18 @@ class Identity:
                 if hashed is not None:
                     self._store_password(tx, user_id, hashed)
         return self.get_user(user_id)
+
+    @staticmethod
+    def _locked_user(user_id: str) -> User:
+        """The user's row as this transaction reads it, locked until it ends (SQLite
+        has locked the whole store already)."""
+        query = User.select().where(User.id == user_id)
+        if not is_sqlite(database_proxy):
+            query = query.for_update()
+        user = query.first()
+        if user is None:
+            raise NotFound(f"user {user_id} not found")
+        return user
 
     def set_user_enabled(self, user_id: str, enabled: bool) -> None:
         self.update_user(user_id, enabled=enabled)
@@ -382,6 +413,16 @@ class Identity:
 def _check_user_text(email: str = "", description: str = "") -> None:
     check_text("user.email", email or "", MAX_EMAIL_LENGTH)
     check_text("user.description", description or "")
+
+
+def _merge_into(changes: dict, user: User, merge_extra: bool) -> None:
+    """Turn the merging changes (options always, extra with `merge_extra`) into the
+    values to write, from the row read inside the transaction."""
+    if "options" in changes:
+        changes["options"] = user_options.merged(user.options, changes["options"])
+    if merge_extra and "extra" in changes:
+        merged = {**json.loads(user.extra or "{}"), **changes["extra"]}
+        changes["extra"] = _extra_json({k: v for k, v in merged.items() if v is not None})
 
 
 def _extra_json(extra: dict | None) -> str:

@@ -7,7 +7,7 @@ Keystone form: on projects, domains and the system, to users and groups, and the
 
 from werkzeug.wrappers import Request, Response
 
-from ..store.models import SYSTEM_TARGET
+from ..operations import SYSTEM_TARGET
 from .admin_routes import (capped, entity_body, given, invalid, link, list_response,
                            no_content, no_options, query_flag, query_text, self_link, text)
 from .wsgi import Context, HttpError, json_response
@@ -88,16 +88,9 @@ def _grant_handlers(target_type: str, actor_key: str, inherited: bool):
 
     def list_grants(ctx: Context, request: Request, actor_id: str,
                     target_id: str = SYSTEM_TARGET) -> Response:
-        caller = ctx.caller(request)
-        scope = {"project": {"project_id": target_id}, "domain": {"domain_id": target_id},
-                 "system": {"system": True}}[target_type]
-        rows, truncated = capped(ctx, ctx.ops.assignments.list, caller,
-                                 **{actor_key: actor_id}, **scope)
-        role_ids = {a.role_id for a in rows
-                    if a.inherited == inherited and a.target_type == target_type
-                    and a.target_id == target_id and a.actor_id == actor_id}
-        roles = sorted((ctx.core.assignments.get_role(r) for r in role_ids),
-                       key=lambda r: (r.name, r.id))
+        roles, truncated = ctx.ops.assignments.granted_roles(
+            ctx.caller(request), target_type=target_type, target_id=target_id,
+            inherited=inherited, limit=ctx.core.settings.list_limit, **{actor_key: actor_id})
         return list_response(ctx, request, "roles", [role_json(ctx, request, r) for r in roles],
                              truncated)
 
@@ -180,23 +173,16 @@ def list_role_assignments(ctx: Context, request: Request) -> Response:
         raise invalid(f"scope.{INHERITED}", f"{inherited_to!r} is not 'projects'")
     filters = {"user_id": query_text(request, "user.id"),
                "group_id": query_text(request, "group.id"), "role_id": query_text(request, "role.id"),
-               "domain_id": domain_id, "system": system, "effective": effective}
-    limit = ctx.core.settings.list_limit
-    project_ids = [project_id] if project_id else [""]
+               "domain_id": domain_id, "system": system, "effective": effective,
+               "inherited_only": inherited_to is not None}
     if query_flag(request, "include_subtree"):
         if not project_id:
             raise invalid("include_subtree", "needs scope.project.id")
-        project_ids += [p.id for p in ctx.ops.projects.subtree(caller, project_id, limit=limit)]
-    rows, truncated = [], len(project_ids) > limit
-    for p in project_ids[:limit]:  # the assignments of each, up to list_limit in all
-        more, cut = capped(ctx, ctx.ops.assignments.list, caller, limit=limit - len(rows),
-                           project_id=p, **filters)
-        rows += more
-        if cut:
-            truncated = True
-            break
-    if inherited_to is not None:
-        rows = [a for a in rows if a.inherited]
+        rows, truncated = ctx.ops.assignments.list_in_subtree(
+            caller, project_id, ctx.core.settings.list_limit, **filters)
+    else:
+        rows, truncated = capped(ctx, ctx.ops.assignments.list, caller, project_id=project_id,
+                                 **filters)
     names = ctx.ops.assignments.names(rows) if query_flag(request, "include_names") else None
     return list_response(ctx, request, "role_assignments",
                          [assignment_json(ctx, request, a, names, effective) for a in rows],

@@ -82,10 +82,8 @@ def list_endpoints(ctx: Context, request: Request) -> Response:
     rows, truncated = capped(ctx, ctx.ops.catalog.list_endpoints, caller,
                              service_id=query_text(request, "service_id"),
                              interface=query_text(request, "interface"),
-                             region_id=query_text(request, "region_id") or query_text(request, "region"))
-    enabled = query_flag(request, "enabled")
-    if enabled is not None:
-        rows = [r for r in rows if r.enabled == enabled]
+                             region_id=query_text(request, "region_id") or query_text(request, "region"),
+                             enabled=query_flag(request, "enabled"))
     return list_response(ctx, request, "endpoints", [endpoint_json(ctx, request, r) for r in rows],
                          truncated)
 

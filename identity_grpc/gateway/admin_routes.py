@@ -5,15 +5,14 @@ its policy rule) and writes the answer in Keystone's JSON. The shared helpers he
 (bodies, query filters, links, lists) serve the other admin route modules too.
 """
 
-import json
 from datetime import datetime, timezone
 from typing import Callable
 
 from werkzeug.wrappers import Request, Response
 
+from ..errors import InvalidArgument
+from ..operations.base import read_pages
 from ..records import TokenInfo
-from ..user_options import options_of
-from ..store.paging import MAX_PAGE_SIZE
 from .wsgi import Context, HttpError, json_response, read_json
 
 FALSE_WORDS = ("0", "false", "no", "off")
@@ -112,21 +111,10 @@ def list_response(ctx: Context, request: Request, key: str, items: list,
     return json_response(body)
 
 
-def capped(ctx: Context, list_op: Callable, caller: TokenInfo, limit: int | None = None,
-           **filters) -> tuple[list, bool]:
-    """The rows of a paged operation, at most `limit` (default: the `list_limit`
-    setting) of them, and whether any were left out. Keystone's HTTP lists are not
-    paged, so this reads pages until the limit, and never asks for more than one row
-    past it."""
-    limit = ctx.core.settings.list_limit if limit is None else limit
-    rows, token = [], ""
-    for _ in range(-(-(limit + 1) // MAX_PAGE_SIZE) + 10):  # short pages are allowed
-        more, token = list_op(caller, page_size=min(MAX_PAGE_SIZE, limit + 1 - len(rows)),
-                              page_token=token, **filters)
-        rows += more
-        if not token or len(rows) > limit:
-            return rows[:limit], len(rows) > limit
-    return rows[:limit], True
+def capped(ctx: Context, list_op: Callable, caller: TokenInfo, **filters) -> tuple[list, bool]:
+    """The rows of a paged operation, at most `list_limit` of them, and whether any
+    were left out: Keystone's HTTP lists are not paged."""
+    return read_pages(list_op, caller, ctx.core.settings.list_limit, **filters)
 
 
 def first_rows(ctx: Context, fetch: Callable[[int], list]) -> tuple[list, bool]:
@@ -147,14 +135,13 @@ def timestamp(seconds: int | None) -> str | None:
 
 def user_json(ctx: Context, request: Request, row) -> dict:
     """Sample 51: free attributes (email, description, extra) first, then the rest."""
-    extra = json.loads(row.extra or "{}")
     body = {**({"email": row.email} if row.email else {}),
-            **({"description": row.description} if row.description else {}), **extra,
+            **({"description": row.description} if row.description else {}), **dict(row.extra),
             "id": row.id, "name": row.name, "domain_id": row.domain_id, "enabled": row.enabled}
     if row.default_project_id:
         body["default_project_id"] = row.default_project_id
-    body["password_expires_at"] = timestamp(ctx.ops.users.password_expires_at(row))
-    body["options"] = options_of(row.options)
+    body["password_expires_at"] = timestamp(row.password_expires_at)
+    body["options"] = dict(row.options)
     body["links"] = self_link(ctx, request, "users", row.id)
     return body
 
@@ -234,13 +221,11 @@ def update_user(ctx: Context, request: Request, user_id: str) -> Response:
         changes["enabled"] = flag(entity, "enabled")
     if "default_project_id" in entity:
         changes["default_project_id"] = text(entity, "default_project_id") or None
-    extra = _user_extra(entity)
+    extra = _user_extra(entity)  # merged into the user's, a null removing its key
+    changes = {k: v for k, v in changes.items() if v is not None or k == "default_project_id"}
     if extra:
-        current = json.loads(ctx.ops.users.get(caller, user_id).extra or "{}")
-        merged = {**current, **extra}
-        changes["extra"] = {k: v for k, v in merged.items() if v is not None}
-    row = ctx.ops.users.update(caller, user_id, **{k: v for k, v in changes.items()
-                                                   if v is not None or k == "default_project_id"})
+        changes["extra"] = extra
+    row = ctx.ops.users.update(caller, user_id, merge_extra=True, **changes)
     return json_response({"user": user_json(ctx, request, row)})
 
 
@@ -271,26 +256,10 @@ def list_user_groups(ctx: Context, request: Request, user_id: str) -> Response:
 
 def list_user_projects(ctx: Context, request: Request, user_id: str) -> Response:
     """The projects on which the user holds a role, directly, through a group or by
-    inheritance: its effective assignments on projects (so their policy applies),
-    read a page at a time until `list_limit` projects (a project shows once per role
-    and grant, so a few pages more than the projects, and no more than that)."""
+    inheritance, by name; at most `list_limit` of them."""
     caller = ctx.caller(request)
-    limit = ctx.core.settings.list_limit
-    project_ids: dict[str, None] = {}
-    token, pages = "", 0
-    while len(project_ids) <= limit and pages < 4 * (limit // MAX_PAGE_SIZE + 1) + 10:
-        rows, token = ctx.ops.assignments.list(caller, user_id=user_id, effective=True,
-                                               page_size=MAX_PAGE_SIZE, page_token=token)
-        project_ids.update((a.target_id, None) for a in rows if a.target_type == "project")
-        pages += 1
-        if not token:
-            break
-    truncated = len(project_ids) > limit or bool(token)
-    rows = sorted((ctx.core.resources.get_project(p) for p in list(project_ids)[:limit]),
-                  key=lambda r: (r.name, r.id))
-    enabled = query_flag(request, "enabled")
-    if enabled is not None:
-        rows = [r for r in rows if r.enabled == enabled]
+    rows, truncated = first_rows(ctx, lambda n: ctx.ops.users.projects(
+        caller, user_id, enabled=query_flag(request, "enabled"), limit=n))
     return list_response(ctx, request, "projects", [project_json(ctx, request, r) for r in rows],
                          truncated)
 
@@ -357,26 +326,15 @@ def remove_group_user(ctx: Context, request: Request, group_id: str, user_id: st
 
 # ---- projects ------------------------------------------------------------------
 
-def _split_parent(ctx: Context, parent_id: str | None) -> tuple[str, str]:
-    """Keystone names a top-level project's domain as its parent: (domain, parent)."""
-    if parent_id and ctx.core.resources.find_domain(domain_id=parent_id) is not None:
-        return parent_id, ""
-    return "", parent_id or ""
-
-
 def list_projects(ctx: Context, request: Request) -> Response:
+    """A `parent_id` naming a domain lists its top-level projects (the operation
+    decides: Keystone names a top-level project's domain as its parent)."""
     caller = ctx.caller(request)
-    if query_flag(request, "is_domain"):
-        return list_response(ctx, request, "projects", [])  # no project acts as a domain
-    domain_id = query_text(request, "domain_id")
-    parent_domain, parent_id = _split_parent(ctx, query_text(request, "parent_id"))
-    if parent_domain and domain_id and parent_domain != domain_id:
-        return list_response(ctx, request, "projects", [])
     rows, truncated = capped(ctx, ctx.ops.projects.list, caller, name=query_text(request, "name"),
-                             domain_id=domain_id or parent_domain, parent_id=parent_id,
+                             domain_id=query_text(request, "domain_id"),
+                             parent_id=query_text(request, "parent_id"),
+                             is_domain=query_flag(request, "is_domain"),
                              enabled=query_flag(request, "enabled"))
-    if parent_domain:
-        rows = [r for r in rows if not r.parent_id]
     return list_response(ctx, request, "projects", [project_json(ctx, request, r) for r in rows],
                          truncated)
 
@@ -387,15 +345,17 @@ def create_project(ctx: Context, request: Request) -> Response:
     no_options(entity)
     if flag(entity, "is_domain"):
         raise invalid("is_domain", "projects acting as domains are not supported")
-    parent_domain, parent_id = _split_parent(ctx, text(entity, "parent_id"))
-    domain_id = text(entity, "domain_id") or parent_domain
-    if parent_domain and parent_domain != domain_id:
-        raise invalid("parent_id", "a top-level project's parent must be its domain")
     enabled = flag(entity, "enabled")
-    row = ctx.ops.projects.create(caller, text(entity, "name", required=True),
-                                  domain_id=domain_id, parent_id=parent_id,
-                                  description=text(entity, "description") or "",
-                                  enabled=True if enabled is None else enabled)
+    try:
+        row = ctx.ops.projects.create(caller, text(entity, "name", required=True),
+                                      domain_id=text(entity, "domain_id") or "",
+                                      parent_id=text(entity, "parent_id") or "",
+                                      description=text(entity, "description") or "",
+                                      enabled=True if enabled is None else enabled)
+    except InvalidArgument as e:
+        if e.field != "parent_id":
+            raise
+        raise invalid(e.field, e.message.removeprefix(f"{e.field}: ")) from None
     return json_response({"project": project_json(ctx, request, row)}, status=201)
 
 
@@ -412,7 +372,7 @@ def update_project(ctx: Context, request: Request, project_id: str) -> Response:
     if "enabled" in entity:
         changes["enabled"] = flag(entity, "enabled")
     if "parent_id" in entity:
-        changes["parent_id"] = _split_parent(ctx, text(entity, "parent_id"))[1]
+        changes["parent_id"] = text(entity, "parent_id") or ""
     if "domain_id" in entity:
         current = ctx.ops.projects.get(caller, project_id)
         if text(entity, "domain_id") != current.domain_id:

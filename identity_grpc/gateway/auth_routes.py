@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 from werkzeug.wrappers import Request, Response
 
 from .. import errors
-from ..auth import PasswordCredentials, ScopeRequest, Selector, TokenCredentials
-from ..records import DomainRecord, ProjectRecord, ServiceRecord, TokenInfo
+from ..records import (DomainRecord, PasswordCredentials, ProjectRecord, ScopeRequest, Selector,
+                       ServiceRecord, TokenCredentials, TokenInfo)
 from .wsgi import Context, HttpError, json_response, read_json
 
 FORBIDDEN = "You are not authorized to perform the requested action"
@@ -225,13 +225,13 @@ def _domain_json(d: DomainRecord, base: str) -> dict:
 
 def issue_token(ctx: Context, request: Request) -> Response:
     credentials, scope = _auth_request(request)
-    auth = ctx.core.auth
+    tokens = ctx.ops.tokens
     try:
         if isinstance(credentials, TokenCredentials):
             # Keystone answers 404 when the token being exchanged is not valid.
-            auth.validate(credentials.token, include_catalog=False,
+            tokens.validate(credentials.token, include_catalog=False,
                           error=errors.InvalidSubjectToken)
-        token, info = auth.authenticate(credentials, scope,
+        token, info = tokens.authenticate(credentials, scope,
                                         include_catalog="nocatalog" not in request.args,
                                         source=request.remote_addr or "")
     except errors.InvalidSubjectToken as e:
@@ -247,7 +247,7 @@ def validate_token(ctx: Context, request: Request) -> Response:
     caller = ctx.caller(request)
     subject = _subject(request)
     try:
-        info = ctx.core.auth.validate_for(caller, subject,
+        info = ctx.ops.tokens.validate_for(caller, subject,
                                           include_catalog="nocatalog" not in request.args,
                                           rule=RULE_FOR[request.method])
     except errors.InvalidSubjectToken as e:
@@ -259,7 +259,7 @@ def revoke_token(ctx: Context, request: Request) -> Response:
     caller = ctx.caller(request)
     subject = _subject(request)
     try:
-        ctx.core.auth.revoke(caller, subject)
+        ctx.ops.tokens.revoke(caller, subject)
     except errors.InvalidSubjectToken as e:
         raise _subject_error(e) from None
     response = Response(status=204)
@@ -273,13 +273,13 @@ def _listing(ctx: Context, request: Request, key: str, items: list) -> Response:
 
 
 def list_projects(ctx: Context, request: Request) -> Response:
-    projects = ctx.core.auth.list_projects(ctx.caller(request))
+    projects = ctx.ops.tokens.projects(ctx.caller(request))
     base = ctx.base_url(request)
     return _listing(ctx, request, "projects", [_project_json(p, base) for p in projects])
 
 
 def list_domains(ctx: Context, request: Request) -> Response:
-    domains = ctx.core.auth.list_domains(ctx.caller(request))
+    domains = ctx.ops.tokens.domains(ctx.caller(request))
     base = ctx.base_url(request)
     return _listing(ctx, request, "domains", [_domain_json(d, base) for d in domains])
 
@@ -287,7 +287,7 @@ def list_domains(ctx: Context, request: Request) -> Response:
 def get_catalog(ctx: Context, request: Request) -> Response:
     caller = ctx.caller(request)
     try:
-        services = ctx.core.auth.catalog_for(caller)
+        services = ctx.ops.tokens.catalog(caller)
     except errors.PermissionDenied:
         raise HttpError(403, f"{FORBIDDEN}.") from None
     return _resource_response({"catalog": catalog_json(services),
@@ -295,7 +295,7 @@ def get_catalog(ctx: Context, request: Request) -> Response:
 
 
 def get_system(ctx: Context, request: Request) -> Response:
-    targets = ctx.core.auth.system_scopes(ctx.caller(request))
+    targets = ctx.ops.tokens.system_scopes(ctx.caller(request))
     return _resource_response({"system": [{"all": True}] if "all" in targets else [],
                                "links": {"self": _self_link(ctx, request)}})
 

@@ -20,9 +20,8 @@ from werkzeug.wrappers import Request, Response
 
 from .. import errors
 from ..core import Core
-from ..operations import Operations
+from ..operations import Operations, store_unreachable
 from ..records import TokenInfo
-from ..store import conflicts
 from . import json_body
 
 log = logging.getLogger(__name__)
@@ -64,7 +63,7 @@ class Context:
         if not token:
             raise HttpError(401, UNAUTHORIZED_MESSAGE)
         try:
-            return self.core.auth.validate(token, include_catalog=False)
+            return self.ops.tokens.validate(token, include_catalog=False)
         except errors.Unauthenticated:
             raise HttpError(401, UNAUTHORIZED_MESSAGE) from None
 
@@ -150,7 +149,7 @@ class Gateway:
         its connection; 500 for anything else (a bug), which leaves the connection
         alone. Both are logged with the request id the response carries."""
         where = f"{request.method} {request.path} (request {request_id})"
-        if conflicts.kind_of(error) == conflicts.CONNECTION:
+        if store_unreachable(error):
             log.exception("store unavailable in %s", where)
             self.context.core.drop_connection()
             return error_response(503, f"The identity store is unavailable (request "

@@ -3,15 +3,20 @@
 Each operation checks its policy rule (`identity:<operation>`) against the caller's
 token and the entity acted on, fills in defaults from the token's scope (a
 domain-scoped admin creates users in its own domain), then calls one subsystem
-manager. Both transports call operations, so they cannot disagree on a rule.
+manager. Both transports call operations, and reach the core nowhere else (tokens
+too: `tokens.py`), so they cannot disagree on a rule or a behaviour. Operations return
+the immutable records of `records.py`, never store rows.
 """
 
 from ..core import Core
+from ..store import conflicts
+from ..store.models import SYSTEM_TARGET  # noqa: F401  (the system grant target, for transports)
 from .api_keys import ApiKeyOps
 from .assignments import AssignmentOps
 from .catalog import CatalogOps
 from .resources import DomainOps, ProjectOps
 from .roles import RoleOps
+from .tokens import ConsumerOps, TokenOps
 from .users import GroupOps, UserOps
 
 
@@ -25,3 +30,11 @@ class Operations:
         self.assignments = AssignmentOps(core)
         self.catalog = CatalogOps(core)
         self.api_keys = ApiKeyOps(core)
+        self.tokens = TokenOps(core)
+        self.consumers = ConsumerOps(core)
+
+
+def store_unreachable(error: Exception) -> bool:
+    """Whether `error` says the store cannot be reached (UNAVAILABLE, 503), as opposed
+    to a bug (INTERNAL, 500); see `store.conflicts`."""
+    return conflicts.kind_of(error) == conflicts.CONNECTION

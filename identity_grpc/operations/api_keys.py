@@ -11,8 +11,7 @@ import json
 import logging
 
 from ..errors import InvalidArgument, PermissionDenied
-from ..records import TokenInfo
-from ..store.models import ApiKey
+from ..records import ApiKeyEntry, TokenInfo
 from .base import Ops
 
 audit = logging.getLogger("identity_grpc.audit")
@@ -32,7 +31,7 @@ class ApiKeyOps(Ops):
 
     def create(self, caller: TokenInfo, project_id: str, user_id: str = "", name: str = "",
                role_ids=(), expires_at: int | None = None,
-               on_behalf: bool = False) -> tuple[ApiKey, str]:
+               on_behalf: bool = False) -> tuple[ApiKeyEntry, str]:
         own = caller.identity.user.id
         user_id = user_id or own
         self.enforce("create_api_key", caller, user_id=user_id, on_behalf=on_behalf)
@@ -52,12 +51,12 @@ class ApiKeyOps(Ops):
                 "by_scope": caller.identity.scope_type, "for_user_id": user_id,
                 "api_key_id": key.id, "project_id": project_id,
                 "audit_id": caller.audit_ids[0] if caller.audit_ids else ""}))
-        return key, secret
+        return ApiKeyEntry.of(key), secret
 
-    def list(self, caller: TokenInfo, user_id: str = "") -> list[ApiKey]:
+    def list(self, caller: TokenInfo, user_id: str = "") -> list[ApiKeyEntry]:
         user_id = user_id or caller.identity.user.id
         self.enforce("list_api_keys", caller, user_id=user_id)
-        return self._keys.list(user_id)
+        return [ApiKeyEntry.of(k) for k in self._keys.list(user_id)]
 
     def delete(self, caller: TokenInfo, key_id: str) -> None:
         key = self._keys.get(key_id)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ..assignments import Assignment, AssignmentQuery
 from ..errors import InvalidArgument
-from ..records import TokenInfo
-from .base import Ops
+from ..records import RoleEntry, TokenInfo
+from .base import Ops, read_pages
 from .reach import cloud_wide
 
 
@@ -53,8 +53,10 @@ class AssignmentOps(Ops):
 
     def list(self, caller: TokenInfo, *, user_id: str = "", group_id: str = "",
              project_id: str = "", domain_id: str = "", system: bool = False, role_id: str = "",
-             effective: bool = False, page_size: int = 0,
+             effective: bool = False, inherited_only: bool = False, page_size: int = 0,
              page_token: str = "") -> tuple[list[Assignment], str]:
+        """One page; `inherited_only` keeps the inherited grants (Keystone's
+        `scope.OS-INHERIT:inherited_to=projects`), so a page may come out short."""
         scope_domain = domain_id
         if project_id:
             scope_domain = self.core.resources.get_project(project_id).domain_id
@@ -63,8 +65,47 @@ class AssignmentOps(Ops):
         query = AssignmentQuery(user_id=user_id, group_id=group_id, project_id=project_id,
                                 domain_id=domain_id, system=system, role_id=role_id,
                                 effective=effective)
-        return self.core.assignments.list_assignments(query, self.core.resources, page_size,
-                                                      page_token)
+        rows, token = self.core.assignments.list_assignments(query, self.core.resources,
+                                                             page_size, page_token)
+        if inherited_only:
+            rows = [a for a in rows if a.inherited]
+        return rows, token
+
+    def list_in_subtree(self, caller: TokenInfo, project_id: str, limit: int,
+                        **filters) -> tuple[list[Assignment], bool]:
+        """The assignments on a project and on every project below it (Keystone's
+        `include_subtree`), at most `limit` of them, and whether any were left out.
+        Reading the subtree is its own rule (`list_project_subtree`), and each
+        project's assignments their usual one."""
+        project = self.core.resources.get_project(project_id)
+        self.enforce("list_project_subtree", caller, project_id=project.id,
+                     domain_id=project.domain_id)
+        project_ids = [project.id] + [p.id for p in self.core.resources.subtree(project.id, limit)]
+        rows, truncated = [], len(project_ids) > limit
+        for p in project_ids[:limit]:
+            more, cut = read_pages(self.list, caller, limit - len(rows), project_id=p, **filters)
+            rows += more
+            if cut:
+                return rows, True
+        return rows, truncated
+
+    def granted_roles(self, caller: TokenInfo, *, target_type: str, target_id: str,
+                      inherited: bool, limit: int, user_id: str = "",
+                      group_id: str = "") -> tuple[list[RoleEntry], bool]:
+        """The roles granted to one actor on one target, directly (inherited ones, or
+        not), by name; read from at most `limit` of its assignments there, and whether
+        any were left out."""
+        scope = {"project": {"project_id": target_id}, "domain": {"domain_id": target_id},
+                 "system": {"system": True}}[target_type]
+        actor_id = user_id or group_id
+        rows, truncated = read_pages(self.list, caller, limit, user_id=user_id,
+                                     group_id=group_id, **scope)
+        role_ids = {a.role_id for a in rows
+                    if a.inherited == inherited and a.target_type == target_type
+                    and a.target_id == target_id and a.actor_id == actor_id}
+        roles = sorted((self.core.assignments.get_role(r) for r in role_ids),
+                       key=lambda r: (r.name, r.id))
+        return [RoleEntry.of(r) for r in roles], truncated
 
     def names(self, assignments: list[Assignment]) -> dict:
         return self.core.assignments.names_for(assignments)

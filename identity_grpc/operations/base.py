@@ -2,10 +2,12 @@
 running each operation again when a concurrent write collided with it (`retry`)."""
 
 import inspect
+from typing import Callable
 
 from ..core import Core
 from ..records import TokenInfo
 from ..store.models import DEFAULT_DOMAIN_ID, database_proxy
+from ..store.paging import MAX_PAGE_SIZE
 from .retry import retrying
 
 
@@ -37,3 +39,17 @@ class Ops:
 
     def enforce(self, rule: str, caller: TokenInfo, **target) -> None:
         self._policy.enforce(f"identity:{rule}", caller, **target)
+
+
+def read_pages(list_op: Callable, caller: TokenInfo, limit: int, **filters) -> tuple[list, bool]:
+    """The rows of a paged list operation, at most `limit` of them, and whether any
+    were left out: pages are read until the limit, never asking for more than one row
+    past it (short pages are allowed, so a few more pages than that at most)."""
+    rows, token = [], ""
+    for _ in range(-(-(limit + 1) // MAX_PAGE_SIZE) + 10):
+        more, token = list_op(caller, page_size=min(MAX_PAGE_SIZE, limit + 1 - len(rows)),
+                              page_token=token, **filters)
+        rows += more
+        if not token or len(rows) > limit:
+            return rows[:limit], len(rows) > limit
+    return rows[:limit], True

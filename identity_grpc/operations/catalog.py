@@ -7,29 +7,29 @@ from NOT_FOUND what exists.
 
 from __future__ import annotations
 
-from ..records import TokenInfo
-from ..store.models import Endpoint, Region, Service
+from ..records import EndpointEntry, RegionEntry, ServiceEntry, TokenInfo
 from .base import Ops
 
 
 class CatalogOps(Ops):
     # ---- regions -----------------------------------------------------------
 
-    def get_region(self, caller: TokenInfo, region_id: str) -> Region:
+    def get_region(self, caller: TokenInfo, region_id: str) -> RegionEntry:
         self.enforce("get_region", caller, region_id=region_id)
-        return self.core.catalog.get_region(region_id)
+        return RegionEntry.of(self.core.catalog.get_region(region_id))
 
-    def list_regions(self, caller: TokenInfo, **filters) -> tuple[list[Region], str]:
+    def list_regions(self, caller: TokenInfo, **filters) -> tuple[list[RegionEntry], str]:
         self.enforce("list_regions", caller)
-        return self.core.catalog.list_regions(**filters)
+        rows, token = self.core.catalog.list_regions(**filters)
+        return [RegionEntry.of(r) for r in rows], token
 
-    def create_region(self, caller: TokenInfo, region_id: str = "", **fields) -> Region:
+    def create_region(self, caller: TokenInfo, region_id: str = "", **fields) -> RegionEntry:
         self.enforce("create_region", caller)
-        return self.core.catalog.create_region(region_id, **fields)
+        return RegionEntry.of(self.core.catalog.create_region(region_id, **fields))
 
-    def update_region(self, caller: TokenInfo, region_id: str, **changes) -> Region:
+    def update_region(self, caller: TokenInfo, region_id: str, **changes) -> RegionEntry:
         self.enforce("update_region", caller, region_id=region_id)
-        return self.core.catalog.update_region(region_id, **changes)
+        return RegionEntry.of(self.core.catalog.update_region(region_id, **changes))
 
     def delete_region(self, caller: TokenInfo, region_id: str) -> None:
         self.enforce("delete_region", caller, region_id=region_id)
@@ -37,21 +37,22 @@ class CatalogOps(Ops):
 
     # ---- services ----------------------------------------------------------
 
-    def get_service(self, caller: TokenInfo, service_id: str) -> Service:
+    def get_service(self, caller: TokenInfo, service_id: str) -> ServiceEntry:
         self.enforce("get_service", caller, service_id=service_id)
-        return self.core.catalog.get_service(service_id)
+        return ServiceEntry.of(self.core.catalog.get_service(service_id))
 
-    def list_services(self, caller: TokenInfo, **filters) -> tuple[list[Service], str]:
+    def list_services(self, caller: TokenInfo, **filters) -> tuple[list[ServiceEntry], str]:
         self.enforce("list_services", caller)
-        return self.core.catalog.list_services(**filters)
+        rows, token = self.core.catalog.list_services(**filters)
+        return [ServiceEntry.of(r) for r in rows], token
 
-    def create_service(self, caller: TokenInfo, type: str, **fields) -> Service:
+    def create_service(self, caller: TokenInfo, type: str, **fields) -> ServiceEntry:
         self.enforce("create_service", caller)
-        return self.core.catalog.create_service(type, **fields)
+        return ServiceEntry.of(self.core.catalog.create_service(type, **fields))
 
-    def update_service(self, caller: TokenInfo, service_id: str, **changes) -> Service:
+    def update_service(self, caller: TokenInfo, service_id: str, **changes) -> ServiceEntry:
         self.enforce("update_service", caller, service_id=service_id)
-        return self.core.catalog.update_service(service_id, **changes)
+        return ServiceEntry.of(self.core.catalog.update_service(service_id, **changes))
 
     def delete_service(self, caller: TokenInfo, service_id: str) -> None:
         self.enforce("delete_service", caller, service_id=service_id)
@@ -59,22 +60,24 @@ class CatalogOps(Ops):
 
     # ---- endpoints ---------------------------------------------------------
 
-    def get_endpoint(self, caller: TokenInfo, endpoint_id: str) -> Endpoint:
+    def get_endpoint(self, caller: TokenInfo, endpoint_id: str) -> EndpointEntry:
         self.enforce("get_endpoint", caller, endpoint_id=endpoint_id)
-        return self.core.catalog.get_endpoint(endpoint_id)
+        return EndpointEntry.of(self.core.catalog.get_endpoint(endpoint_id))
 
-    def list_endpoints(self, caller: TokenInfo, **filters) -> tuple[list[Endpoint], str]:
+    def list_endpoints(self, caller: TokenInfo, **filters) -> tuple[list[EndpointEntry], str]:
         self.enforce("list_endpoints", caller)
-        return self.core.catalog.list_endpoints(**filters)
+        rows, token = self.core.catalog.list_endpoints(**filters)
+        return [EndpointEntry.of(r) for r in rows], token
 
     def create_endpoint(self, caller: TokenInfo, service_id: str, interface: str, url: str,
-                        **fields) -> Endpoint:
+                        **fields) -> EndpointEntry:
         self.enforce("create_endpoint", caller, service_id=service_id)
-        return self.core.catalog.create_endpoint(service_id, interface, url, **fields)
+        return EndpointEntry.of(self.core.catalog.create_endpoint(service_id, interface, url,
+                                                                  **fields))
 
-    def update_endpoint(self, caller: TokenInfo, endpoint_id: str, **changes) -> Endpoint:
+    def update_endpoint(self, caller: TokenInfo, endpoint_id: str, **changes) -> EndpointEntry:
         self.enforce("update_endpoint", caller, endpoint_id=endpoint_id)
-        return self.core.catalog.update_endpoint(endpoint_id, **changes)
+        return EndpointEntry.of(self.core.catalog.update_endpoint(endpoint_id, **changes))
 
     def delete_endpoint(self, caller: TokenInfo, endpoint_id: str) -> None:
         self.enforce("delete_endpoint", caller, endpoint_id=endpoint_id)

@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-from ..records import TokenInfo
-from ..store.models import Role
+from ..records import RoleEntry, TokenInfo
 from .base import Ops
 
 
 class RoleOps(Ops):
-    def get(self, caller: TokenInfo, role_id: str) -> Role:
+    def get(self, caller: TokenInfo, role_id: str) -> RoleEntry:
         role = self.core.assignments.get_role(role_id)
         self.enforce("get_role", caller, role_id=role.id, domain_id=role.domain_id)
-        return role
+        return RoleEntry.of(role)
 
-    def list(self, caller: TokenInfo, **filters) -> tuple[list[Role], str]:
+    def list(self, caller: TokenInfo, **filters) -> tuple[list[RoleEntry], str]:
         self.enforce("list_roles", caller, domain_id=filters.get("domain_id") or None)
-        return self.core.assignments.list_roles(**filters)
+        rows, token = self.core.assignments.list_roles(**filters)
+        return [RoleEntry.of(r) for r in rows], token
 
-    def create(self, caller: TokenInfo, **fields) -> Role:
+    def create(self, caller: TokenInfo, **fields) -> RoleEntry:
         self.enforce("create_role", caller, domain_id=fields.get("domain_id") or None)
-        return self.core.assignments.create_role(**fields)
+        return RoleEntry.of(self.core.assignments.create_role(**fields))
 
-    def update(self, caller: TokenInfo, role_id: str, **changes) -> Role:
+    def update(self, caller: TokenInfo, role_id: str, **changes) -> RoleEntry:
         role = self.core.assignments.get_role(role_id)
         self.enforce("update_role", caller, role_id=role.id, domain_id=role.domain_id)
-        return self.core.assignments.update_role(role_id, **changes)
+        return RoleEntry.of(self.core.assignments.update_role(role_id, **changes))
 
     def delete(self, caller: TokenInfo, role_id: str) -> None:
         role = self.core.assignments.get_role(role_id)

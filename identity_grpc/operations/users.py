@@ -2,33 +2,40 @@
 
 from __future__ import annotations
 
-from ..records import TokenInfo
-from ..store.models import Group, User
+from ..records import GroupEntry, ProjectEntry, TokenInfo, UserEntry
 from .base import Ops, caller_domain, owning_domain
 from .reach import reach_domain_id
 
 
+def user_entries(core, rows) -> list[UserEntry]:
+    """Users as records, each with when its password expires: one query for them all."""
+    expiries = core.identity.password_expiries(r.id for r in rows)
+    return [UserEntry.of(r, expiries.get(r.id)) for r in rows]
+
+
 class UserOps(Ops):
-    def _target(self, user: User) -> dict:
+    def _target(self, user) -> dict:
         return {"user_id": user.id, "domain_id": user.domain_id}
 
-    def get(self, caller: TokenInfo, user_id: str) -> User:
+    def _entry(self, row) -> UserEntry:
+        return user_entries(self.core, [row])[0]
+
+    def get(self, caller: TokenInfo, user_id: str) -> UserEntry:
         user = self.core.identity.get_user(user_id)
         self.enforce("get_user", caller, **self._target(user))
-        return user
+        return self._entry(user)
 
-    def password_expires_at(self, user: User) -> int | None:
-        return self.core.identity.password_expires_at(user.id)
-
-    def list(self, caller: TokenInfo, domain_id: str = "", **filters) -> tuple[list[User], str]:
+    def list(self, caller: TokenInfo, domain_id: str = "",
+             **filters) -> tuple[list[UserEntry], str]:
         domain_id = domain_id or caller_domain(caller) or ""
         self.enforce("list_users", caller, domain_id=domain_id or None)
-        return self.core.identity.list_users(domain_id=domain_id, **filters)
+        rows, token = self.core.identity.list_users(domain_id=domain_id, **filters)
+        return user_entries(self.core, rows), token
 
-    def create(self, caller: TokenInfo, name: str, domain_id: str = "", **fields) -> User:
+    def create(self, caller: TokenInfo, name: str, domain_id: str = "", **fields) -> UserEntry:
         domain_id = owning_domain(caller, domain_id)
         self.enforce("create_user", caller, domain_id=domain_id)
-        return self.core.identity.create_user(name, domain_id, **fields)
+        return self._entry(self.core.identity.create_user(name, domain_id, **fields))
 
     def _managed_target(self, caller: TokenInfo, user_id: str) -> dict:
         """The user's target plus how far its power reaches (`reach`): a domain admin
@@ -38,9 +45,14 @@ class UserOps(Ops):
                 "reach_domain_id": reach_domain_id(self.core, caller, user.domain_id,
                                                    user_id=user.id)}
 
-    def update(self, caller: TokenInfo, user_id: str, **changes) -> User:
+    def update(self, caller: TokenInfo, user_id: str, merge_extra: bool = False,
+               **changes) -> UserEntry:
+        """`extra` replaces the user's extra attributes (gRPC's UpdateUser), or with
+        `merge_extra` is merged into them, a None value removing its key (Keystone's
+        PATCH): read and written in one transaction, so no concurrent update is lost."""
         self.enforce("update_user", caller, **self._managed_target(caller, user_id))
-        return self.core.identity.update_user(user_id, **changes)
+        return self._entry(self.core.identity.update_user(user_id, merge_extra=merge_extra,
+                                                          **changes))
 
     def delete(self, caller: TokenInfo, user_id: str) -> None:
         self.enforce("delete_user", caller, **self._managed_target(caller, user_id))
@@ -56,36 +68,54 @@ class UserOps(Ops):
                          **self._target(self.core.identity.get_user(user_id)))
         self.core.identity.change_password(user_id, original, new, source=source)
 
-    def groups(self, caller: TokenInfo, user_id: str, limit: int | None = None) -> list[Group]:
+    def groups(self, caller: TokenInfo, user_id: str,
+               limit: int | None = None) -> list[GroupEntry]:
         self.enforce("list_user_groups", caller, **self._target(self.core.identity.get_user(user_id)))
-        return self.core.identity.user_groups(user_id, limit)
+        return [GroupEntry.of(g) for g in self.core.identity.user_groups(user_id, limit)]
+
+    def projects(self, caller: TokenInfo, user_id: str, enabled: bool | None = None,
+                 limit: int | None = None) -> list[ProjectEntry]:
+        """The projects on which the user holds a role, directly, through a group or by
+        inheritance, by name (the first `limit`; only enabled or disabled ones when
+        `enabled` is given). Its grants are what is read, so the rule on listing its
+        role assignments applies. A bounded number of queries, however many projects
+        (`Assignments.project_ids_reached`)."""
+        self.enforce("list_role_assignments", caller, domain_id=None, project_id=None,
+                     user_id=user_id)
+        core = self.core
+        group_ids = core.identity.group_ids(user_id)
+        ids = core.assignments.project_ids_reached(user_id, group_ids, core.resources)
+        return [ProjectEntry.of(p) for p in
+                core.resources.projects_with_domains(ids, enabled=enabled, limit=limit)]
 
 
 class GroupOps(Ops):
-    def _target(self, group: Group) -> dict:
+    def _target(self, group) -> dict:
         return {"group_id": group.id, "domain_id": group.domain_id}
 
-    def _group(self, group_id: str) -> Group:
+    def _group(self, group_id: str):
         return self.core.identity.get_group(group_id)
 
-    def get(self, caller: TokenInfo, group_id: str) -> Group:
+    def get(self, caller: TokenInfo, group_id: str) -> GroupEntry:
         group = self._group(group_id)
         self.enforce("get_group", caller, **self._target(group))
-        return group
+        return GroupEntry.of(group)
 
-    def list(self, caller: TokenInfo, domain_id: str = "", **filters) -> tuple[list[Group], str]:
+    def list(self, caller: TokenInfo, domain_id: str = "",
+             **filters) -> tuple[list[GroupEntry], str]:
         domain_id = domain_id or caller_domain(caller) or ""
         self.enforce("list_groups", caller, domain_id=domain_id or None)
-        return self.core.identity.list_groups(domain_id=domain_id, **filters)
+        rows, token = self.core.identity.list_groups(domain_id=domain_id, **filters)
+        return [GroupEntry.of(g) for g in rows], token
 
-    def create(self, caller: TokenInfo, name: str, domain_id: str = "", **fields) -> Group:
+    def create(self, caller: TokenInfo, name: str, domain_id: str = "", **fields) -> GroupEntry:
         domain_id = owning_domain(caller, domain_id)
         self.enforce("create_group", caller, domain_id=domain_id)
-        return self.core.identity.create_group(name, domain_id, **fields)
+        return GroupEntry.of(self.core.identity.create_group(name, domain_id, **fields))
 
-    def update(self, caller: TokenInfo, group_id: str, **changes) -> Group:
+    def update(self, caller: TokenInfo, group_id: str, **changes) -> GroupEntry:
         self.enforce("update_group", caller, **self._target(self._group(group_id)))
-        return self.core.identity.update_group(group_id, **changes)
+        return GroupEntry.of(self.core.identity.update_group(group_id, **changes))
 
     def delete(self, caller: TokenInfo, group_id: str) -> None:
         self.enforce("delete_group", caller, **self._target(self._group(group_id)))
@@ -114,6 +144,7 @@ class GroupOps(Ops):
         self.enforce("check_user_in_group", caller, **self._target(self._group(group_id)))
         return self.core.identity.is_member(user_id, group_id)
 
-    def users(self, caller: TokenInfo, group_id: str, limit: int | None = None) -> list[User]:
+    def users(self, caller: TokenInfo, group_id: str,
+              limit: int | None = None) -> list[UserEntry]:
         self.enforce("list_group_users", caller, **self._target(self._group(group_id)))
-        return self.core.identity.group_members(group_id, limit)
+        return user_entries(self.core, self.core.identity.group_members(group_id, limit))

@@ -91,12 +91,9 @@ class UsersServicer(agrpc.UsersServicer):
     def __init__(self, ops: Operations):
         self._ops = ops.users
 
-    def _user(self, row) -> apb.User:
-        return msg.user(row, self._ops.password_expires_at(row))
-
     def CreateUser(self, request, context):
         enabled = request.enabled if request.HasField("enabled") else True
-        return self._user(self._ops.create(
+        return msg.user(self._ops.create(
             current_caller(), request.name, domain_id=request.domain_id,
             password=request.password or None, email=request.email,
             description=request.description, enabled=enabled,
@@ -104,13 +101,13 @@ class UsersServicer(agrpc.UsersServicer):
             options=msg.user_options(request.options)))
 
     def GetUser(self, request, context):
-        return self._user(self._ops.get(current_caller(), request.id))
+        return msg.user(self._ops.get(current_caller(), request.id))
 
     def ListUsers(self, request, context):
         rows, token = self._ops.list(current_caller(), name=request.name,
                                      domain_id=request.domain_id,
                                      enabled=msg.optional(request, "enabled"), **_page(request))
-        return apb.ListUsersResponse(users=[self._user(r) for r in rows], next_page_token=token)
+        return apb.ListUsersResponse(users=[msg.user(r) for r in rows], next_page_token=token)
 
     def UpdateUser(self, request, context):
         changes = msg.set_fields(request, ("name", "email", "description", "enabled",
@@ -119,7 +116,7 @@ class UsersServicer(agrpc.UsersServicer):
             changes["extra"] = dict(request.extra.values)
         if request.HasField("options"):
             changes["options"] = msg.user_options(request.options)
-        return self._user(self._ops.update(current_caller(), request.id, **changes))
+        return msg.user(self._ops.update(current_caller(), request.id, **changes))
 
     def DeleteUser(self, request, context):
         self._ops.delete(current_caller(), request.id)
@@ -133,6 +130,11 @@ class UsersServicer(agrpc.UsersServicer):
     def ListUserGroups(self, request, context):
         rows = self._ops.groups(current_caller(), request.id)
         return apb.ListGroupsResponse(groups=[msg.group(r) for r in rows])
+
+    def ListUserProjects(self, request, context):
+        rows = self._ops.projects(current_caller(), request.id,
+                                  enabled=msg.optional(request, "enabled"))
+        return apb.ListProjectsResponse(projects=[msg.project(r) for r in rows])
 
 
 class GroupsServicer(agrpc.GroupsServicer):
@@ -239,7 +241,7 @@ class AssignmentsServicer(agrpc.AssignmentsServicer):
                                      group_id=request.group_id, project_id=request.project_id,
                                      domain_id=request.domain_id, system=request.system,
                                      role_id=request.role_id, effective=request.effective,
-                                     **_page(request))
+                                     inherited_only=request.inherited_only, **_page(request))
         names = self._ops.names(rows) if request.include_names else None
         return apb.ListRoleAssignmentsResponse(
             role_assignments=[msg.assignment(a, names) for a in rows], next_page_token=token)

@@ -1,7 +1,5 @@
 """The ApiKeys admin service: a user's keys for "user name and API key" authentication."""
 
-import json
-
 from google.protobuf.empty_pb2 import Empty
 from identity_api.admin.v1 import admin_pb2 as apb
 from identity_api.admin.v1 import admin_pb2_grpc as agrpc
@@ -14,7 +12,7 @@ from .grpc_interceptor import current_caller
 def api_key(row) -> apb.ApiKey:
     """A key as clients see it: never its secret nor the secret's hash."""
     return apb.ApiKey(id=row.id, name=row.name, user_id=row.user_id, project_id=row.project_id,
-                      role_ids=json.loads(row.role_ids or "[]"),
+                      role_ids=row.role_ids,
                       expires_at=msg.timestamp(row.expires_at),
                       created_at=msg.timestamp(row.created_at))
 

@@ -103,7 +103,8 @@ class EndpointsServicer(agrpc.EndpointsServicer):
     def ListEndpoints(self, request, context):
         rows, token = self._ops.list_endpoints(
             current_caller(), service_id=request.service_id, interface=request.interface,
-            region_id=request.region_id, **_page(request))
+            region_id=request.region_id, enabled=msg.optional(request, "enabled"),
+            **_page(request))
         return apb.ListEndpointsResponse(endpoints=[endpoint(r) for r in rows],
                                          next_page_token=token)
 

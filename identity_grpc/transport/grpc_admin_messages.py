@@ -1,12 +1,11 @@
-"""Translation between the admin protobuf messages and the core's rows."""
-
-import json
+"""Translation between the admin protobuf messages and the operations' records."""
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from identity_api.admin.v1 import admin_pb2 as apb
 
 from ..errors import InvalidArgument
-from ..user_options import SUPPORTED, options_of
+from ..records import UserEntry
+from ..user_options import SUPPORTED
 
 
 def set_fields(request, names: tuple[str, ...]) -> dict:
@@ -41,13 +40,12 @@ def project(row) -> apb.Project:
                        enabled=row.enabled, is_domain=row.is_domain)
 
 
-def user(row, password_expires_at: int | None = None) -> apb.User:
-    return apb.User(id=row.id, name=row.name, domain_id=row.domain_id, email=row.email,
-                    description=row.description, enabled=row.enabled,
-                    default_project_id=row.default_project_id or "",
-                    extra=json.loads(row.extra or "{}"),
-                    password_expires_at=timestamp(password_expires_at),
-                    options=apb.UserOptions(**{k: v for k, v in options_of(row.options).items()
+def user(entry: UserEntry) -> apb.User:
+    return apb.User(id=entry.id, name=entry.name, domain_id=entry.domain_id, email=entry.email,
+                    description=entry.description, enabled=entry.enabled,
+                    default_project_id=entry.default_project_id or "", extra=dict(entry.extra),
+                    password_expires_at=timestamp(entry.password_expires_at),
+                    options=apb.UserOptions(**{k: v for k, v in entry.options
                                                if k in SUPPORTED}))
 
 

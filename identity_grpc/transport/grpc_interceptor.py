@@ -28,9 +28,9 @@ import uuid
 import grpc
 
 from .. import errors
-from ..auth import AuthService
 from ..records import TokenInfo
-from ..store import conflicts
+from ..operations import store_unreachable
+from ..operations.tokens import TokenOps
 
 log = logging.getLogger("identity_grpc.requests")
 
@@ -76,13 +76,13 @@ def _tolerant(deserializer):
 
 
 class RequestInterceptor(grpc.ServerInterceptor):
-    def __init__(self, auth: AuthService, auth_url: str, authenticated_prefix: str,
+    def __init__(self, tokens: TokenOps, auth_url: str, authenticated_prefix: str,
                  anonymous_methods: frozenset[str], on_store_error=lambda: None,
                  token_optional_methods: frozenset[str] = frozenset()):
         """Methods whose full name starts with `authenticated_prefix` need a caller,
         except the `anonymous_methods` (full names), and the `token_optional_methods`,
         whose caller is authenticated only when the call carries a token."""
-        self._auth = auth
+        self._tokens = tokens
         self._token_optional = token_optional_methods
         self._challenge = (("www-authenticate", f'Keystone uri="{auth_url.rstrip("/")}/v3"'),)
         self._prefix = authenticated_prefix
@@ -211,7 +211,7 @@ class RequestInterceptor(grpc.ServerInterceptor):
         in the message and the `x-openstack-request-id` trailer."""
         request_id = f"req-{uuid.uuid4()}"
         trailers = (("x-openstack-request-id", request_id),)
-        if conflicts.kind_of(error) == conflicts.CONNECTION:
+        if store_unreachable(error):
             log.exception("store unavailable in %s (request %s)", method, request_id)
             self._on_store_error()
             return (grpc.StatusCode.UNAVAILABLE,
@@ -234,7 +234,7 @@ class RequestInterceptor(grpc.ServerInterceptor):
         if not token:
             raise errors.Unauthenticated("x-auth-token: this call needs a token in its metadata")
         try:
-            return self._auth.validate(token, include_catalog=False)
+            return self._tokens.validate(token, include_catalog=False)
         except errors.Unauthenticated as e:
             raise errors.Unauthenticated(f"x-auth-token: {e.message}") from None
 

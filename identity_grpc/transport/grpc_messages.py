@@ -3,10 +3,10 @@
 from google.protobuf.timestamp_pb2 import Timestamp
 from identity_api.v1 import identity_pb2 as pb
 
-from ..auth import (ApiKeyCredentials, PasswordCredentials, ScopeRequest, Selector,
-                    TokenCredentials)
 from ..errors import InvalidArgument
-from ..records import DomainRecord, ProjectRecord, RoleRecord, ServiceRecord, TokenInfo
+from ..records import (ApiKeyCredentials, DomainRecord, PasswordCredentials, ProjectRecord,
+                       RoleRecord, ScopeRequest, Selector, ServiceRecord, TokenCredentials,
+                       TokenInfo)
 
 
 def _selector(message, with_domain: bool) -> Selector:

@@ -57,7 +57,8 @@ def create_server(core: Core, address: str | None = None,
     meant to share a port set `reuse_port`: otherwise a second server started by
     mistake on a port in use must fail, not silently take half the connections."""
     settings = core.settings
-    interceptor = RequestInterceptor(core.auth, settings.advertised_url, "/identity.",
+    ops = Operations(core)
+    interceptor = RequestInterceptor(ops.tokens, settings.advertised_url, "/identity.",
                                      IdentityServicer.ANONYMOUS,
                                      on_store_error=core.drop_connection,
                                      token_optional_methods=grpc_admin.TOKEN_OPTIONAL)
@@ -68,9 +69,8 @@ def create_server(core: Core, address: str | None = None,
         interceptors=[interceptor],
         options=[("grpc.so_reuseport", int(reuse_port)), *limit_options(settings)],
         maximum_concurrent_rpcs=settings.grpc_max_concurrent_rpcs)
-    pb_grpc.add_IdentityServicer_to_server(IdentityServicer(core.auth, core.verification),
+    pb_grpc.add_IdentityServicer_to_server(IdentityServicer(ops.tokens, ops.consumers),
                                              server)
-    ops = Operations(core)
     names = [SERVICE_NAME]
     for service, servicer_class in ADMIN_SERVICERS.items():
         getattr(agrpc, f"add_{service}Servicer_to_server")(servicer_class(ops), server)

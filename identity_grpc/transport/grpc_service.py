@@ -9,11 +9,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from identity_api.v1 import identity_pb2 as pb
 from identity_api.v1 import identity_pb2_grpc as pb_grpc
 
-from .. import errors
-from ..auth import AuthService
 from ..errors import InvalidArgument
+from ..operations.tokens import ConsumerOps, TokenOps
 from ..tokens.revocation import Revocation
-from ..verification import Verification
 from . import grpc_messages as msg
 from .grpc_interceptor import current_caller
 from .grpc_peer import client_address
@@ -28,78 +26,74 @@ class IdentityServicer(pb_grpc.IdentityServicer):
     # Methods a caller may use without a token of its own.
     ANONYMOUS = frozenset({"/identity.v1.Identity/Authenticate", "/identity.v1.Identity/Ping"})
 
-    def __init__(self, auth: AuthService, verification: Verification | None = None):
-        self._auth = auth
-        self._verification = verification
+    def __init__(self, tokens: TokenOps, consumers: ConsumerOps):
+        self._tokens = tokens
+        self._consumers = consumers
 
     def Authenticate(self, request, context):
-        token, info = self._auth.authenticate(
+        token, info = self._tokens.authenticate(
             msg.credentials_from(request), msg.scope_from(request), not request.no_catalog,
             source=client_address(context))
         return pb.AuthenticateResponse(token=token, token_info=msg.token_message(info))
 
     def ValidateToken(self, request, context):
-        info = self._auth.validate_for(current_caller(), _subject(request), not request.no_catalog)
+        info = self._tokens.validate_for(current_caller(), _subject(request), not request.no_catalog)
         return pb.ValidateTokenResponse(token_info=msg.token_message(info))
 
     def RevokeToken(self, request, context):
-        self._auth.revoke(current_caller(), _subject(request))
+        self._tokens.revoke(current_caller(), _subject(request))
         return pb.RevokeTokenResponse()
 
     def ListProjects(self, request, context):
-        projects = self._auth.list_projects(current_caller())
+        projects = self._tokens.projects(current_caller())
         return pb.ListProjectsResponse(projects=[msg.project_message(p) for p in projects])
 
     def ListDomains(self, request, context):
-        domains = self._auth.list_domains(current_caller())
+        domains = self._tokens.domains(current_caller())
         return pb.ListDomainsResponse(domains=[msg.domain_message(d) for d in domains])
 
     def Ping(self, request, context):
         return pb.PingResponse()
 
     def Catalog(self, request, context):
-        services = self._auth.catalog_for(current_caller())
+        services = self._tokens.catalog(current_caller())
         return pb.CatalogResponse(services=msg.catalog_messages(services))
 
 
     # ---- for services that check tokens themselves ------------------------------
 
     def GetSigningKeys(self, request, context):
-        keys = self._verification.signing_keys(current_caller())
+        keys = self._consumers.signing_keys(current_caller())
         return pb.GetSigningKeysResponse(
             keys=[pb.SigningKey(key_id=key_id, public_key=raw, algorithm="Ed25519")
                   for key_id, raw in sorted(keys.items())],
-            poll_interval=self._verification.poll_interval,
-            token_lifetime=self._verification.token_lifetime,
-            clock_skew_tolerance=self._verification.clock_skew_tolerance)
+            poll_interval=self._consumers.poll_interval,
+            token_lifetime=self._consumers.token_lifetime,
+            clock_skew_tolerance=self._consumers.clock_skew_tolerance)
 
     def ListDomainProjects(self, request, context):
-        domain, projects = self._verification.domain_projects(current_caller(),
+        domain, projects = self._consumers.domain_projects(current_caller(),
                                                               request.subject_token)
         return pb.ListDomainProjectsResponse(domain=msg.domain_message(domain),
                                              projects=[msg.project_message(p) for p in projects])
 
     def WatchRevocations(self, request, context):
         """The snapshot in chunks, then notices as they come, a keepalive whenever
-        there is nothing to say. (The interceptor checks the caller's token again
-        before each message: the stream ends when it expires or is revoked.)"""
-        verification = self._verification
-        subscription, snapshot = verification.watch(current_caller())
-        context.add_callback(subscription.close)  # wakes the loop when the call ends
+        there is nothing to say. The interceptor decodes, authenticates the caller
+        again before each message (the stream ends when its token expires or is
+        revoked), maps errors and logs, as for unary calls; the operation decides
+        the rest (the rule, again per message; a watcher fallen behind)."""
+        watch = self._consumers.watch(current_caller())
+        context.add_callback(watch.close)  # wakes the loop when the call ends
         try:
-            keepalive = verification.keepalive_interval
-            yield from _snapshot_messages(snapshot, keepalive)
+            yield from _snapshot_messages(watch.snapshot, watch.keepalive)
             while context.is_active():
-                notices = subscription.take(keepalive)
-                if subscription.closed:
+                notices = watch.next(current_caller())
+                if notices is None:
                     break
-                if subscription.overflowed:
-                    raise errors.FailedPrecondition("this watcher fell too far behind; "
-                                                    "watch again for a fresh snapshot")
-                verification.authorize_watch(current_caller())
                 yield from _notices_messages(notices)
         finally:
-            subscription.close()
+            watch.close()
 
 
 def _timestamp(seconds: int) -> Timestamp:

@@ -1,0 +1,88 @@
+"""The layering the code promises (docs/layout.md): transports translate, the core decides.
+
+No module under `identity_grpc/transport/` or `identity_grpc/gateway/` imports a
+manager module, the store (its models, paging, conflicts) or `peewee`, and none reaches
+a manager through a `Core` (`ctx.core.identity`, `core.auth`...): they call operations
+(`identity_grpc/operations/`) and read records (`identity_grpc/records.py`). Checked on
+the source, with `ast`, so a new module cannot slip past.
+"""
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "identity_grpc"
+TRANSPORTS = ("transport", "gateway")
+# Modules of the core that hold a manager (or the store's own machinery).
+MANAGER_MODULES = {"identity", "resources", "assignments", "catalog", "api_keys", "auth",
+                   "verification", "sync", "assignment_pages", "passwords", "quotas",
+                   "login_throttle", "revocation_limits", "cache", "bootstrap", "generate",
+                   "synthetic"}
+FORBIDDEN_PACKAGES = {"store", "peewee", "playhouse"}
+# What a transport may read from a Core: its settings, and letting go of a broken
+# store connection. Everything else on a Core is a manager or the store.
+CORE_ALLOWED = {"settings", "drop_connection"}
+
+
+def _transport_modules() -> list[Path]:
+    return sorted(p for d in TRANSPORTS for p in (PACKAGE / d).rglob("*.py"))
+
+
+def _imported(path: Path, tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, dotted module inside or outside identity_grpc) of every import."""
+    package = ["identity_grpc", *path.relative_to(PACKAGE).parent.parts]
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, node.module] if node.module else base)
+            found.append((node.lineno, module))
+            # `from .. import identity` imports a module by name
+            found += [(node.lineno, f"{module}.{alias.name}") for alias in node.names]
+    return found
+
+
+def _violations(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    where = path.relative_to(PACKAGE.parent)
+    problems = []
+    for line, module in _imported(path, tree):
+        parts = module.split(".")
+        if parts[0] in FORBIDDEN_PACKAGES:
+            problems.append(f"{where}:{line} imports {module}")
+        elif parts[0] == "identity_grpc" and len(parts) > 1 and (
+                parts[1] in FORBIDDEN_PACKAGES or parts[1] in MANAGER_MODULES):
+            problems.append(f"{where}:{line} imports {module}")
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and node.attr not in CORE_ALLOWED
+                and _is_core(node.value)):
+            problems.append(f"{where}:{node.lineno} reaches core.{node.attr}")
+    return problems
+
+
+def _is_core(node: ast.AST) -> bool:
+    """`core`, `self.core`, `ctx.core`, `self.context.core`..."""
+    return (isinstance(node, ast.Name) and node.id == "core") or (
+        isinstance(node, ast.Attribute) and node.attr == "core")
+
+
+def test_the_rule_sees_what_it_forbids():
+    """The checker itself: each kind of breach is caught."""
+    source = ("import peewee\nfrom ..store.models import User\nfrom .. import identity\n"
+              "from ..auth import Selector\nx = ctx.core.resources\ny = core.auth\n"
+              "z = core.settings\n")
+    path = PACKAGE / "gateway" / "example.py"
+    tree = ast.parse(source)
+    imports = [m for _, m in _imported(path, tree)]
+    assert "peewee" in imports and "identity_grpc.store.models" in imports
+    assert "identity_grpc.identity" in imports and "identity_grpc.auth" in imports
+    reached = [n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and _is_core(n.value)]
+    assert reached == ["resources", "auth", "settings"]
+
+
+def test_transports_reach_the_core_only_through_operations():
+    modules = _transport_modules()
+    assert len(modules) > 10
+    problems = [p for path in modules for p in _violations(path)]
+    assert not problems, "\n".join(problems)

@@ -4,23 +4,28 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROTOS := $(shell find protos -name '*.proto')
-STUBS := clients/identity_api/v1/identity_pb2.py clients/identity_api/admin/v1/admin_pb2.py
+API := clients/api
+STUBS := $(API)/identity_api/v1/identity_pb2.py $(API)/identity_api/admin/v1/admin_pb2.py
 
 .PHONY: all venv stubs run test test-fast bench clean
 
 all: stubs
 
-$(STAMP): pyproject.toml clients/pyproject.toml
+# The contract first (identity-api: stubs, token format, revocation index, policy
+# language), then the client and the service, which both pin it; all three editable.
+$(STAMP): pyproject.toml clients/pyproject.toml $(API)/pyproject.toml $(API)/setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e './clients' -e '.[test]'
+	$(PY) -m pip install -q -e './$(API)'
+	$(PY) -m pip install -q -e './clients'
+	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
 venv: $(STAMP)
 
 $(STUBS) &: $(PROTOS) $(STAMP)
-	$(PY) -m grpc_tools.protoc -Iprotos --python_out=clients --pyi_out=clients \
-		--grpc_python_out=clients $(PROTOS)
+	$(PY) -m grpc_tools.protoc -Iprotos --python_out=$(API) --pyi_out=$(API) \
+		--grpc_python_out=$(API) $(PROTOS)
 	touch $(STUBS)
 
 stubs: $(STUBS)
@@ -49,4 +54,4 @@ bench: stubs
 	$(PY) bench/run.py --sizes $(SIZES) $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) var $(shell find clients/identity_api -name '*_pb2*.py*')
+	rm -rf $(VENV) var $(shell find $(API)/identity_api -name '*_pb2*.py*')

@@ -1,6 +1,6 @@
 """Authentication and token validation: the core both transports call.
 
-A token carries only who, how, on what scope, and when (see `tokens.format`); its
+A token carries only who, how, on what scope, and when (see `identity_api.tokens`); its
 roles, names and catalog are looked up when it is validated, so removing a role or
 disabling a user shows at once and issuing or validating writes nothing. Lookups go
 through a `DependentCache`, so a validation is a signature check (itself cached),
@@ -9,6 +9,9 @@ a clock check, a few dict lookups and no query.
 
 import time
 from typing import Callable
+
+from identity_api.revocation import Revocation, RevocationList, now_ms
+from identity_api.tokens import TokenPayload, new_audit_id
 
 from .api_keys import ApiKeys, role_ids_of
 from .assignments import Assignments
@@ -25,8 +28,7 @@ from .resources import Resources, domain_record, project_record
 from .revocation_limits import RevocationLimits
 from .store.models import SYSTEM_TARGET, ApiKey, Domain, Project, User
 from .sync import Writer
-from .tokens.format import TokenCodec, TokenPayload, new_audit_id
-from .tokens.revocation import Revocation, RevocationList, now_ms
+from .tokens.codec import TokenCodec
 from .validation import check_id_or_name
 
 # One answer for every failed authentication, so a caller cannot learn whether a

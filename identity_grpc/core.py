@@ -24,7 +24,7 @@ from .sizing import MIB
 from .store.db import open_database
 from .store.models import database_proxy
 from .sync import WILDCARD, StoreWatcher, Writer
-from .tokens.format import TokenCodec
+from .tokens.codec import TokenCodec
 from .tokens.keys import KeyRepository
 from .verification import NoticeHub, ObservedRevocations, Verification, key_reloader
 

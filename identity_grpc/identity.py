@@ -11,6 +11,8 @@ import json
 import time
 from typing import Callable
 
+from identity_api.revocation import Revocation
+
 from . import user_options
 from .errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
 from .login_throttle import LoginThrottle
@@ -22,7 +24,6 @@ from .store.models import (ApiKey, Domain, Group, GroupMembership, Password, Pro
                            RoleAssignment, User, database_proxy, is_sqlite)
 from .store.paging import page
 from .sync import PendingWrites, Writer
-from .tokens.revocation import Revocation
 from .validation import MAX_EMAIL_LENGTH, check_name, check_text
 
 PASSWORD_EXPIRED = "the password has expired: change it with ChangePassword"

@@ -1,6 +1,6 @@
 """Authorization policy: the default rules, and enforcing them.
 
-Rules are in OpenStack's policy language (`identity_client.policy`, shared with the
+Rules are in OpenStack's policy language (`identity_api.policy`, shared with the
 services that consume identity). An operator overrides any rule in a JSON or YAML
 file named by the `policy_file` setting; a broken file stops the server at start,
 naming the line. Each call is checked against `identity:<operation>`, with the
@@ -14,7 +14,7 @@ rules (`policy_probe`). See docs/policy.md.
 
 from collections.abc import Mapping
 
-from identity_client.policy import Enforcer
+from identity_api.policy import Enforcer
 
 from .errors import PermissionDenied
 from .policy_probe import CloudWideProbe, target_monotone

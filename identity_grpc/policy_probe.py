@@ -23,7 +23,7 @@ something else; it never reads the store.
 
 import threading
 
-from identity_client.policy import AndCheck, Enforcer, NotCheck, OrCheck, RuleCheck
+from identity_api.policy import AndCheck, Enforcer, NotCheck, OrCheck, RuleCheck
 
 # Consuming services treat this role as a service's, everywhere (X-Service-Roles).
 SERVICE_ROLE = "service"

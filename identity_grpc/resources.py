@@ -11,6 +11,8 @@ of a domain / below a project" are dropped when that set changes, and nothing el
 import time
 from typing import Callable
 
+from identity_api.revocation import Revocation
+
 from .errors import FailedPrecondition, InvalidArgument, NotFound
 from .quotas import DomainQuotas
 from .records import ProjectRecord
@@ -19,7 +21,6 @@ from .store.models import (DEFAULT_DOMAIN_ID, Domain, Group, Project, Role, Role
                            User)
 from .store.paging import page
 from .sync import PendingWrites, Writer
-from .tokens.revocation import Revocation
 from .validation import check_name, check_text
 
 MAX_PROJECT_DEPTH = 5  # levels below the domain, as Keystone's default

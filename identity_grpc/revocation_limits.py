@@ -30,9 +30,10 @@ import threading
 import time
 from collections.abc import Callable
 
+from identity_api.revocation import Revocation, RevocationList
+
 from .errors import ResourceExhausted
 from .store.models import RevocationEvent
-from .tokens.revocation import Revocation, RevocationList
 
 
 class TokenBuckets:

@@ -11,7 +11,7 @@ that do not load. Each step that reads a setting translates its own errors here.
 import contextlib
 import socket
 
-from identity_client.policy import PolicyFileError, PolicySyntaxError
+from identity_api.policy import PolicyFileError, PolicySyntaxError
 
 from .config import Settings
 from .core import Core

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 import peewee as pw
+from identity_api.revocation import Revocation, RevocationList
 
 from .errors import AlreadyExists
 from .store import conflicts
 from .store.models import Change, RevocationEvent, now_seconds
-from .tokens.revocation import Revocation, RevocationList
 
 log = logging.getLogger(__name__)
 

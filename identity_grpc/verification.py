@@ -14,6 +14,8 @@ tells it of each change it applies to its caches and of each key reload.
 import threading
 from collections.abc import Callable
 
+from identity_api.revocation import Revocation, RevocationList
+
 from .auth import AuthService
 from .cache import Dep, DependentCache
 from .config import Settings
@@ -23,7 +25,6 @@ from .records import DomainRecord, ProjectRecord, TokenInfo
 from .resources import project_record
 from .store.models import Domain, Project
 from .tokens.keys import KeyRepository
-from .tokens.revocation import Revocation, RevocationList
 
 
 # A notice: ("revoked", Revocation) or ("changed", entity, entity_id).

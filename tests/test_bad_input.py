@@ -7,9 +7,10 @@ import random
 
 import grpc
 import pytest
+from identity_api.tokens import TokenPayload, new_audit_id
 from identity_api.v1 import identity_pb2 as pb
 
-from identity_grpc.tokens.format import TokenCodec, TokenPayload, new_audit_id
+from identity_grpc.tokens.codec import TokenCodec
 from identity_grpc.tokens.keys import KeyRepository
 from support import auth_md, login, password_request, project_scope, rpc_error, validate
 

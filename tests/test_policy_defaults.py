@@ -18,11 +18,11 @@ import grpc
 import pytest
 from identity_api.admin.v1 import admin_pb2 as apb
 from identity_api.admin.v1 import admin_pb2_grpc as agrpc
+from identity_api.policy import PolicyFileError
 from identity_api.v1 import identity_pb2 as pb
 from identity_api.v1 import identity_pb2_grpc as igrpc
 
 from conftest import start_service
-from identity_client.policy import PolicyFileError
 from identity_grpc.core import Core
 from identity_grpc.policy import DEFAULT_RULES
 from identity_grpc.store.models import DEFAULT_DOMAIN_ID, Endpoint

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from identity_client.policy import Enforcer, PolicyFileError, PolicySyntaxError, parse_rule
+from identity_api.policy import Enforcer, PolicyFileError, PolicySyntaxError, parse_rule
 
 ADMIN = {"user_id": "u1", "project_id": "p1", "domain_id": "d1", "roles": ["admin", "member"]}
 MEMBER = {"user_id": "u2", "project_id": "p1", "roles": ["Member"]}
@@ -445,6 +445,6 @@ def test_the_files_default_rule_decides_names_it_does_not_define(tmp_path):
 
 def test_a_consuming_services_credentials_are_what_rules_are_checked_against():
     from identity_client.authz import credentials
-    from identity_client.policy import CONTEXT_CREDENTIALS
+    from identity_api.policy import CONTEXT_CREDENTIALS
     from identity_client.verifier import IdentityContext
     assert set(credentials(IdentityContext(user_id="u1"))) == CONTEXT_CREDENTIALS

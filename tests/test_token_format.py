@@ -9,9 +9,10 @@ import struct
 import uuid
 
 import pytest
+from identity_api.tokens import MAX_TOKEN_LENGTH, TokenPayload, new_audit_id
 
 from identity_grpc.errors import Unauthenticated
-from identity_grpc.tokens.format import MAX_TOKEN_LENGTH, TokenCodec, TokenPayload, new_audit_id
+from identity_grpc.tokens.codec import TokenCodec
 from identity_grpc.tokens.keys import KeyRepository, KeyRepositoryError
 
 

@@ -15,11 +15,12 @@ import grpc
 import pytest
 from identity_api.admin.v1 import admin_pb2 as apb
 from identity_api.admin.v1 import admin_pb2_grpc as agrpc
+from identity_api.tokens import TokenPayload, new_audit_id
 from identity_api.v1 import identity_pb2 as pb
 
 from identity_client.verifier import TokenRejected, TokenVerifier
 from identity_grpc.store.models import RevocationEvent
-from identity_grpc.tokens.format import TokenCodec, TokenPayload, new_audit_id
+from identity_grpc.tokens.codec import TokenCodec
 from sources import http_call
 from support import AdminClient, login, project_scope, system_admin_token, validate
 

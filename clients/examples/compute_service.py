@@ -35,13 +35,14 @@ import grpc
 
 try:
     import identity_client  # noqa: F401
-except ImportError:  # run from a checkout without `pip install -e clients`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+except ImportError:  # run from a checkout without `pip install -e clients` (and clients/api)
+    CLIENTS = Path(__file__).resolve().parents[1]
+    sys.path[:0] = [str(CLIENTS), str(CLIENTS / "api")]
 
+from identity_api.policy import Enforcer
 from identity_client.authz import PolicyNotAuthorized, domain_projects, enforce
 from identity_client.middleware import (GrpcAuthInterceptor, WsgiAuthMiddleware,
                                         current_identity)
-from identity_client.policy import Enforcer
 from identity_client.session import Session
 from identity_client.verifier import IdentityUnavailable, TokenRejected, TokenVerifier
 

@@ -1,21 +1,22 @@
 """Authorization in a consuming service: OpenStack policy rules over the caller's
 identity, and the projects a domain-scoped caller speaks for.
 
-    enforcer = Enforcer.from_file("policy.json")          # identity_client.policy
+    enforcer = Enforcer.from_file("policy.json")          # identity_api.policy
     enforce(enforcer, "compute:create", context, {"project_id": project_id})
 
 `credentials(context)` gives the rules what oslo.context gives them in OpenStack
 services (user_id, project_id, domain_id, roles, system_scope, service_roles...,
 and `is_admin`, which is the `context_is_admin` rule when the policy has one, else
-the admin role): the keys of `policy.CONTEXT_CREDENTIALS`, which an Enforcer checks
-rules against by default. So a classic policy.json works unchanged, string and legacy
-list forms alike, and `service_role:service` holds when the service token has the
-`service` role.
+the admin role): the keys of `identity_api.policy.CONTEXT_CREDENTIALS`, which an
+Enforcer checks rules against by default. So a classic policy.json works unchanged,
+string and legacy list forms alike, and `service_role:service` holds when the
+service token has the `service` role.
 """
 
 from collections.abc import Mapping
 
-from .policy import Enforcer
+from identity_api.policy import Enforcer
+
 from .verifier import IdentityContext, ProjectInfo
 
 __all__ = ["credentials", "enforce", "authorize", "PolicyNotAuthorized", "domain_projects",

@@ -17,28 +17,27 @@ keeps working that long. A `TokenVerifier` instead:
 A check of a token seen before is then a few dict lookups: microseconds. Whenever
 it cannot decide locally (the stream is down or has gone quiet for longer than it
 should, a token is new, a key unknown), it asks ValidateToken, which is always
-right. The identity service's own code is not used here: the token layout below is
-re-implemented from its documentation (identity_grpc/tokens/format.py).
+right. The token format and the revocation rules are the contract's
+(`identity_api.tokens`, `identity_api.revocation`): the very code the service runs,
+so the two can never disagree on which tokens are valid.
 
     verifier = TokenVerifier(Session(address, username="nova", password=...,
                                      project_name="service"))
     context = verifier.check(user_token, service_token)   # or TokenRejected
 """
 
-import base64
-import binascii
 import logging
 import random
-import re
-import struct
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import grpc
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from identity_api.revocation import Revocation, RevocationList, cutoff_keys
+from identity_api.tokens import InvalidToken, TokenPayload, UnknownSigningKey, signing_key_id, verify
 from identity_api.v1 import identity_pb2 as pb
 from identity_api.v1 import identity_pb2_grpc as rpc
 
@@ -62,111 +61,26 @@ class IdentityUnavailable(Exception):
     token) and the token could not be decided locally: answer 503."""
 
 
-# ---- the token format, from its documentation ----------------------------------------
-#
-#   version (2) | key id (4) | methods bitmask (1) | scope type (1)
-#   | issued_at (u48, unix milliseconds) | expires_at (u32, unix seconds) | user id | scope id (project and domain scopes) | api key id
-#   (api_key method only) | audit id count (1) | audit ids (16 bytes each)
-#   then an Ed25519 signature (64) over all that; URL-safe base64 without padding.
-#   An id: 0 + 16 raw bytes (a 32-hex-digit id) or 1 + length + UTF-8 bytes.
-
-_VERSION = 2  # version 1 (issue time in seconds) is refused, as by the service
-_MAX_TOKEN_LENGTH = 255
-_SIGNATURE_SIZE = 64
-_HEADER = struct.Struct(">B4sBBHII")  # issued_at as high 16 + low 32 bits
-_AUDIT_SIZE = 16
-_MIN_SIZE = _HEADER.size + 3 + 1 + _AUDIT_SIZE + _SIGNATURE_SIZE
-_METHODS = ("password", "token", "api_key")  # bit i
-_SCOPES = ("unscoped", "project", "domain", "system")
-_URLSAFE = re.compile(r"[A-Za-z0-9_-]+")
-_HEX_ID = re.compile(r"[0-9a-f]{32}")
-
-
-@dataclass(frozen=True, slots=True)
-class TokenPayload:
-    key_id: str  # hex
-    user_id: str
-    methods: tuple[str, ...]
-    scope_type: str
-    scope_id: str | None
-    issued_at: int  # unix milliseconds
-    expires_at: int  # unix seconds
-    audit_ids: tuple[str, ...]
-    api_key_id: str | None = None
-
-
-class _UnknownKey(Exception):
-    def __init__(self, key_id: str):
-        self.key_id = key_id
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _read_id(body: bytes, pos: int) -> tuple[str, int]:
-    tag = body[pos]
-    if tag == 0:
-        raw = body[pos + 1:pos + 17]
-        if len(raw) != 16:
-            raise ValueError("truncated id")
-        return raw.hex(), pos + 17
-    if tag != 1:
-        raise ValueError("unknown id tag")
-    size = body[pos + 1]
-    raw = body[pos + 2:pos + 2 + size]
-    value = raw.decode("utf-8")
-    if not 0 < size <= 32 or len(raw) != size or _HEX_ID.fullmatch(value):
-        raise ValueError("bad id")
-    return value, pos + 2 + size
-
-
-def decode_token(token: str, keys: dict[bytes, Ed25519PublicKey]) -> TokenPayload:
-    """The verified payload of a token (expiry and revocation not checked).
-    Raises TokenRejected, or _UnknownKey when its key is not among `keys`."""
-    if not isinstance(token, str) or not 0 < len(token) <= _MAX_TOKEN_LENGTH \
-            or not _URLSAFE.fullmatch(token):
-        raise TokenRejected("malformed token")
+def decode_token(token: str, keys: Mapping[bytes, Ed25519PublicKey]) -> TokenPayload:
+    """The verified payload of a token (expiry and revocation not checked), by the
+    contract's `identity_api.tokens.verify`. Raises TokenRejected, or
+    UnknownSigningKey when its key is not among `keys`."""
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-    except (binascii.Error, ValueError):
-        raise TokenRejected("malformed token") from None
-    if len(raw) < _MIN_SIZE or _b64(raw) != token:  # one token, one spelling
-        raise TokenRejected("malformed token")
-    if raw[0] != _VERSION:
-        raise TokenRejected("unsupported token version")
-    key_id = raw[1:5]
-    public_key = keys.get(key_id)
-    if public_key is None:
-        raise _UnknownKey(key_id.hex())
-    body, signature = raw[:-_SIGNATURE_SIZE], raw[-_SIGNATURE_SIZE:]
-    try:
-        public_key.verify(signature, body)
-    except InvalidSignature:
-        raise TokenRejected("token signature is invalid") from None
-    try:
-        _, _, mask, scope_code, issued_high, issued_low, expires_at = _HEADER.unpack_from(body)
-        issued_at = issued_high << 32 | issued_low
-        if not 0 < mask < 8:
-            raise ValueError("bad methods")
-        methods = tuple(m for i, m in enumerate(_METHODS) if mask & (1 << i))
-        scope_type = _SCOPES[scope_code]
-        user_id, pos = _read_id(body, _HEADER.size)
-        scope_id = {"system": "all"}.get(scope_type)
-        if scope_type in ("project", "domain"):
-            scope_id, pos = _read_id(body, pos)
-        api_key_id = None
-        if mask & 4:
-            api_key_id, pos = _read_id(body, pos)
-        count = body[pos]
-        pos += 1
-        if count not in (1, 2) or len(body) != pos + count * _AUDIT_SIZE:
-            raise ValueError("bad audit ids")
-        audit_ids = tuple(_b64(body[i:i + _AUDIT_SIZE]) for i in range(pos, len(body), _AUDIT_SIZE))
-    except (ValueError, IndexError, struct.error):
-        raise TokenRejected("token payload is malformed") from None
-    return TokenPayload(key_id.hex(), user_id, methods, scope_type, scope_id, issued_at,
-                        expires_at, audit_ids, api_key_id)
+        return verify(token, keys.get)
+    except UnknownSigningKey:
+        raise
+    except InvalidToken as refused:
+        raise TokenRejected(str(refused)) from None
+
+
+def _revocation(event: pb.RevocationEvent) -> Revocation:
+    """A WatchRevocations event as the index takes it (the service sends whole
+    milliseconds and seconds, so nothing is lost)."""
+    return Revocation(issued_before=event.issued_before.ToMilliseconds(),
+                      expires_at=event.expires_at.seconds, audit_id=event.audit_id or None,
+                      user_id=event.user_id or None, project_id=event.project_id or None,
+                      domain_id=event.domain_id or None,
+                      token_user_id=event.token_user_id or None)
 
 
 # ---- what a request gets --------------------------------------------------------------
@@ -261,97 +175,15 @@ class _Entry:
     __slots__ = ("context", "expires_at", "issued_at", "audit_id", "cutoff_keys",
                  "key_id", "api_key_id", "combos")
 
-    def __init__(self, payload: TokenPayload, context: IdentityContext):
+    def __init__(self, payload: TokenPayload, context: IdentityContext, key_id: str):
         self.context = context
         self.expires_at = payload.expires_at
         self.issued_at = payload.issued_at  # milliseconds, as cutoffs are
         self.audit_id = payload.audit_ids[0]
-        keys = [("user", payload.user_id)]
-        if context.project_id:
-            keys.append(("project", context.project_id))
-        if context.project_domain_id:
-            keys.append(("domain", context.project_domain_id))
-        if context.domain_id:
-            keys.append(("domain", context.domain_id))
-        self.cutoff_keys = tuple(keys)
-        self.key_id = payload.key_id
+        self.cutoff_keys = cutoff_keys(payload, context.project_domain_id)
+        self.key_id = key_id
         self.api_key_id = payload.api_key_id
         self.combos: dict[str, tuple[IdentityContext, IdentityContext]] = {}
-
-
-class _RevocationIndex:
-    """The identity service's revocation rules: a token's own audit id; or every
-    token of a user, or on a project or domain (a project's domain included), issued
-    at or before a cutoff. An audit id whose token's owner a later user cutoff
-    covers is forgotten (the service folds a user's many revocations into one)."""
-
-    def __init__(self):
-        self.audit: dict[str, int] = {}  # audit id -> expires_at
-        # -> (issued_before in unix milliseconds, expires_at in unix seconds)
-        self.cutoffs: dict[tuple[str, str], tuple[int, int]] = {}
-        # owner -> audit id -> (issued_before, expires_at) as sent, in nanoseconds
-        self._owned: dict[str, dict[str, tuple[int, int]]] = {}
-        self._lock = threading.Lock()
-
-    def add(self, event: pb.RevocationEvent) -> None:
-        expires = event.expires_at.seconds
-        with self._lock:
-            if event.audit_id:
-                self.audit[event.audit_id] = max(expires, self.audit.get(event.audit_id, 0))
-            for kind, ident in (("user", event.user_id), ("project", event.project_id),
-                                ("domain", event.domain_id)):
-                if ident:
-                    before, old_expiry = self.cutoffs.get((kind, ident), (0, 0))
-                    self.cutoffs[(kind, ident)] = (max(before, event.issued_before.ToMilliseconds()),
-                                                   max(old_expiry, expires))
-            self._track_owner(event)
-
-    def _track_owner(self, event: pb.RevocationEvent) -> None:
-        """(Under the lock.) Note whose token an audit-id event revoked; forget the
-        audit ids a user cutoff covers (issued no later, expiring no later)."""
-        if event.audit_id and event.token_user_id:
-            self._owned.setdefault(event.token_user_id, {})[event.audit_id] = (
-                event.issued_before.ToNanoseconds(), event.expires_at.ToNanoseconds())
-        owned = self._owned.get(event.user_id) if event.user_id else None
-        if owned:
-            before, expiry = event.issued_before.ToNanoseconds(), event.expires_at.ToNanoseconds()
-            for audit_id in [a for a, (b, e) in owned.items() if b <= before and e <= expiry]:
-                del owned[audit_id]
-                self.audit.pop(audit_id, None)
-            if not owned:
-                del self._owned[event.user_id]
-
-    def covers(self, entry: _Entry) -> bool:
-        if entry.audit_id in self.audit:
-            return True
-        cutoffs = self.cutoffs
-        if cutoffs:
-            for key in entry.cutoff_keys:
-                cutoff = cutoffs.get(key)
-                if cutoff is not None and entry.issued_at <= cutoff[0]:
-                    return True
-        return False
-
-    def covers_payload(self, payload: TokenPayload) -> bool:
-        """What can be told from the token alone (a project's domain cannot)."""
-        if payload.audit_ids[0] in self.audit:
-            return True
-        keys = [("user", payload.user_id)]
-        if payload.scope_type in ("project", "domain"):
-            keys.append((payload.scope_type, payload.scope_id))
-        for key in keys:
-            cutoff = self.cutoffs.get(key)
-            if cutoff is not None and payload.issued_at <= cutoff[0]:
-                return True
-        return False
-
-    def prune(self, now: float) -> None:
-        with self._lock:
-            self.audit = {a: e for a, e in self.audit.items() if e > now}
-            self.cutoffs = {k: v for k, v in self.cutoffs.items() if v[1] > now}
-            owned = ((o, {a: v for a, v in ids.items() if a in self.audit})
-                     for o, ids in self._owned.items())
-            self._owned = {o: ids for o, ids in owned if ids}
 
 
 # ---- the verifier --------------------------------------------------------------------------
@@ -393,7 +225,7 @@ class TokenVerifier:
         self._lock = threading.Lock()  # writers of the caches below; readers take none
         self._entries: dict[str, _Entry] = {}
         self._domain_projects: dict[str, tuple[ProjectInfo, ...]] = {}
-        self._index = _RevocationIndex()
+        self._index = RevocationList()
         self._generation = 0  # bumped by every change notice, snapshot and key change
         self._keys: dict[bytes, Ed25519PublicKey] = {}
         self._key_lock = threading.Lock()
@@ -450,8 +282,7 @@ class TokenVerifier:
     def revocations_held(self) -> int:
         """Entries in the local revocation index (audit ids and cutoffs): what a
         flood of revocations would grow, and the service's folding keeps small."""
-        index = self._index
-        return len(index.audit) + len(index.cutoffs)
+        return len(self._index)
 
     def wait_until_connected(self, timeout: float = 5.0) -> bool:
         deadline = time.monotonic() + timeout
@@ -504,7 +335,7 @@ class TokenVerifier:
             return None
         if self._clock() >= entry.expires_at:
             raise TokenRejected("token has expired")
-        if self._index.covers(entry):
+        if self._index.covers(entry.audit_id, entry.issued_at, entry.cutoff_keys):
             raise TokenRejected("token has been revoked")
         return entry
 
@@ -527,18 +358,18 @@ class TokenVerifier:
         live = self.connected
         if payload is not None:
             self._check_times(payload)
-            if live and self._index.covers_payload(payload):
+            if live and self._index.is_revoked(payload):
                 raise TokenRejected("token has been revoked")
         generation = self._generation
         context = self._validate_remote(token, payload)
         if payload is None:
             try:
                 payload = decode_token(token, self._keys)
-            except (_UnknownKey, TokenRejected):
+            except (UnknownSigningKey, TokenRejected):
                 payload = None
         if payload is None:  # the service knows a key we could not fetch: ask again next time
-            return _Entry(_placeholder(token, context), context)
-        entry = _Entry(payload, context)
+            return _Entry(_placeholder(context), context, "")
+        entry = _Entry(payload, context, signing_key_id(token))
         with self._lock:
             if live and generation == self._generation and self.connected:
                 if len(self._entries) >= self._max_entries:
@@ -549,13 +380,13 @@ class TokenVerifier:
     def _decode(self, token: str) -> TokenPayload | None:
         try:
             return decode_token(token, self._keys)
-        except _UnknownKey as unknown:
+        except UnknownSigningKey as unknown:
             # New keys (a rotation) are fetched at once; a flood of made-up key ids
             # costs at most one fetch per key_refetch_interval.
             self._fetch_keys(throttled=True)
             try:
                 return decode_token(token, self._keys)
-            except _UnknownKey:
+            except UnknownSigningKey:
                 log.debug("token names unknown key %s: asking the service", unknown.key_id)
                 return None
 
@@ -711,11 +542,11 @@ class TokenVerifier:
         snapshot = None  # the snapshot's index, while its chunks arrive
         for message in call:
             if message.snapshot:  # always the first message
-                snapshot = _RevocationIndex()
+                snapshot = RevocationList()
                 self._snapshot_started(message)
             if snapshot is not None:
                 for event in message.events:
-                    snapshot.add(event)
+                    snapshot.add(_revocation(event))
                 if message.snapshot_continues:
                     self._quiet_deadline = time.monotonic() + max(self._timeout, 1.0)
                     continue  # not whole yet
@@ -732,7 +563,7 @@ class TokenVerifier:
         if self._stale_after_setting is None and message.keepalive_interval > 0:
             self._stale_after = max(2.4 * message.keepalive_interval, 0.3)
 
-    def _apply_snapshot(self, index: _RevocationIndex) -> None:
+    def _apply_snapshot(self, index: RevocationList) -> None:
         """The snapshot, once whole (every chunk of it), replaces what was known."""
         try:
             self._fetch_keys()  # keys may have changed while we were not listening
@@ -751,7 +582,7 @@ class TokenVerifier:
             return  # keepalive
         self.stats["notices"] += 1
         for event in message.events:
-            self._index.add(event)
+            self._index.add(_revocation(event))
         for change in message.changes:
             self._changed(change.entity, change.entity_id)
 
@@ -810,9 +641,9 @@ def _survivor(entity: str, entity_id: str, every: bool) -> Callable[[_Entry], bo
     return lambda e: False
 
 
-def _placeholder(token: str, context: IdentityContext) -> TokenPayload:
+def _placeholder(context: IdentityContext) -> TokenPayload:
     """A payload for a token the service vouched for but whose key is unknown here;
     such an entry is returned, never cached."""
-    return TokenPayload("", context.user_id, context.methods, context.scope_type,
+    return TokenPayload(context.user_id, context.methods, context.scope_type,
                         context.project_id or context.domain_id, context.issued_at * 1000,
                         context.expires_at, context.audit_ids or ("",), context.api_key_id)

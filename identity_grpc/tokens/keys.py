@@ -26,8 +26,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from identity_api.tokens import KEY_ID_SIZE
 
-KEY_ID_SIZE = 4
 _KEY_NAME = re.compile(r"0|[1-9][0-9]*")
 # Process-wide so that no two key sets, even of different repositories, share one:
 # caches keyed by generation can then never confuse them.

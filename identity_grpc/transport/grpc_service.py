@@ -6,12 +6,12 @@ maps errors and logs, for the streaming WatchRevocations as for the rest.
 """
 
 from google.protobuf.timestamp_pb2 import Timestamp
+from identity_api.revocation import Revocation
 from identity_api.v1 import identity_pb2 as pb
 from identity_api.v1 import identity_pb2_grpc as pb_grpc
 
 from ..errors import InvalidArgument
 from ..operations.tokens import ConsumerOps, TokenOps
-from ..tokens.revocation import Revocation
 from . import grpc_messages as msg
 from .grpc_interceptor import current_caller
 from .grpc_peer import client_address

@@ -1,8 +1,10 @@
 """Which tokens are revoked, held in memory and matched in O(1).
 
-The store keeps revocation events (so every server sharing it learns of them); this
-list is each server's index of the unexpired ones: by audit id, and by user, project
-and domain with the latest `issued_before` for each. Keystone's linear scan over
+One index for every party: the identity service's store keeps revocation events (so
+every server sharing it learns of them) and each server indexes the unexpired ones
+here; consuming services index here what the service's WatchRevocations stream
+sends them, so both refuse exactly the same tokens. The index holds them by audit
+id, and by user, project and domain with the latest `issued_before` for each. Keystone's linear scan over
 events slowed to seconds once they piled up; here a check is a few dict lookups
 whatever the number of events.
 
@@ -14,7 +16,7 @@ with the cutoff's, whatever their unit.
 
 Units: `issued_before` is unix milliseconds, like a token's `issued_at` (a cutoff
 revokes every token issued at or before it); `expires_at` is unix seconds, like a
-token's. See docs/revocation.md.
+token's. See the service's docs/revocation.md.
 """
 
 import threading
@@ -22,7 +24,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from .format import TokenPayload
+from .tokens import TokenPayload
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +63,22 @@ def now_ms(clock: Callable[[], float] = time.time) -> int:
     return int(clock() * 1000)
 
 
+def cutoff_keys(token: TokenPayload, domain_id: str | None = None
+                ) -> tuple[tuple[str, str], ...]:
+    """The (kind, id) cutoffs that can revoke a token: its user's, its scope's, and
+    `domain_id`'s, the domain its scope belongs to when known (a project's domain)."""
+    keys = [("user", token.user_id)]
+    if token.scope_type in ("project", "domain"):
+        keys.append((token.scope_type, token.scope_id))
+    if domain_id:
+        keys.append(("domain", domain_id))
+    return tuple(keys)
+
+
 class RevocationList:
+    """The index of revocation events still in force; `add` them, ask `is_revoked`.
+    Writers take a lock, readers none."""
+
     def __init__(self):
         self._lock = threading.Lock()
         self._audit: dict[str, int] = {}  # audit id -> expires_at
@@ -104,22 +121,21 @@ class RevocationList:
 
     def is_revoked(self, token: TokenPayload, domain_id: str | None = None) -> bool:
         """`domain_id` is the domain the token's scope belongs to, when known."""
-        if token.audit_ids[0] in self._audit:
+        return self.covers(token.audit_ids[0], token.issued_at, cutoff_keys(token, domain_id))
+
+    def covers(self, audit_id: str, issued_at: int,
+               keys: tuple[tuple[str, str], ...]) -> bool:
+        """Whether an event revokes the token with this (own) audit id and issue time
+        (unix milliseconds) whose cutoff keys are `keys` (see `cutoff_keys`): for a
+        caller that keeps the keys of a token it checks again and again."""
+        if audit_id in self._audit:
             return True
         cutoffs = self._cutoffs
-        if not cutoffs:
-            return False
-        keys = [("user", token.user_id)]
-        if token.scope_type == "project":
-            keys.append(("project", token.scope_id))
-        if token.scope_type == "domain":
-            keys.append(("domain", token.scope_id))
-        if domain_id:
-            keys.append(("domain", domain_id))
-        for key in keys:
-            cutoff = cutoffs.get(key)
-            if cutoff is not None and token.issued_at <= cutoff[0]:
-                return True
+        if cutoffs:
+            for key in keys:
+                cutoff = cutoffs.get(key)
+                if cutoff is not None and issued_at <= cutoff[0]:
+                    return True
         return False
 
     def prune(self, now: int) -> None:

@@ -1,6 +1,11 @@
 """The token format: a compact signed payload, small enough for any HTTP header.
 
-Layout (big-endian), then an Ed25519 signature over all of it by the primary key,
+One implementation for every party: the identity service signs and checks tokens
+with it, and consuming services check them locally with the public keys the service
+publishes. Key storage and rotation are the service's (identity_grpc/tokens/keys.py);
+this module only takes keys.
+
+Layout (big-endian), then an Ed25519 signature over all of it by the signing key,
 the whole in URL-safe base64 without padding:
 
     version (1) | key id (4) | methods bitmask (1) | scope type (1)
@@ -21,6 +26,7 @@ would not (only possible when an api key token has long-form ids throughout).
 
 Tokens are not encrypted: they hold ids, no secrets. They carry no roles either: the
 caller looks those up, so a role change takes effect without reissuing tokens.
+tests/fixtures/tokens.json pins the format byte for byte.
 """
 
 import base64
@@ -28,15 +34,18 @@ import binascii
 import re
 import secrets
 import struct
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ..errors import Unauthenticated
-from .keys import KEY_ID_SIZE, KeyRepository, KeySet
+__all__ = ["TokenPayload", "InvalidToken", "UnknownSigningKey", "encode", "verify",
+           "signing_key_id", "new_audit_id", "VERSION", "KEY_ID_SIZE", "MAX_TOKEN_LENGTH",
+           "METHODS", "SCOPE_TYPES", "SYSTEM_SCOPE_ID"]
 
 VERSION = 2
+KEY_ID_SIZE = 4
 MAX_TOKEN_LENGTH = 255
 MAX_ID_BYTES = 32
 SIGNATURE_SIZE = 64
@@ -72,6 +81,20 @@ class TokenPayload:
     expires_at: int  # unix seconds
     audit_ids: tuple[str, ...]  # own first, then the one it was rescoped from
     api_key_id: str | None = None  # set exactly when "api_key" is among the methods
+
+
+class InvalidToken(ValueError):
+    """A token that is not one: malformed, of another version, or forged. The
+    message says which, in words fit to show the token's holder."""
+
+
+class UnknownSigningKey(InvalidToken):
+    """A well-formed token signed by a key the verifier was not given: a key retired,
+    or one the caller has not fetched yet. `key_id` is its id in hex."""
+
+    def __init__(self, key_id: str):
+        super().__init__("token was signed by an unknown or retired key")
+        self.key_id = key_id
 
 
 def _b64(raw: bytes) -> str:
@@ -120,15 +143,19 @@ def _audit_id_bytes(audit_id: object) -> bytes:
     raise ValueError(f"bad audit id {audit_id!r}")
 
 
-def _pack(payload: TokenPayload, key_id: bytes) -> bytes:
+def _method_mask(methods: tuple[str, ...]) -> int:
     mask = 0
-    for method in payload.methods:
+    for method in methods:
         bit = _METHOD_BITS.get(method, 0)
         if bit <= mask:  # unknown, repeated or out of canonical order
             raise ValueError(f"methods must be a subset of {METHODS} in that order")
         mask |= bit
     if not mask:
         raise ValueError("methods must not be empty")
+    return mask
+
+
+def _check_scope_and_times(payload: TokenPayload) -> None:
     scope_type, scope_id = payload.scope_type, payload.scope_id
     if scope_type not in _SCOPE_CODES:
         raise ValueError(f"scope_type must be one of {SCOPE_TYPES}")
@@ -142,16 +169,22 @@ def _pack(payload: TokenPayload, key_id: bytes) -> bytes:
         raise ValueError("expires_at must be unix seconds")
     if expires_at * 1000 < issued_at:
         raise ValueError("expires_at is before issued_at")
+
+
+def _pack(payload: TokenPayload, key_id: bytes) -> bytes:
+    mask = _method_mask(payload.methods)
+    _check_scope_and_times(payload)
     audit_ids = payload.audit_ids
     if not isinstance(audit_ids, tuple) or len(audit_ids) not in (1, 2):
         raise ValueError("a token has one or two audit ids")
+    issued_at = payload.issued_at
     parts = [
-        _HEADER.pack(VERSION, key_id, mask, _SCOPE_CODES[scope_type], issued_at >> 32,
-                     issued_at & 0xFFFFFFFF, expires_at),
+        _HEADER.pack(VERSION, key_id, mask, _SCOPE_CODES[payload.scope_type], issued_at >> 32,
+                     issued_at & 0xFFFFFFFF, payload.expires_at),
         _encode_id(payload.user_id, "user_id"),
     ]
-    if scope_type in _SCOPED:
-        parts.append(_encode_id(scope_id, "scope_id"))
+    if payload.scope_type in _SCOPED:
+        parts.append(_encode_id(payload.scope_id, "scope_id"))
     if mask & _METHOD_BITS["api_key"]:
         parts.append(_encode_id(payload.api_key_id, "api_key_id"))
     elif payload.api_key_id is not None:
@@ -188,124 +221,56 @@ def _unpack(body: bytes) -> TokenPayload:
                         api_key_id)
 
 
-class TokenCodec:
-    """Signs and verifies tokens. Checks neither expiry nor revocation: the caller
-    does, with its own clock and revocation list.
-
-    Successful verifications are cached (token -> payload, oldest evicted first), so
-    validating a token again costs a dict lookup instead of an Ed25519 check. The
-    cache belongs to one key set generation: when the keys change it is dropped, so a
-    token whose key was retired stops validating at once. It holds at most
-    `verified_cache_bytes` (estimated once per entry, when it is stored) and
-    `verified_cache_size` entries, and `forget_expired` drops the tokens past their
-    expiry, which no caller may use again.
-    """
-
-    def __init__(self, keys: KeyRepository, verified_cache_size: int = 100_000,
-                 verified_cache_bytes: int = 32 * 1024 * 1024):
-        self._keys = keys
-        self._cache_size = verified_cache_size
-        self._max_bytes = verified_cache_bytes
-        # (generation, cache) swapped as one reference: no lock on the read path.
-        self._cache: tuple[int, dict[str, TokenPayload]] = (keys.generation, {})
-        self._bytes = 0  # the estimated size of the current generation's cache
-        self._lock = threading.Lock()  # writers only
-
-    def encode(self, payload: TokenPayload) -> str:
-        primary = self._keys.primary
-        body = _pack(payload, primary.key_id)
-        return _b64(body + primary.private_key.sign(body))
-
-    def decode(self, token: str) -> TokenPayload:
-        if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_LENGTH:
-            raise Unauthenticated("malformed token")
-        key_set = self._keys.key_set
-        cache = self._cache_for(key_set.generation)
-        payload = cache.get(token)
-        if payload is None:
-            payload = _verify(token, key_set)
-            self._remember(cache, token, payload)
-        return payload
-
-    def _cache_for(self, generation: int) -> dict[str, TokenPayload]:
-        cached_generation, cache = self._cache
-        if cached_generation == generation:
-            return cache
-        if cached_generation < generation:
-            with self._lock:
-                if self._cache[0] < generation:
-                    self._cache, self._bytes = (generation, {}), 0
-                return self._cache[1]
-        return {}  # this reader still holds an older key set: cache nothing for it
-
-    def _remember(self, cache: dict[str, TokenPayload], token: str, payload: TokenPayload) -> None:
-        if self._cache_size <= 0:
-            return
-        size = verified_entry_size(token, payload)
-        with self._lock:
-            if cache is not self._cache[1] or token in cache:
-                return  # a generation gone, or another thread stored it meanwhile
-            while cache and (len(cache) >= self._cache_size
-                             or self._bytes + size > self._max_bytes):
-                oldest = next(iter(cache))
-                self._bytes -= verified_entry_size(oldest, cache.pop(oldest))
-            cache[token] = payload
-            self._bytes += size
-
-    def forget_expired(self, now: float) -> int:
-        """Drop the verified tokens that expired by `now`; how many."""
-        with self._lock:
-            cache = self._cache[1]
-            expired = [(t, p) for t, p in cache.items() if p.expires_at <= now]
-            for token, payload in expired:
-                del cache[token]
-                self._bytes -= verified_entry_size(token, payload)
-        return len(expired)
-
-    @property
-    def cached_bytes(self) -> int:
-        return self._bytes
-
-    @property
-    def cached_tokens(self) -> int:
-        return len(self._cache[1])
+def encode(payload: TokenPayload, key_id: bytes, private_key: Ed25519PrivateKey) -> str:
+    """The token for `payload`, signed by `private_key`, whose id is `key_id`.
+    ValueError when the payload is not one a token can carry."""
+    if not isinstance(key_id, bytes) or len(key_id) != KEY_ID_SIZE:
+        raise ValueError(f"key_id must be {KEY_ID_SIZE} bytes")
+    body = _pack(payload, key_id)
+    return _b64(body + private_key.sign(body))
 
 
-# What one verified token holds besides its strings' characters (measured with
-# sizing.estimate: the payload record, its tuples, the str headers, the dict slot).
-_VERIFIED_ENTRY_OVERHEAD = 750
-
-
-def verified_entry_size(token: str, payload: TokenPayload) -> int:
-    """The estimated bytes a verified-token entry holds: a sum of lengths, cheap
-    enough to compute again when the entry is evicted."""
-    return (_VERIFIED_ENTRY_OVERHEAD + len(token) + len(payload.user_id)
-            + len(payload.scope_id or "") + len(payload.api_key_id or "")
-            + sum(len(a) for a in payload.audit_ids))
-
-
-def _verify(token: str, key_set: KeySet) -> TokenPayload:
+def _raw(token: object) -> bytes:
+    """The bytes of a token spelled the one way encode spells it; refuses the rest."""
+    if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_LENGTH:
+        raise InvalidToken("malformed token")
     if not _URLSAFE.fullmatch(token):
-        raise Unauthenticated("token has characters outside the URL-safe base64 alphabet")
+        raise InvalidToken("token has characters outside the URL-safe base64 alphabet")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     except (binascii.Error, ValueError):
-        raise Unauthenticated("token is not valid base64") from None
+        raise InvalidToken("token is not valid base64") from None
     if _b64(raw) != token:  # one token, one spelling
-        raise Unauthenticated("token is not valid base64")
+        raise InvalidToken("token is not valid base64")
     if len(raw) < _MIN_SIZE:
-        raise Unauthenticated("token is truncated")
+        raise InvalidToken("token is truncated")
     if raw[0] != VERSION:
-        raise Unauthenticated("unsupported token version")
-    public_key = key_set.verifier(raw[1 : 1 + KEY_ID_SIZE])
+        raise InvalidToken("unsupported token version")
+    return raw
+
+
+def signing_key_id(token: str) -> str:
+    """The id (hex) of the key a well-formed token names; its signature is not checked."""
+    return _raw(token)[1 : 1 + KEY_ID_SIZE].hex()
+
+
+def verify(token: str, public_key_for: Callable[[bytes], Ed25519PublicKey | None]
+           ) -> TokenPayload:
+    """The payload of a token whose signature checks with the key `public_key_for`
+    gives for the key id it names (None: UnknownSigningKey). Checks neither expiry
+    nor revocation: the caller does, with its own clock and revocation index.
+    Raises InvalidToken with the reason otherwise."""
+    raw = _raw(token)
+    key_id = raw[1 : 1 + KEY_ID_SIZE]
+    public_key = public_key_for(key_id)
     if public_key is None:
-        raise Unauthenticated("token was signed by an unknown or retired key")
+        raise UnknownSigningKey(key_id.hex())
     body, signature = raw[:-SIGNATURE_SIZE], raw[-SIGNATURE_SIZE:]
     try:
         public_key.verify(signature, body)
     except InvalidSignature:
-        raise Unauthenticated("token signature is invalid") from None
+        raise InvalidToken("token signature is invalid") from None
     try:
         return _unpack(body)
     except (ValueError, IndexError, KeyError, struct.error):
-        raise Unauthenticated("token payload is malformed") from None
+        raise InvalidToken("token payload is malformed") from None

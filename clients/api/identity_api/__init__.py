@@ -1,0 +1,4 @@
+"""The identity service's contract, shared by the service and every consumer: the
+generated gRPC stubs (`identity_api.v1`, `identity_api.admin.v1`), the token format
+(`identity_api.tokens`), the revocation index (`identity_api.revocation`) and the
+policy language (`identity_api.policy`)."""

@@ -13,7 +13,7 @@ all: stubs
 $(STAMP): pyproject.toml clients/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e './clients' -e '.[test]'
+	$(PY) -m pip install -q -e './clients[cli]' -e '.[test]'
 	touch $@
 
 venv: $(STAMP)

@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml clients/pyproject.toml $(API)/pyproject.toml $(API)/set
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e './$(API)'
-	$(PY) -m pip install -q -e './clients'
+	$(PY) -m pip install -q -e './clients[cli]'
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 

@@ -77,7 +77,7 @@ def serve(settings: Settings, stopping: threading.Event, on_ready, reuse_port: b
         undo.callback(core.close)
         server, port = bind_grpc(core, reuse_port)
         undo.callback(server.stop, None)
-        http = bind_http(core, reuse_port)
+        http = bind_http(core, reuse_port, port)
         undo.pop_all()
     core.start()
     server.start()

@@ -68,10 +68,13 @@ def bind_grpc(core: Core, reuse_port: bool):
     raise StartupError(f"listen {address}: cannot bind: {problem}")
 
 
-def bind_http(core: Core, reuse_port: bool) -> HttpServer:
+def bind_http(core: Core, reuse_port: bool, grpc_port: int = 0) -> HttpServer:
+    """The gateway bound to `http_listen`; its version discovery advertises the gRPC
+    service on `grpc_port` (the one `listen` bound) when given."""
     address = core.settings.http_listen
+    grpc_address = f"{core.settings.listen.rpartition(':')[0]}:{grpc_port}" if grpc_port else ""
     try:
-        return HttpServer(core, reuse_port=reuse_port)
+        return HttpServer(core, reuse_port=reuse_port, grpc_address=grpc_address)
     except OSError as e:
         raise StartupError(f"http_listen {address}: cannot bind: {e.strerror or e}") from None
 

@@ -7,15 +7,20 @@ These test the client, not the backend, so they use SQLite only. One server serv
 the whole module; every test names what it creates uniquely and removes it.
 """
 
+import csv
+import io
 import json
 import os
 import socket
 import subprocess
 import sys
 import uuid
+from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+import yaml
 
 from support import clean_env
 
@@ -27,15 +32,22 @@ RUN_TIMEOUT = 60
 
 
 
+@dataclass
+class Served:
+    grpc: str  # host:port
+    http: str  # http://host:port
+
+
 @pytest.fixture(scope="module")
-def address(tmp_path_factory):
-    """A server on a free port over a demo store; the address it serves on."""
+def served(tmp_path_factory):
+    """A server on free ports over a demo store: where it serves gRPC and HTTP."""
     directory = tmp_path_factory.mktemp("cli")
     settings = {
         "database_url": f"sqlite:////{(directory / 'identity.db').as_posix().lstrip('/')}",
         "key_dir": str(directory / "keys"),
         "admin_password_file": str(directory / "admin-password"),
         "listen": "127.0.0.1:0",
+        "http_listen": "127.0.0.1:0",
         "poll_interval": 0.05,
         "argon2_time_cost": 1,  # cheap hashes: every CLI call authenticates
         "argon2_memory_kib": 8,
@@ -58,7 +70,8 @@ def address(tmp_path_factory):
             proc.kill()
             proc.wait()
             pytest.fail(f"server did not start: {line!r}; stderr: {stderr_path.read_text()!r}")
-        yield line.rsplit(" ", 1)[1].strip()
+        http = proc.stdout.readline()
+        yield Served(line.rsplit(" ", 1)[1].strip(), f"http://{http.rsplit(' ', 1)[1].strip()}")
     finally:
         if proc.poll() is None:
             proc.terminate()
@@ -70,6 +83,11 @@ def address(tmp_path_factory):
         proc.stdout.close()
 
 
+@pytest.fixture(scope="module")
+def address(served) -> str:
+    return served.grpc
+
+
 class Cli:
     """`python -m identity_client.cli` with a fixed set of OS_* variables."""
 
@@ -79,10 +97,10 @@ class Cli:
     def as_(self, **os_vars: str) -> "Cli":
         return Cli(**{**self.os_vars, **os_vars})
 
-    def run(self, *args: str, expect: int | None = 0) -> subprocess.CompletedProcess:
+    def run(self, *args: str, expect: int | None = 0, cwd=None) -> subprocess.CompletedProcess:
         result = subprocess.run([PYTHON, "-m", "identity_client.cli", *args],
                                 env=clean_env(**self.os_vars), capture_output=True, text=True,
-                                timeout=RUN_TIMEOUT)
+                                timeout=RUN_TIMEOUT, cwd=cwd)
         if expect is not None:
             assert result.returncode == expect, (
                 f"identity {' '.join(args)} exited {result.returncode}, not {expect}:\n"
@@ -142,10 +160,10 @@ def test_a_full_session_create_grant_log_in_list_and_clean_up(admin, address):
     assert "| Field" in table and f"| project_id | {project['id']}" in table
 
     assignments = admin.json("role", "assignment", "list", "--user", name, "--effective", "--names")
-    granted = {(a["role"], a["user"], a["project"]) for a in assignments}
+    granted = {(a["Role"], a["User"], a["Project"]) for a in assignments}
     assert ("member", f"{name}@Default", f"{project_name}@Default") in granted
     assert ("reader", f"{name}@Default", f"{project_name}@Default") in granted  # implied
-    assert all(a["user"] == f"{name}@Default" for a in assignments)
+    assert all(a["User"] == f"{name}@Default" for a in assignments)
 
     # Revoked, the token is refused when used as --os-token.
     admin.run("token", "revoke", token["id"])
@@ -158,8 +176,8 @@ def test_a_full_session_create_grant_log_in_list_and_clean_up(admin, address):
     admin.run("project", "delete", project_name)
     assert "NOT_FOUND" in admin.fails("user", "show", name)
     assert "NOT_FOUND" in admin.fails("project", "show", project["id"])
-    assert name not in {u["name"] for u in admin.json("user", "list")}
-    assert project_name not in {p["name"] for p in admin.json("project", "list")}
+    assert name not in {u["Name"] for u in admin.json("user", "list")}
+    assert project_name not in {p["Name"] for p in admin.json("project", "list")}
 
 
 @pytest.mark.slow
@@ -208,12 +226,12 @@ def test_the_classic_keystone_forms(admin):
 
 def test_json_output_parses_and_tables_align(admin):
     users = admin.json("user", "list")
-    assert isinstance(users, list) and all(set(u) >= {"id", "name", "domain_id"} for u in users)
-    assert {"admin", "alice", "bob", "nova"} <= {u["name"] for u in users}
+    assert isinstance(users, list) and all(set(u) == {"ID", "Name"} for u in users)
+    assert {"admin", "alice", "bob", "nova"} <= {u["Name"] for u in users}
     alice = admin.json("user", "show", "alice")
     assert isinstance(alice, dict) and alice["email"] == "alice@example.com"
-    assert {d["name"] for d in admin.json("domain", "list")} >= {"Default", "Foo"}
-    assert {"admin", "member", "reader"} <= {r["name"] for r in admin.json("role", "list")}
+    assert {d["Name"] for d in admin.json("domain", "list")} >= {"Default", "Foo"}
+    assert {"admin", "member", "reader"} <= {r["Name"] for r in admin.json("role", "list")}
     assert admin.run("user", "show", "alice", "-f", "value", "-c", "email").stdout.strip() == \
         "alice@example.com"
 
@@ -222,8 +240,8 @@ def test_json_output_parses_and_tables_align(admin):
     assert len({len(line) for line in table}) == 1  # every line as wide as the others
 
     catalog = admin.json("catalog", "list")
-    compute = next(s for s in catalog if s["type"] == "compute")
-    assert {e["url"] for e in compute["endpoints"]} == {"http://127.0.0.1:8774/v2.1"}
+    compute = next(s for s in catalog if s["Type"] == "compute")
+    assert {e["url"] for e in compute["Endpoints"]} == {"http://127.0.0.1:8774/v2.1"}
 
 
 def test_names_in_two_domains_are_ambiguous_until_the_domain_is_given(admin):
@@ -293,17 +311,17 @@ def test_regions_services_and_endpoints(admin):
     assert (endpoint["service_id"], endpoint["interface"], endpoint["url"],
             endpoint["region"]) == (service["id"], "public", url, region)
     listed = admin.json("endpoint", "list", "--service", name)
-    assert [(e["id"], e["service_name"], e["service_type"]) for e in listed] == [
+    assert [(e["ID"], e["Service Name"], e["Service Type"]) for e in listed] == [
         (endpoint["id"], name, kind)]
     assert admin.json("service", "show", name)["id"] == service["id"]
-    assert region in {r["region"] for r in admin.json("region", "list")}
-    assert kind in {s["type"] for s in admin.json("catalog", "list")}
+    assert region in {r["Region"] for r in admin.json("region", "list")}
+    assert kind in {s["Type"] for s in admin.json("catalog", "list")}
 
     admin.run("endpoint", "delete", endpoint["id"])
     admin.run("service", "delete", name)
     admin.run("region", "delete", region)
-    assert name not in {s["name"] for s in admin.json("service", "list")}
-    assert region not in {r["region"] for r in admin.json("region", "list")}
+    assert name not in {s["Name"] for s in admin.json("service", "list")}
+    assert region not in {r["Region"] for r in admin.json("region", "list")}
 
 
 @pytest.mark.slow
@@ -312,14 +330,14 @@ def test_api_keys(admin):
                          "--role", "reader", "--expires", "2099-01-01T00:00:00Z")
     assert created["secret"] and created["expires_at"].startswith("2099-01-01")
     assert created["project_id"] == admin.json("project", "show", "admin")["id"]
-    assert created["id"] in {k["id"] for k in admin.json("api", "key", "list")}
+    assert created["id"] in {k["ID"] for k in admin.json("api", "key", "list")}
     # The secret logs in in place of a password, scoped as the key says.
     keyed = Cli(OS_AUTH_URL=admin.os_vars["OS_AUTH_URL"], OS_API_KEY=created["secret"])
     token = keyed.json("token", "issue")
     assert (token["project_id"], token["user_id"]) == (created["project_id"], created["user_id"])
     admin.run("api", "key", "delete", created["id"])
     assert "UNAUTHENTICATED" in keyed.fails("token", "issue")
-    assert created["id"] not in {k["id"] for k in admin.json("api", "key", "list")}
+    assert created["id"] not in {k["ID"] for k in admin.json("api", "key", "list")}
 
 
 @pytest.mark.slow
@@ -333,3 +351,125 @@ def test_another_users_api_key_needs_on_behalf(admin):
                          "--user", "alice", "--user-domain", "Default", "--on-behalf")
     assert created["user_id"] == admin.json("user", "show", "alice")["id"]
     admin.run("api", "key", "delete", created["id"])
+
+
+# ---- openstackclient's output: formats, columns, sorting, version, completion -------------
+
+def test_every_output_format_says_the_same(admin):
+    rows = admin.json("user", "list", "--long")
+    alice = next(r for r in rows if r["Name"] == "alice")
+    assert (alice["Email"], alice["Domain ID"], alice["Enabled"]) == (
+        "alice@example.com", "default", True)
+    assert yaml.safe_load(admin.run("user", "list", "--long", "-f", "yaml").stdout) == rows
+    as_csv = csv.DictReader(io.StringIO(admin.run("user", "list", "-f", "csv").stdout))
+    assert [(r["ID"], r["Name"]) for r in as_csv] == [(r["ID"], r["Name"]) for r in rows]
+    assert admin.run("user", "list", "-f", "value").stdout.splitlines() == [
+        f"{r['ID']} {r['Name']}" for r in rows]
+
+    shown = admin.json("user", "show", "alice")
+    assert list(shown) == sorted(shown)  # fields by name, as openstackclient prints them
+    assert yaml.safe_load(admin.run("user", "show", "alice", "-f", "yaml").stdout) == shown
+    assert admin.run("user", "show", "alice", "-f", "shell", "-c", "email").stdout == \
+        'email="alice@example.com"\n'
+
+
+def test_columns_and_sorting(admin):
+    names = admin.run("user", "list", "-c", "Name", "-f", "value",
+                      "--sort-column", "Name").stdout.split()
+    assert names == sorted(names) and {"admin", "alice", "bob", "nova"} <= set(names)
+    assert admin.run("user", "list", "-c", "Name", "-f", "value", "--sort-column", "Name",
+                     "--sort-descending").stdout.split() == sorted(names, reverse=True)
+    assert all(set(row) == {"Name"} for row in admin.json("user", "list", "-c", "name"))
+    assert admin.json("user", "show", "alice", "-c", "email", "-c", "name") == {
+        "email": "alice@example.com", "name": "alice"}
+    assert "No recognized column" in admin.fails("user", "list", "-c", "nope", code=2)
+
+
+def test_version_and_shell_completion():
+    assert Cli().run("--version").stdout.strip() == \
+        f"identity {metadata.version('identity-client')}"
+    script = Cli().run("complete").stdout
+    assert "_identity()" in script and "cmds_user='" in script and "user-create" in script
+    assert "user" in Cli().run("complete", "--shell", "none").stdout
+
+
+# ---- the classic forms, word for word ---------------------------------------------------
+
+def cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+@pytest.mark.slow
+def test_the_seeds_keystone_session_word_for_word(admin):
+    name, tenant_name, role_name = unique("alice"), unique("acme"), unique("compute-user")
+    user = admin.json("user-create", f"--name={name}", "--pass=mypassword123",
+                      f"--email={name}@example.com")
+    tenant = admin.json("tenant-create", f"--name={tenant_name}")
+    role = admin.json("role-create", f"--name={role_name}")
+    try:
+        users = admin.run("user-list").stdout.splitlines()
+        assert cells(users[1]) == ["id", "enabled", "email", "name"]
+        assert [user["id"], "True", f"{name}@example.com", name] in [cells(u) for u in users]
+        tenants = admin.run("tenant-list").stdout.splitlines()
+        assert cells(tenants[1]) == ["id", "name", "enabled"]
+        assert [tenant["id"], tenant_name, "True"] in [cells(t) for t in tenants]
+        roles = admin.run("role-list").stdout.splitlines()
+        assert cells(roles[1]) == ["id", "name"] and [role["id"], role_name] in [
+            cells(r) for r in roles]
+        assert admin.run("user-role-add", f"--user={user['id']}", f"--role={role['id']}",
+                         f"--tenant-id={tenant['id']}").stdout == ""
+        assert [r["name"] for r in admin.json("user-role-list", f"--user={name}",
+                                              f"--tenant-id={tenant_name}")] == [role_name]
+    finally:
+        admin.run("user-delete", user["id"])
+        admin.run("tenant-delete", tenant["id"])
+        admin.run("role-delete", role["id"])
+
+
+# ---- who may look names up, and where the settings come from -------------------------------
+
+ALICE = dict(OS_USERNAME="alice", OS_PASSWORD="mypassword123", OS_USER_DOMAIN_NAME="Default",
+             OS_PROJECT_NAME="acme", OS_PROJECT_DOMAIN_NAME="Default")
+
+
+@pytest.mark.slow
+def test_names_resolve_for_a_user_who_may_not_list_them(admin, address):
+    alice = Cli(OS_AUTH_URL=address, **ALICE)
+    assert "PERMISSION_DENIED" in alice.fails("user", "list")  # no admin list for her
+    me = alice.json("user", "show", "alice")
+    assert (me["name"], me["email"]) == ("alice", "alice@example.com")
+    key = alice.json("api", "key", "create", unique("key"), "--project", "cyberdyne",
+                     "--role", "reader")
+    try:
+        assert key["user_id"] == me["id"]
+        assert key["project_id"] == admin.json("project", "show", "cyberdyne")["id"]
+        assert key["roles"] == [admin.json("role", "show", "reader")["id"]]
+    finally:
+        alice.run("api", "key", "delete", key["id"])
+
+
+def test_the_http_auth_url_openstackclient_uses_leads_to_grpc(admin, served):
+    creds = {k: v for k, v in admin.os_vars.items() if k != "OS_AUTH_URL"}
+    for url in (f"{served.http}/v3", f"{served.http}/v3/", served.http,
+                f"grpc://{served.grpc}", served.grpc):
+        users = Cli(OS_AUTH_URL=url, **creds).json("user", "list")
+        assert "alice" in {u["Name"] for u in users}, url
+
+
+def test_os_cloud_reads_clouds_yaml_like_openstackclient(admin, served, tmp_path):
+    clouds = {"clouds": {"demo": {"auth": {
+        "auth_url": f"{served.http}/v3", "username": "alice", "password": "mypassword123",
+        "user_domain_name": "Default", "project_name": "acme",
+        "project_domain_name": "Default"}}}}
+    (tmp_path / "clouds.yaml").write_text(yaml.safe_dump(clouds))
+    acme, cyberdyne = (admin.json("project", "show", p)["id"] for p in ("acme", "cyberdyne"))
+
+    def token(cli, *args):
+        return json.loads(cli.run("token", "issue", "-f", "json", *args, cwd=tmp_path).stdout)
+    assert token(Cli(OS_CLOUD="demo"))["project_id"] == acme
+    assert token(Cli(), "--os-cloud", "demo")["project_id"] == acme
+    # The command line wins over the cloud, the cloud over OS_* variables.
+    assert token(Cli(OS_CLOUD="demo"), "--os-project-name", "cyberdyne")["project_id"] == cyberdyne
+    assert token(Cli(OS_CLOUD="demo", OS_PROJECT_NAME="cyberdyne"))["project_id"] == acme
+    missing = Cli(OS_CLOUD="nowhere").run("token", "issue", cwd=tmp_path, expect=2)
+    assert "has no cloud 'nowhere'" in missing.stderr

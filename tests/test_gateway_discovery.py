@@ -1,5 +1,6 @@
 """Version discovery and the gateway's envelope, compared with the reference wire format."""
 
+import json
 import urllib.error
 import urllib.request
 
@@ -44,3 +45,41 @@ def test_unknown_path_gets_the_html_404(gateway):
     assert (status, body) == (404, expected["raw_body"])
     assert headers["Content-Type"] == "text/html; charset=utf-8"
     assert headers["Vary"] == "X-Auth-Token"
+
+
+def _gateway_beside_grpc(service, grpc_address: str):
+    from identity_grpc.gateway.server import HttpServer
+    return HttpServer(service.core, "127.0.0.1:0", grpc_address=grpc_address).start()
+
+
+def test_discovery_advertises_the_grpc_endpoint_in_a_link_keystoneauth_ignores(service):
+    """One openrc serves both tools: the version document names the gRPC address in
+    one more link, and keystoneauth still finds v3 where Keystone's document says."""
+    from keystoneauth1 import discover, session
+
+    http = _gateway_beside_grpc(service, service.address)
+    base = f"http://127.0.0.1:{http.port}"
+    try:
+        grpc_link = {"rel": "alternate", "type": "application/grpc",
+                     "href": f"grpc://{service.address}"}
+        for path, sample in (("/v3", "02-get-v3"), ("/", "01-get-root")):
+            status, _, body = fetch(base + path)
+            answer = json.loads(body)
+            version = answer["version"] if path == "/v3" else answer["versions"]["values"][0]
+            assert grpc_link in version["links"]
+            version["links"].remove(grpc_link)
+            assert answer == json.loads(_rebase(SAMPLES[sample]["response"]["raw_body"], base))
+        found = discover.Discover(session.Session(), base + "/v3").version_data()
+        assert [(v["version"], v["url"]) for v in found] == [((3, 14), f"{base}/v3/")]
+    finally:
+        http.stop()
+
+
+def test_a_wildcard_grpc_host_is_advertised_as_the_host_asked(service):
+    http = _gateway_beside_grpc(service, f"0.0.0.0:{service.port}")
+    try:
+        _, _, body = fetch(f"http://127.0.0.1:{http.port}/v3")
+        links = json.loads(body)["version"]["links"]
+        assert links[1]["href"] == f"grpc://127.0.0.1:{service.port}"
+    finally:
+        http.stop()

@@ -28,9 +28,11 @@ ROUTE_MODULES = [
 ]
 
 
-def build_app(core: Core, ops: Operations | None = None) -> Gateway:
+def build_app(core: Core, ops: Operations | None = None, grpc_address: str = "") -> Gateway:
+    """`grpc_address`: where the gRPC service beside it listens (host:port), which
+    version discovery advertises."""
     routes = [route for module in ROUTE_MODULES for route in module.ROUTES]
-    return Gateway(core, ops or Operations(core), routes, core.settings.public_url)
+    return Gateway(core, ops or Operations(core), routes, core.settings.public_url, grpc_address)
 
 
 def _adjustments(settings: Settings, threads: int) -> dict:
@@ -53,7 +55,7 @@ class HttpServer:
     refused with a 413 before they are read."""
 
     def __init__(self, core: Core, address: str | None = None, threads: int = HTTP_THREADS,
-                 reuse_port: bool = False):
+                 reuse_port: bool = False, grpc_address: str = ""):
         settings = core.settings
         adjustments = _adjustments(settings, threads)
         host, _, port = (address or settings.http_listen).rpartition(":")
@@ -72,7 +74,7 @@ class HttpServer:
         self._dispatcher = ThreadedTaskDispatcher()
         self._dispatcher.set_thread_count(threads)
         self._map: dict = {}  # every listener and connection, for one loop
-        app = build_app(core)
+        app = build_app(core, grpc_address=grpc_address)
         self._servers = [GatewayServer(app, self._map, dispatcher=self._dispatcher, adj=adj,
                                        body_limit=settings.max_request_body_size,
                                        request_timeout=settings.request_timeout, **place)

@@ -56,6 +56,7 @@ class Context:
     core: Core
     ops: Operations
     public_url: str
+    grpc_address: str = ""  # host:port of the gRPC service beside this gateway, if known
 
     def caller(self, request: Request) -> TokenInfo:
         """The validated token in X-Auth-Token, or a 401."""
@@ -98,9 +99,9 @@ Handler = Callable[..., Response]
 
 class Gateway:
     def __init__(self, core: Core, ops: Operations, routes: list[tuple[str, str, Handler]],
-                 public_url: str = ""):
+                 public_url: str = "", grpc_address: str = ""):
         """`routes` are (method, path rule, handler(ctx, request, **path args))."""
-        self.context = Context(core, ops, public_url)
+        self.context = Context(core, ops, public_url, grpc_address)
         self._handlers: dict[str, Handler] = {}
         rules = []
         for i, (method, path, handler) in enumerate(routes):

@@ -111,7 +111,8 @@ def test_with_a_token_the_policy_still_applies(service):
 @pytest.mark.real_hashing
 def test_without_a_token_an_unknown_user_takes_as_long_as_a_wrong_password(deployment):
     running = start_service(deployment.replace(login_failures_per_user_and_address=0,
-                                               login_failures_per_address=0))
+                                               login_failures_per_address=0,
+                                               lockout_failure_attempts=0))
     try:
         users = agrpc.UsersStub(running.channel)
         alice = running.core.identity.find_user(name="alice", domain_id="default").id

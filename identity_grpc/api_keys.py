@@ -18,7 +18,7 @@ from typing import Callable
 from .errors import InvalidArgument, NotFound
 from .records import RoleRecord
 from .store.models import ApiKey, Project, User, new_id
-from .sync import Writer
+from .change_feed import Writer
 from .validation import check_id, check_name
 
 HASH_SCHEME = "sha256"

@@ -17,7 +17,7 @@ from .errors import FailedPrecondition, InvalidArgument, NotFound
 from .records import RoleRecord
 from .store.models import Domain, Group, ImpliedRole, Project, Role, RoleAssignment, User
 from .store.paging import page
-from .sync import Writer
+from .change_feed import Writer
 from .validation import check_name, check_text
 
 ACTOR_TYPES = ("user", "group")

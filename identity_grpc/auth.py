@@ -18,7 +18,7 @@ from .assignments import Assignments
 from .cache import Dep, DependentCache
 from .catalog import Catalog
 from .errors import InvalidArgument, InvalidSubjectToken, PermissionDenied, Unauthenticated
-from .identity import Identity
+from .users_and_groups import UsersAndGroups
 from .passwords import check_acceptable
 from .policy import Policy
 from .records import (ApiKeyCredentials, DomainRecord, PasswordCredentials, ProjectRecord,
@@ -27,7 +27,7 @@ from .records import (ApiKeyCredentials, DomainRecord, PasswordCredentials, Proj
 from .resources import Resources, domain_record, project_record
 from .revocation_limits import RevocationLimits
 from .store.models import SYSTEM_TARGET, ApiKey, Domain, Project, User
-from .sync import Writer
+from .change_feed import Writer
 from .tokens.codec import TokenCodec
 from .validation import check_id_or_name
 
@@ -48,7 +48,7 @@ class _Refusal:
 
 
 class AuthService:
-    def __init__(self, *, identity: Identity, resources: Resources, assignments: Assignments,
+    def __init__(self, *, identity: UsersAndGroups, resources: Resources, assignments: Assignments,
                  catalog: Catalog, codec: TokenCodec, revocations: RevocationList,
                  writer: Writer, cache: DependentCache, token_lifetime: int,
                  revocation_limits: RevocationLimits, policy: Policy,

@@ -32,18 +32,18 @@ class Seeder:
     def user(self, name: str, password: str, email: str = "",
              domain_id: str = DEFAULT_DOMAIN_ID) -> str:
         row = User.get_or_none((User.domain == domain_id) & (User.name == name))
-        return (row or self.core.identity.create_user(name, domain_id, password, email=email)).id
+        return (row or self.core.users_and_groups.create_user(name, domain_id, password, email=email)).id
 
     def never_locked_out(self, user_id: str) -> None:
         """Set `ignore_lockout_failure_attempts` unless the user has it set either way:
         whoever knows the name of an account everything depends on (the admin, a
         service user) must not be able to lock it with wrong passwords."""
-        if IGNORE_LOCKOUT not in options_of(self.core.identity.get_user(user_id).options):
-            self.core.identity.update_user(user_id, options={IGNORE_LOCKOUT: True})
+        if IGNORE_LOCKOUT not in options_of(self.core.users_and_groups.get_user(user_id).options):
+            self.core.users_and_groups.update_user(user_id, options={IGNORE_LOCKOUT: True})
 
     def group(self, name: str, domain_id: str = DEFAULT_DOMAIN_ID) -> str:
-        row = self.core.identity.find_group(name, domain_id)
-        return (row or self.core.identity.create_group(name, domain_id)).id
+        row = self.core.users_and_groups.find_group(name, domain_id)
+        return (row or self.core.users_and_groups.create_group(name, domain_id)).id
 
     def grant(self, role: str, target_type: str, target_id: str, **actor) -> None:
         self.core.assignments.grant(self.role(role), target_type=target_type,
@@ -90,7 +90,7 @@ def load_demo(core: Core) -> None:
     seed.grant("admin", "project", cyberdyne, user_id=alice)
     bob = seed.user("bob", "bobpassword123")
     devs = seed.group("devs")
-    core.identity.add_user_to_group(bob, devs)
+    core.users_and_groups.add_user_to_group(bob, devs)
     seed.grant("member", "project", acme, group_id=devs)
     nova = seed.user("nova", "novapass")
     seed.never_locked_out(nova)

@@ -23,7 +23,7 @@ from .records import EndpointRecord, ServiceRecord
 from .sizing import MIB, estimate
 from .store.models import Endpoint, Region, Service, new_id
 from .store.paging import page
-from .sync import Writer
+from .change_feed import Writer
 from .validation import check_name, check_text
 
 INTERFACES = ("public", "internal", "admin")

@@ -13,7 +13,7 @@ from .auth import AuthService
 from .cache import DependentCache
 from .catalog import Catalog
 from .config import Settings
-from .identity import Identity
+from .users_and_groups import UsersAndGroups
 from .login_throttle import LoginThrottle
 from .passwords import Passwords
 from .policy import Policy
@@ -23,10 +23,10 @@ from .revocation_limits import RevocationLimits
 from .sizing import MIB
 from .store.db import open_database
 from .store.models import database_proxy
-from .sync import WILDCARD, StoreWatcher, Writer
+from .change_feed import WILDCARD, StoreWatcher, Writer
 from .tokens.codec import TokenCodec
 from .tokens.keys import KeyRepository
-from .verification import NoticeHub, ObservedRevocations, Verification, key_reloader
+from .consumers import NoticeHub, ObservedRevocations, ConsumerService, key_reloader
 
 
 # How often the verified-token cache is swept of expired tokens.
@@ -58,7 +58,7 @@ class Core:
                                             settings.login_failure_window, clock)
         lifetime = settings.token_lifetime
         quotas = DomainQuotas.from_settings(settings)
-        self.identity = Identity(self.writer, self.passwords, lifetime,
+        self.users_and_groups = UsersAndGroups(self.writer, self.passwords, lifetime,
                                  settings.password_rules, clock,
                                  throttle=self.login_throttle, quotas=quotas)
         self.resources = Resources(self.writer, lifetime, quotas=quotas, clock=clock)
@@ -70,7 +70,7 @@ class Core:
             fold_threshold=settings.revocation_fold_threshold, max_token_lifetime=lifetime,
             clock=clock)
         self.auth = AuthService(
-            identity=self.identity, resources=self.resources, assignments=self.assignments,
+            identity=self.users_and_groups, resources=self.resources, assignments=self.assignments,
             catalog=self.catalog, codec=self.codec, revocations=self.revocations,
             writer=self.writer, cache=self.cache, token_lifetime=lifetime,
             revocation_limits=limits, policy=self.policy, clock=clock,
@@ -82,7 +82,7 @@ class Core:
                                     interval=settings.poll_interval,
                                     prune_interval=settings.prune_interval,
                                     change_retention=settings.change_retention)
-        self.verification = Verification(self.auth, self.keys, self.notices, self.revocations,
+        self.consumers = ConsumerService(self.auth, self.keys, self.notices, self.revocations,
                                          self.cache, settings, self.policy)
         self._reload_keys = key_reloader(self.keys, self.notices)
         self._clock = clock

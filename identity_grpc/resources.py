@@ -20,7 +20,7 @@ from .records import domain_entry as domain_record
 from .store.models import (DEFAULT_DOMAIN_ID, Domain, Group, Project, Role, RoleAssignment,
                            User)
 from .store.paging import page
-from .sync import PendingWrites, Writer
+from .change_feed import PendingWrites, Writer
 from .validation import check_name, check_text
 
 MAX_PROJECT_DEPTH = 5  # levels below the domain, as Keystone's default

@@ -25,9 +25,9 @@ def _ids(service):
     core = service.core
     default = core.resources.find_domain("default")
     return {
-        "alice": core.identity.find_user(name="alice", domain_id="default").id,
-        "bob": core.identity.find_user(name="bob", domain_id="default").id,
-        "devs": core.identity.find_group("devs", "default").id,
+        "alice": core.users_and_groups.find_user(name="alice", domain_id="default").id,
+        "bob": core.users_and_groups.find_user(name="bob", domain_id="default").id,
+        "devs": core.users_and_groups.find_group("devs", "default").id,
         "acme": core.resources.find_project(name="acme", domain=default).id,
         "member": core.assignments.find_role("member").id,
         "reader": core.assignments.find_role("reader").id,

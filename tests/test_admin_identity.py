@@ -177,8 +177,8 @@ def test_changing_a_password_revokes_the_users_older_tokens(service, stub):
     nova = login(stub, "nova", project_scope("service")).token
     old = login(stub, "alice", project_scope("acme")).token
     service.clock.advance(2)
-    service.core.identity.change_password(
-        service.core.identity.find_user(name="alice", domain_id="default").id,
+    service.core.users_and_groups.change_password(
+        service.core.users_and_groups.find_user(name="alice", domain_id="default").id,
         "mypassword123", "newpassword123")
     assert rpc_error(validate, stub, nova, old).code() == CODE.UNAUTHENTICATED
     assert _login(stub, "alice", "newpassword123").token

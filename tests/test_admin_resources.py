@@ -122,7 +122,7 @@ def test_update_changes_only_the_named_fields(admin):
 def test_deleting_a_project_removes_its_assignments_and_refuses_its_tokens(admin, service, stub):
     nova = login(stub, "nova", project_scope("service")).token
     project = _create_project(admin, "temp", domain_id="default")
-    alice = service.core.identity.find_user(name="alice", domain_id="default")
+    alice = service.core.users_and_groups.find_user(name="alice", domain_id="default")
     member = service.core.assignments.find_role("member")
     service.core.assignments.grant(member.id, target_type="project", target_id=project.id, user_id=alice.id)
     token = login(stub, "alice", project_scope("temp")).token

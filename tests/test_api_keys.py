@@ -22,8 +22,8 @@ def _ids(service):
     default = core.resources.find_domain("default")
     foo = core.resources.find_domain(name="Foo")
     return {
-        "alice": core.identity.find_user(name="alice", domain_id="default").id,
-        "bob": core.identity.find_user(name="bob", domain_id="default").id,
+        "alice": core.users_and_groups.find_user(name="alice", domain_id="default").id,
+        "bob": core.users_and_groups.find_user(name="bob", domain_id="default").id,
         "acme": core.resources.find_project(name="acme", domain=default).id,
         "cyberdyne": core.resources.find_project(name="cyberdyne", domain=default).id,
         "bar": core.resources.find_project(name="bar", domain=foo).id,
@@ -215,7 +215,7 @@ def test_every_bad_credential_is_refused_alike(service, stub, ids):
 def test_disabled_owner_cannot_use_its_keys(service, stub, ids):
     secret = _create(_as(service, "alice"), ids["acme"]).secret
     token = _key_auth(stub, secret).token
-    service.core.identity.update_user(ids["alice"], enabled=False)
+    service.core.users_and_groups.update_user(ids["alice"], enabled=False)
     assert _refused(_key_auth, stub, secret) == AUTH_FAILED
     _refused(stub.ListProjects, pb.ListProjectsRequest(), metadata=auth_md(token))
 

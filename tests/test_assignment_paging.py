@@ -178,7 +178,7 @@ def test_grants_that_expand_into_nothing_still_end_the_list(admin, service):
 def test_an_inherited_project_grant_lists_every_project_below_it_and_only_those(admin, service):
     member = service.core.assignments.find_role("member").id
     reader = service.core.assignments.find_role("reader").id
-    bob = service.core.identity.find_user(name="bob", domain_id="default").id
+    bob = service.core.users_and_groups.find_user(name="bob", domain_id="default").id
     top = admin.call(admin.projects.CreateProject, apb.CreateProjectRequest(name="top"))
     below = [top]
     for depth in range(3):  # top > p1 > p2 > p3, and a sibling of p1 next to it

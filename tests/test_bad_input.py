@@ -166,7 +166,7 @@ def _bad_token(kind: str, service, tmp_path) -> str:
         service.stub.RevokeToken(pb.RevokeTokenRequest(subject_token=good), metadata=auth_md(good))
         return good
     if kind == "unknown_key":
-        alice_id = service.core.identity.find_user(name="alice", domain_id="default").id
+        alice_id = service.core.users_and_groups.find_user(name="alice", domain_id="default").id
         now = int(service.clock())
         payload = TokenPayload(user_id=alice_id, methods=("password",), scope_type="unscoped",
                                scope_id=None, issued_at=now * 1000, expires_at=now + 3600,
@@ -245,7 +245,7 @@ def test_missing_subject_token_is_invalid_argument(stub, call, request_type):
 # ---- refusals that must not tell cases apart ---------------------------------------
 
 def test_failed_password_logins_are_refused_alike(stub, service):
-    identity = service.core.identity
+    identity = service.core.users_and_groups
     carol = identity.create_user("carol", "default", "carolpassword1")
     identity.set_user_enabled(carol.id, False)
     cases = [
@@ -327,7 +327,7 @@ def test_nul_in_an_id_or_filter_is_invalid_argument_on_every_backend(service, ad
     import urllib.request
 
     from identity_api.admin.v1 import admin_pb2 as apb
-    alice = service.core.identity.find_user(name="alice", domain_id="default").id
+    alice = service.core.users_and_groups.find_user(name="alice", domain_id="default").id
     calls = [
         (admin.users.GetUser, apb.GetRequest(id="a\x00b")),
         (admin.users.ListUsers, apb.ListUsersRequest(name="ali\x00ce")),

@@ -271,7 +271,7 @@ def test_disabled_user_is_refused_by_a_consuming_service_within_a_second(service
     app = WsgiAuthMiddleware(echo_app, verifier, URI)
     alice = login(service.stub, "alice", project_scope("acme")).token
     assert wsgi_json(app, {"X-Auth-Token": alice})["project_name"] == "acme"
-    service.core.identity.set_user_enabled(ids(service)["alice"], False)
+    service.core.users_and_groups.set_user_enabled(ids(service)["alice"], False)
     wait_until(lambda: _refused_by(app, alice), within=1.0)
 
 
@@ -289,7 +289,7 @@ def test_revocation_on_one_replica_reaches_a_consumer_of_the_other(service, repl
         # A role removed through one replica shows in the other's consumer too.
         bob = login(service.stub, "bob", project_scope("acme")).token
         assert "member" in verifier.check(bob).roles
-        devs = service.core.identity.find_group("devs", "default").id
+        devs = service.core.users_and_groups.find_group("devs", "default").id
         service.core.assignments.revoke(role_id(service, "member"), target_type="project",
                                         target_id=ids(service)["acme"], group_id=devs)
         wait_until(lambda: _refused_by(app, bob), within=1.0)
@@ -693,7 +693,7 @@ def test_a_policy_file_with_an_unknown_check_kind_is_refused(tmp_path):
 def test_domain_admin_sees_the_instances_of_every_project_of_its_domain(service, verifier):
     core = service.core
     foo = ids(service)["foo"]
-    foo_admin = core.identity.create_user("foo-admin", foo, "foo-admin-password")
+    foo_admin = core.users_and_groups.create_user("foo-admin", foo, "foo-admin-password")
     core.assignments.grant(role_id(service, "admin"), target_type="domain", target_id=foo,
                            user_id=foo_admin.id)
     projects = {p.name: p.id for p in Project.select()}
@@ -744,7 +744,7 @@ def test_domain_admin_sees_the_instances_of_every_project_of_its_domain(service,
 def test_list_domain_projects_rpc(service):
     foo = ids(service)["foo"]
     core = service.core
-    user = core.identity.create_user("foo-reader", foo, "foo-reader-password")
+    user = core.users_and_groups.create_user("foo-reader", foo, "foo-reader-password")
     core.assignments.grant(role_id(service, "reader"), target_type="domain", target_id=foo,
                            user_id=user.id)
     token = service.stub.Authenticate(pb.AuthenticateRequest(

@@ -55,7 +55,7 @@ settings = Settings(database_url=f"sqlite:///{base}/identity.db", key_dir=f"{bas
 KeyRepository.initialize(settings.key_dir)
 core = Core(settings)
 try:
-    user = core.identity.create_user("erin", DEFAULT_DOMAIN_ID, "erinpassword1")
+    user = core.users_and_groups.create_user("erin", DEFAULT_DOMAIN_ID, "erinpassword1")
     assert len(user.id) == 32, user
 finally:
     core.close()

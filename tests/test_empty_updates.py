@@ -17,8 +17,8 @@ def _entities(core) -> dict[str, str]:
     return {
         "domain": core.resources.find_domain(name="Foo").id,
         "project": core.resources.find_project(name="acme", domain=default).id,
-        "user": core.identity.find_user(name="alice", domain_id="default").id,
-        "group": core.identity.find_group("devs", "default").id,
+        "user": core.users_and_groups.find_user(name="alice", domain_id="default").id,
+        "group": core.users_and_groups.find_group("devs", "default").id,
         "role": core.assignments.find_role("member").id,
         "region": Region.select().first().id,
         "service": Service.select().first().id,

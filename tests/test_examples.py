@@ -41,7 +41,7 @@ try:
     for endpoint in Endpoint.select().where(Endpoint.url == sys.argv[2]):
         core.catalog.update_endpoint(endpoint.id, url=sys.argv[3])
     foo = Domain.get(Domain.name == "Foo")
-    user = core.identity.create_user("fooadmin", foo.id, "fooadmin-password")
+    user = core.users_and_groups.create_user("fooadmin", foo.id, "fooadmin-password")
     core.assignments.grant(core.assignments.find_role("admin").id, target_type="domain",
                            target_id=foo.id, user_id=user.id)
 finally:

@@ -128,7 +128,7 @@ def test_a_role_removal_reusing_a_consumed_change_id_takes_effect_on_the_other_r
     alice = login(stub, "alice", project_scope("acme"))
     while time.time() % 1 > 0.3:  # the same change ("user", alice) twice in one second
         time.sleep(0.01)
-    core.identity.update_user(alice.token_info.user.id, description="touched")
+    core.users_and_groups.update_user(alice.token_info.user.id, description="touched")
     newest = _max_id(Change)
     time.sleep(4 * core.settings.poll_interval)  # B consumed the newest change
     assert "compute-user" in _roles_seen_by(replica, alice.token)  # and caches the roles

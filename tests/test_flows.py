@@ -141,7 +141,7 @@ def test_catalog_needs_a_scoped_token(stub):
 def test_unscoped_request_uses_the_default_project(stub, service):
     core = service.core
     acme = login(stub, "alice", project_scope("acme")).token_info.project.id
-    carol = core.identity.create_user("carol", "default", "carolpassword1", default_project_id=acme)
+    carol = core.users_and_groups.create_user("carol", "default", "carolpassword1", default_project_id=acme)
     core.assignments.grant(core.assignments.find_role("member").id, target_type="project",
                            target_id=acme, user_id=carol.id)
     token = login(stub, "carol", password="carolpassword1")

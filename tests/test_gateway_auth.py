@@ -342,7 +342,7 @@ def test_a_user_may_revoke_its_own_token(gateway):
 def test_disabled_users_tokens_stop_validating(gateway, service):
     core = service.core
     acme = core.resources.find_project("", "acme", core.resources.find_domain("default"))
-    carol = core.identity.create_user("carol", "default", "carolpass123",
+    carol = core.users_and_groups.create_user("carol", "default", "carolpass123",
                                       default_project_id=acme.id)
     core.assignments.grant(core.assignments.find_role("member").id, target_type="project",
                            target_id=acme.id, user_id=carol.id)
@@ -353,7 +353,7 @@ def test_disabled_users_tokens_stop_validating(gateway, service):
     same_shape(token, sample("52-auth-default-project")["body"])
     assert token["token"]["project"]["name"] == "acme"  # the default project
     carol_token = headers["X-Subject-Token"]
-    core.identity.set_user_enabled(carol.id, False)
+    core.users_and_groups.set_user_enabled(carol.id, False)
     status, _, body = subject_request(gateway, admin, carol_token)
     assert status == 404
     same_shape(json.loads(body), sample("54-validate-token-disabled-user")["body"])

@@ -77,7 +77,7 @@ def test_a_guessers_address_is_refused_while_the_user_logs_in_from_another_grpc(
         assert "too many failed password attempts" in error.details()
         assert login(service.stub, "admin").token  # from 127.0.0.1 the admin gets in
         # Naming the same account by id spends the same budget.
-        admin_id = service.core.identity.find_user(name="admin", domain_id="default").id
+        admin_id = service.core.users_and_groups.find_user(name="admin", domain_id="default").id
         by_id = password_request("admin", password="guess")
         by_id.password.user.Clear()
         by_id.password.user.id = admin_id
@@ -112,7 +112,7 @@ def test_bootstrap_admin_and_service_user_are_never_locked_out(strict):
                              password_request(name, password="guess")).code() == CODE.UNAUTHENTICATED
         assert login(strict.stub, name).token
     admin = AdminClient(strict.channel, system_admin_token(strict.stub))
-    nova_id = strict.core.identity.find_user(name="nova", domain_id="default").id
+    nova_id = strict.core.users_and_groups.find_user(name="nova", domain_id="default").id
     nova = admin.call(admin.users.GetUser, apb.GetRequest(id=nova_id))
     assert nova.options.ignore_lockout_failure_attempts is True
 
@@ -148,7 +148,7 @@ def test_enabling_a_locked_user_unlocks_it_on_grpc_and_http(strict):
                 rpc_error(strict.stub.Authenticate, password_request("bob", password="guess"))
             assert rpc_error(strict.stub.Authenticate, password_request("bob")).code() == \
                 CODE.UNAUTHENTICATED
-            bob_id = strict.core.identity.find_user(name="bob", domain_id="default").id
+            bob_id = strict.core.users_and_groups.find_user(name="bob", domain_id="default").id
             if unlock == "grpc":
                 admin.call(admin.users.UpdateUser, apb.UpdateUserRequest(id=bob_id, enabled=True))
             else:

@@ -68,7 +68,7 @@ def test_without_a_token_every_refusal_is_the_same(expiring):
     """A wrong original password, an unknown user and a disabled user: one answer."""
     service, base = expiring
     users = agrpc.UsersStub(service.channel)
-    alice = service.core.identity.find_user(name="alice", domain_id="default").id
+    alice = service.core.users_and_groups.find_user(name="alice", domain_id="default").id
     disabled = _create(service, "frank", "frank-password-1", enabled=False)
     cases = {"wrong original": (alice, "not-her-password"),
              "unknown user": ("0" * 32, "mypassword123"),
@@ -87,7 +87,7 @@ def test_without_a_token_every_refusal_is_the_same(expiring):
 
 def test_wrong_originals_count_towards_the_throttles(expiring):
     service, base = expiring
-    alice = service.core.identity.find_user(name="alice", domain_id="default").id
+    alice = service.core.users_and_groups.find_user(name="alice", domain_id="default").id
     for _ in range(5):
         assert _http_change(base, alice, "guess", "new-password-9", "127.0.0.2")[0] == 401
     status, headers, _ = _http_change(base, alice, "mypassword123", "new-password-9", "127.0.0.2")
@@ -96,7 +96,7 @@ def test_wrong_originals_count_towards_the_throttles(expiring):
 
 
 def test_with_a_token_the_policy_still_applies(service):
-    alice = service.core.identity.find_user(name="alice", domain_id="default").id
+    alice = service.core.users_and_groups.find_user(name="alice", domain_id="default").id
     as_bob = AdminClient(service.channel, login(service.stub, "bob").token)
     error = rpc_error(as_bob.call, as_bob.users.ChangePassword, apb.ChangePasswordRequest(
         user_id=alice, original_password="mypassword123", password="new-password-9"))
@@ -115,7 +115,7 @@ def test_without_a_token_an_unknown_user_takes_as_long_as_a_wrong_password(deplo
                                                lockout_failure_attempts=0))
     try:
         users = agrpc.UsersStub(running.channel)
-        alice = running.core.identity.find_user(name="alice", domain_id="default").id
+        alice = running.core.users_and_groups.find_user(name="alice", domain_id="default").id
 
         def refused(user_id: str):
             return lambda: rpc_error(users.ChangePassword, apb.ChangePasswordRequest(

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.real_hashing  # what is stored, and how long checks tak
 
 
 def _alice_id(service) -> str:
-    return service.core.identity.find_user(name="alice", domain_id="default").id
+    return service.core.users_and_groups.find_user(name="alice", domain_id="default").id
 
 
 def _rows(user_id: str) -> list[tuple[int, str]]:
@@ -111,16 +111,16 @@ def test_unknown_user_takes_as_long_as_a_wrong_password(unthrottled):
 
 def test_disabled_user_cannot_authenticate(service, stub):
     expected = _wrong_password_details(stub)
-    service.core.identity.set_user_enabled(_alice_id(service), False)
+    service.core.users_and_groups.set_user_enabled(_alice_id(service), False)
     assert _refusal(stub, password_request("alice")) == expected
-    service.core.identity.set_user_enabled(_alice_id(service), True)
+    service.core.users_and_groups.set_user_enabled(_alice_id(service), True)
     assert login(stub, "alice").token
 
 
 def test_user_in_a_disabled_domain_cannot_authenticate(service, stub):
     core = service.core
     foo = core.resources.find_domain(name="Foo")
-    core.identity.create_user("dave", foo.id, "davepassword1")
+    core.users_and_groups.create_user("dave", foo.id, "davepassword1")
     dave = password_request("dave", password="davepassword1")
     dave.password.user.domain.id = foo.id
     assert stub.Authenticate(dave).token_info.user.domain.name == "Foo"

@@ -191,7 +191,7 @@ class World:
 @pytest.fixture
 def world(service, gateway) -> World:
     core, stub = service.core, service.stub
-    resources, identity, assignments = core.resources, core.identity, core.assignments
+    resources, identity, assignments = core.resources, core.users_and_groups, core.assignments
     default, foo_domain = resources.get_domain(DEFAULT_DOMAIN_ID), resources.find_domain(name="Foo")
     foo = foo_domain.id
     project = {name: resources.find_project(name=name, domain=default).id
@@ -432,7 +432,7 @@ def _(w):
 
 @case("identity:remove_user_from_group")
 def _(w):
-    w.core.identity.add_user_to_group(w.foo_user, w.foo_group)
+    w.core.users_and_groups.add_user_to_group(w.foo_user, w.foo_group)
     return (lambda: w.foo_admin.Groups.RemoveUserFromGroup(membership(w.foo_group, w.foo_user)),
             lambda: w.foo_admin.Groups.RemoveUserFromGroup(membership(w.devs, w.bob_id)))
 
@@ -706,7 +706,7 @@ def test_a_domain_admin_creates_users_in_its_domain_only(world):
     assert named.domain_id == world.foo
     denied(lambda: world.foo_admin.Users.CreateUser(
         apb.CreateUserRequest(name="intruder", domain_id=DEFAULT_DOMAIN_ID)), "identity:create_user")
-    assert world.core.identity.find_user(name="intruder", domain_id=DEFAULT_DOMAIN_ID) is None
+    assert world.core.users_and_groups.find_user(name="intruder", domain_id=DEFAULT_DOMAIN_ID) is None
 
 
 def test_a_domain_admin_lists_the_users_of_its_domain_only(world):
@@ -748,8 +748,8 @@ def test_a_domain_admin_cannot_let_an_outsider_in_through_a_group(world):
     """Adding a Default user to a Foo group would be granting it Foo's roles by the back door."""
     denied(lambda: world.foo_admin.Groups.AddUserToGroup(membership(world.foo_group, world.bob_id)),
            "identity:add_user_to_group")
-    assert not world.core.identity.is_member(world.bob_id, world.foo_group)
-    world.core.identity.add_user_to_group(world.bob_id, world.foo_group)  # a system admin's doing
+    assert not world.core.users_and_groups.is_member(world.bob_id, world.foo_group)
+    world.core.users_and_groups.add_user_to_group(world.bob_id, world.foo_group)  # a system admin's doing
     denied(lambda: world.foo_admin.Groups.RemoveUserFromGroup(
         membership(world.foo_group, world.bob_id)), "identity:remove_user_from_group")
     world.foo_admin.Groups.AddUserToGroup(membership(world.foo_group, world.foo_user))
@@ -800,7 +800,7 @@ def test_everyone_reads_their_own_user_and_changes_their_own_password(world):
             user_id=caller.user_id, original_password=password[caller.user_id],
             password=f"new-{password[caller.user_id]}"))
     for user_id, old in password.items():
-        assert world.core.identity.check_password(world.core.identity.get_user(user_id), f"new-{old}")
+        assert world.core.users_and_groups.check_password(world.core.users_and_groups.get_user(user_id), f"new-{old}")
 
 
 def test_a_project_admin_is_neither_a_system_nor_a_domain_admin(world):

@@ -85,7 +85,7 @@ class Cloud:
     def __init__(self, service, gateway: str):
         core = self.core = service.core
         self.stub, self.channel, self.gateway = service.stub, service.channel, gateway
-        identity, assignments, resources = core.identity, core.assignments, core.resources
+        identity, assignments, resources = core.users_and_groups, core.assignments, core.resources
         self.role = lambda name: assignments.find_role(name).id
         foo = self.foo = resources.find_domain(name="Foo").id
         self.bar = resources.find_project(name="bar", domain=resources.get_domain(foo)).id
@@ -161,7 +161,7 @@ def test_a_domain_admin_cannot_reset_disable_rename_or_delete_a_user_reaching_pa
         # So she cannot log in as them: the password she chose was never set.
         error = rpc_error(password_login, cloud.stub, user_id, STOLEN)
         assert error.code() == grpc.StatusCode.UNAUTHENTICATED, who
-        assert cloud.core.identity.get_user(user_id).enabled, who
+        assert cloud.core.users_and_groups.get_user(user_id).enabled, who
     # The bootstrap admin still logs in, with system scope, with its own password.
     assert password_login(cloud.stub, cloud.admin, DEMO_PASSWORDS["admin"], SYSTEM).token
 
@@ -245,7 +245,7 @@ def _token_http(cloud, method: str, caller: str, subject: str) -> tuple[int, str
 
 def test_admin_of_one_project_or_domain_is_no_token_admin_of_the_cloud(cloud):
     bob = _bob(cloud)
-    foo_admin = cloud.core.identity.create_user("fooadmin", cloud.foo, "fooadmin-password-1").id
+    foo_admin = cloud.core.users_and_groups.create_user("fooadmin", cloud.foo, "fooadmin-password-1").id
     cloud.core.assignments.grant(cloud.role("admin"), target_type="domain", target_id=cloud.foo,
                                  user_id=foo_admin)
     foo_token = cloud.token(foo_admin, "fooadmin-password-1", on_domain(cloud.foo))
@@ -267,7 +267,7 @@ def test_admin_of_one_project_or_domain_is_no_token_admin_of_the_cloud(cloud):
 
 def test_the_subject_a_service_and_system_readers_may_and_only_admins_of_the_system_revoke(cloud):
     core = cloud.core
-    auditor = core.identity.create_user("auditor", DEFAULT_DOMAIN_ID, AUDITOR_PASSWORD).id
+    auditor = core.users_and_groups.create_user("auditor", DEFAULT_DOMAIN_ID, AUDITOR_PASSWORD).id
     core.assignments.grant(cloud.role("reader"), target_type="system", target_id=SYSTEM_TARGET,
                            user_id=auditor)
     reader = cloud.token(auditor, AUDITOR_PASSWORD, SYSTEM)
@@ -291,7 +291,7 @@ def test_the_subject_a_service_and_system_readers_may_and_only_admins_of_the_sys
 def test_losing_the_service_role_ends_token_admin_at_once_despite_the_memo(cloud):
     """Decisions are memoised per caller identity, which changes with its roles."""
     core = cloud.core
-    svc = core.identity.create_user("glance", DEFAULT_DOMAIN_ID, "glance-password-1").id
+    svc = core.users_and_groups.create_user("glance", DEFAULT_DOMAIN_ID, "glance-password-1").id
     for role in ("service", "member"):
         core.assignments.grant(cloud.role(role), target_type="project",
                                target_id=cloud.service_project, user_id=svc)
@@ -319,7 +319,7 @@ def test_an_operator_file_decides_who_checks_tokens(deployment, tmp_path):
         cloud = Cloud(running, f"http://127.0.0.1:{web.port}")
         core = cloud.core
         core.assignments.create_role("auditor")
-        watcher = core.identity.create_user("watcher", DEFAULT_DOMAIN_ID, AUDITOR_PASSWORD).id
+        watcher = core.users_and_groups.create_user("watcher", DEFAULT_DOMAIN_ID, AUDITOR_PASSWORD).id
         core.assignments.grant(cloud.role("auditor"), target_type="project", target_id=cloud.acme,
                                user_id=watcher)
         auditor = cloud.token(watcher, AUDITOR_PASSWORD, pb.Scope(project=pb.ProjectSelector(id=cloud.acme)))
@@ -378,7 +378,7 @@ def test_a_domain_admin_cannot_grant_the_service_role(cloud):
 
 def test_a_domain_admin_cannot_hand_out_outside_power_through_a_group(cloud):
     core, dora = cloud.core, cloud.admin_stubs(cloud.dora_token)
-    services = core.identity.create_group("services", DEFAULT_DOMAIN_ID).id
+    services = core.users_and_groups.create_group("services", DEFAULT_DOMAIN_ID).id
     core.assignments.grant(cloud.role("service"), target_type="project",
                            target_id=cloud.service_project, group_id=services)
     for group in (services, cloud.foo_readers):  # a cloud-wide role; a grant on Foo
@@ -386,8 +386,8 @@ def test_a_domain_admin_cannot_hand_out_outside_power_through_a_group(cloud):
             apb.GroupMembershipRequest(group_id=group, user_id=cloud.alice)), "identity:add_user_to_group")
         forbidden_by(http(cloud.gateway, "PUT", f"/v3/groups/{group}/users/{cloud.alice}",
                           cloud.dora_token), "identity:add_user_to_group")
-        assert not core.identity.is_member(cloud.alice, group)
-    devs = core.identity.find_group("devs", DEFAULT_DOMAIN_ID).id  # member on acme
+        assert not core.users_and_groups.is_member(cloud.alice, group)
+    devs = core.users_and_groups.find_group("devs", DEFAULT_DOMAIN_ID).id  # member on acme
     dora.Groups.AddUserToGroup(apb.GroupMembershipRequest(group_id=devs, user_id=cloud.alice))
 
 

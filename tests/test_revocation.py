@@ -71,24 +71,24 @@ def test_user_disabled_through_one_replica_is_refused_by_the_other(stub, service
     alice = login(stub, "alice", project_scope("acme"))
     other_nova = login(replica.stub, "nova", project_scope("service")).token
     assert validate(replica.stub, other_nova, alice.token)  # now cached over there
-    service.core.identity.set_user_enabled(alice.token_info.user.id, False)
+    service.core.users_and_groups.set_user_enabled(alice.token_info.user.id, False)
     _wait_until_refused(replica.stub, other_nova, alice.token, within=1.0)
 
 
 def test_disabling_a_user_refuses_its_tokens_even_once_enabled_again(stub, service, nova):
     alice = login(stub, "alice", project_scope("acme"))
     user_id = alice.token_info.user.id
-    service.core.identity.set_user_enabled(user_id, False)
+    service.core.users_and_groups.set_user_enabled(user_id, False)
     assert _refused(stub, nova, alice.token)
     service.clock.advance(1)  # a token issued after the re-enable is a new token
-    service.core.identity.set_user_enabled(user_id, True)
+    service.core.users_and_groups.set_user_enabled(user_id, True)
     assert _refused(stub, nova, alice.token)
     assert validate(stub, nova, login(stub, "alice", project_scope("acme")).token)
 
 
 def test_deleting_a_user_refuses_its_tokens(stub, service, nova):
     bob = login(stub, "bob", project_scope("acme"))
-    service.core.identity.delete_user(bob.token_info.user.id)
+    service.core.users_and_groups.delete_user(bob.token_info.user.id)
     assert _refused(stub, nova, bob.token)
     assert rpc_error(login, stub, "bob").code() == UNAUTHENTICATED
 
@@ -111,15 +111,15 @@ def test_leaving_a_group_drops_the_roles_it_gave(stub, service, nova):
     core = service.core
     bob = login(stub, "bob", project_scope("acme"))
     assert role_names(validate(stub, nova, bob.token)) == {"member", "reader"}
-    devs = core.identity.find_group("devs", "default")
-    core.identity.remove_user_from_group(bob.token_info.user.id, devs.id)
+    devs = core.users_and_groups.find_group("devs", "default")
+    core.users_and_groups.remove_user_from_group(bob.token_info.user.id, devs.id)
     assert _refused(stub, nova, bob.token)
 
 
 def test_removing_a_group_grant_drops_the_role_from_members_tokens(stub, service, nova):
     core = service.core
     bob = login(stub, "bob", project_scope("acme"))
-    devs = core.identity.find_group("devs", "default")
+    devs = core.users_and_groups.find_group("devs", "default")
     core.assignments.revoke(core.assignments.find_role("member").id, target_type="project",
                             target_id=bob.token_info.project.id, group_id=devs.id)
     assert _refused(stub, nova, bob.token)
@@ -139,7 +139,7 @@ def test_disabling_a_domain_refuses_tokens_of_its_projects_and_users(stub, servi
     core = service.core
     foo = core.resources.find_domain(name="Foo")
     bar = core.resources.find_project(name="bar", domain=foo)
-    dave = core.identity.create_user("dave", foo.id, "davepassword1")
+    dave = core.users_and_groups.create_user("dave", foo.id, "davepassword1")
     core.assignments.grant(core.assignments.find_role("member").id, target_type="project",
                            target_id=bar.id, user_id=dave.id)
     request = pb.AuthenticateRequest(

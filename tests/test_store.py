@@ -31,7 +31,7 @@ def test_a_new_store_has_the_default_domain_and_the_latest_schema(database_url):
 
 
 def test_ids_are_assigned_by_the_service(core):
-    user = core.identity.create_user("erin", DEFAULT_DOMAIN_ID, "erinpassword1")
+    user = core.users_and_groups.create_user("erin", DEFAULT_DOMAIN_ID, "erinpassword1")
     project = core.resources.create_project("p1", DEFAULT_DOMAIN_ID)
     for ident in (user.id, project.id):
         assert re.fullmatch(r"[0-9a-f]{32}", ident)
@@ -40,17 +40,17 @@ def test_ids_are_assigned_by_the_service(core):
 
 def test_names_are_unique_within_their_domain(core):
     foo = core.resources.create_domain("Foo")
-    core.identity.create_user("erin", DEFAULT_DOMAIN_ID, "erinpassword1")
-    core.identity.create_user("erin", foo.id, "erinpassword1")  # another domain: fine
+    core.users_and_groups.create_user("erin", DEFAULT_DOMAIN_ID, "erinpassword1")
+    core.users_and_groups.create_user("erin", foo.id, "erinpassword1")  # another domain: fine
     with pytest.raises(AlreadyExists, match="erin"):
-        core.identity.create_user("erin", DEFAULT_DOMAIN_ID, "otherpassword1")
+        core.users_and_groups.create_user("erin", DEFAULT_DOMAIN_ID, "otherpassword1")
     core.resources.create_project("web", DEFAULT_DOMAIN_ID)
     core.resources.create_project("web", foo.id)
     with pytest.raises(AlreadyExists, match="web"):
         core.resources.create_project("web", DEFAULT_DOMAIN_ID)
-    core.identity.create_group("ops", DEFAULT_DOMAIN_ID)
+    core.users_and_groups.create_group("ops", DEFAULT_DOMAIN_ID)
     with pytest.raises(AlreadyExists, match="ops"):
-        core.identity.create_group("ops", DEFAULT_DOMAIN_ID)
+        core.users_and_groups.create_group("ops", DEFAULT_DOMAIN_ID)
     with pytest.raises(AlreadyExists, match="Foo"):
         core.resources.create_domain("Foo")
     core.assignments.create_role("auditor")
@@ -60,20 +60,20 @@ def test_names_are_unique_within_their_domain(core):
 
 
 def test_a_refused_duplicate_leaves_no_partial_rows(core):
-    core.identity.create_user("erin", DEFAULT_DOMAIN_ID, "erinpassword1")
+    core.users_and_groups.create_user("erin", DEFAULT_DOMAIN_ID, "erinpassword1")
     passwords = Password.select().count()
     with pytest.raises(AlreadyExists):
-        core.identity.create_user("erin", DEFAULT_DOMAIN_ID, "otherpassword1")
+        core.users_and_groups.create_user("erin", DEFAULT_DOMAIN_ID, "otherpassword1")
     assert Password.select().count() == passwords
 
 
 def test_deleting_a_user_removes_its_passwords_memberships_and_assignments(core):
-    user = core.identity.create_user("erin", DEFAULT_DOMAIN_ID, "erinpassword1")
-    group = core.identity.create_group("ops", DEFAULT_DOMAIN_ID)
-    core.identity.add_user_to_group(user.id, group.id)
+    user = core.users_and_groups.create_user("erin", DEFAULT_DOMAIN_ID, "erinpassword1")
+    group = core.users_and_groups.create_group("ops", DEFAULT_DOMAIN_ID)
+    core.users_and_groups.add_user_to_group(user.id, group.id)
     role = core.assignments.create_role("auditor")
     core.assignments.grant(role.id, target_type="domain", target_id=DEFAULT_DOMAIN_ID, user_id=user.id)
-    core.identity.delete_user(user.id)
+    core.users_and_groups.delete_user(user.id)
     assert not Password.select().where(Password.user == user.id).exists()
     assert not GroupMembership.select().where(GroupMembership.user == user.id).exists()
     assert not RoleAssignment.select().where(RoleAssignment.actor_id == user.id).exists()

@@ -85,7 +85,7 @@ def revoke_all(stub, tokens: list[str]) -> list:
 def _system_reader_token(service) -> str:
     """A second user who may watch: reader on the system."""
     core = service.core
-    auditor = core.identity.create_user("auditor", "default", "auditor-password-1").id
+    auditor = core.users_and_groups.create_user("auditor", "default", "auditor-password-1").id
     core.assignments.grant(core.assignments.find_role("reader").id, target_type="system",
                            target_id="all", user_id=auditor)
     return service.stub.Authenticate(pb.AuthenticateRequest(

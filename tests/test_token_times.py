@@ -36,7 +36,7 @@ class Erin:
         self.service = service
         self.domain = core.resources.find_domain(name="Foo")
         self.project = core.resources.find_project(name="bar", domain=self.domain)
-        self.id = core.identity.create_user("erin", self.domain.id, FIRST_PASSWORD).id
+        self.id = core.users_and_groups.create_user("erin", self.domain.id, FIRST_PASSWORD).id
         core.assignments.grant(core.assignments.find_role("member").id, target_type="project",
                                target_id=self.project.id, user_id=self.id)
         self.password = FIRST_PASSWORD

@@ -12,7 +12,7 @@ from .reach import cloud_wide
 class AssignmentOps(Ops):
     def _target(self, target_type: str, target_id: str, user_id: str, group_id: str) -> dict:
         """What grant rules look at: the target's domain and the actor's domain."""
-        resources, identity = self.core.resources, self.core.identity
+        resources, identity = self.core.resources, self.core.users_and_groups
         if target_type == "project":
             domain_id = resources.get_project(target_id).domain_id
         elif target_type == "domain":

@@ -20,7 +20,7 @@ def reach_domain_id(core: Core, caller: TokenInfo, actor_domain_id: str, *,
     """The one domain holding the actor and every target of its grants (a user's
     through its groups too), when it holds no system grant and no role cloud-wide
     for `caller`; else None."""
-    group_ids = core.identity.group_ids(user_id) if user_id else [group_id]
+    group_ids = core.users_and_groups.group_ids(user_id) if user_id else [group_id]
     grants = core.assignments.grants_held(user_id, group_ids)
     if any(target_type == "system" for target_type, _, _ in grants):
         return None

@@ -6,7 +6,7 @@ SQLite reports "database is locked" (see `store.conflicts`). The loser's transac
 was rolled back and wrote nothing, so running the same work again is the cure.
 
 What is run again is the whole operation, not just its transaction, and this is why
-the retry lives here rather than in `sync.Writer`:
+the retry lives here rather than in `change_feed.Writer`:
 
 * an operation is the unit of work: it reads and checks (the caller's rights, that
   the domain exists, that the user is enabled) and then writes in one transaction.

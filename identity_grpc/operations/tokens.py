@@ -4,7 +4,7 @@ revocation stream, a domain's projects).
 
 Authentication decides its own policy (a caller acting on another token names the rule
 of that act), so these forward to the token core (`auth.AuthService`) and to
-`verification.Verification`; they are the one door both transports use, so neither
+`consumers.ConsumerService`; they are the one door both transports use, so neither
 holds a manager.
 """
 
@@ -56,24 +56,24 @@ class ConsumerOps:
     and the timing a consuming service is told to follow."""
 
     def __init__(self, core: Core):
-        self._verification = verification = core.verification
-        self.poll_interval = verification.poll_interval
-        self.token_lifetime = verification.token_lifetime
-        self.clock_skew_tolerance = verification.clock_skew_tolerance
-        self.keepalive_interval = verification.keepalive_interval
+        self._consumers = consumers = core.consumers
+        self.poll_interval = consumers.poll_interval
+        self.token_lifetime = consumers.token_lifetime
+        self.clock_skew_tolerance = consumers.clock_skew_tolerance
+        self.keepalive_interval = consumers.keepalive_interval
 
     def signing_keys(self, caller: TokenInfo) -> dict[str, bytes]:
-        return self._verification.signing_keys(caller)
+        return self._consumers.signing_keys(caller)
 
     def watch(self, caller: TokenInfo) -> "Watch":
         """A watch of the revocations: subscribed first, then the snapshot, so an event
         lands in the snapshot, the queue, or both, never in neither."""
-        subscription, snapshot = self._verification.watch(caller)
+        subscription, snapshot = self._consumers.watch(caller)
         return Watch(subscription, snapshot, self.keepalive_interval,
-                     self._verification.authorize_watch)
+                     self._consumers.authorize_watch)
 
     def domain_projects(self, caller: TokenInfo, subject_token: str = ""):
-        return self._verification.domain_projects(caller, subject_token)
+        return self._consumers.domain_projects(caller, subject_token)
 
 
 class Watch:

@@ -83,7 +83,7 @@ def _cutoffs_in_milliseconds(db: pw.Database) -> None:
     before the upgrade becomes valid.
 
     Also a random `nonce` on change-feed rows, so that a follower tells a row from an
-    earlier one with the same id and the same change (see `sync.FeedCursor`)."""
+    earlier one with the same id and the same change (see `change_feed.FeedCursor`)."""
     _add_columns(db, models.Change, ["nonce"])
     models.RevocationEvent.update(
         issued_before=models.RevocationEvent.issued_before * 1000 + 999).execute()

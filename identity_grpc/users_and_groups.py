@@ -1,4 +1,4 @@
-"""Identity: users, their passwords (with the security-compliance rules), groups and
+"""Users and groups: users, their passwords (with the security-compliance rules), groups and
 group membership.
 
 Every change that could take rights away from a token (disabling or deleting a user,
@@ -23,7 +23,7 @@ import peewee as pw
 from .store.models import (ApiKey, Domain, Group, GroupMembership, Password, Project,
                            RoleAssignment, User, database_proxy, is_sqlite)
 from .store.paging import page
-from .sync import PendingWrites, Writer
+from .change_feed import PendingWrites, Writer
 from .validation import MAX_EMAIL_LENGTH, check_name, check_text
 
 PASSWORD_EXPIRED = "the password has expired: change it with ChangePassword"
@@ -31,7 +31,7 @@ PASSWORD_EXPIRED = "the password has expired: change it with ChangePassword"
 ORIGINAL_REFUSED = "original_password: not accepted"
 
 
-class Identity:
+class UsersAndGroups:
     def __init__(self, writer: Writer, passwords: Passwords, max_token_lifetime: int,
                  rules: PasswordRules = PasswordRules(), clock: Callable[[], float] = time.time,
                  quotas: DomainQuotas = DomainQuotas(),

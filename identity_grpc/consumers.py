@@ -7,7 +7,7 @@ revocation events, so a request costs it microseconds, not a call. For that inde
 be right it must hear of every revocation this server applies, at once: the
 `NoticeHub` is the small subscriber list the server feeds. `ObservedRevocations`
 (the server's `RevocationList`) tells it of each event, whether from this server's
-own writes (`sync.Writer`) or from the shared store (`sync.StoreWatcher`); `Core`
+own writes (`change_feed.Writer`) or from the shared store (`change_feed.StoreWatcher`); `Core`
 tells it of each change it applies to its caches and of each key reload.
 """
 
@@ -178,7 +178,7 @@ class ObservedRevocations(RevocationList):
         return events
 
 
-class Verification:
+class ConsumerService:
     """The core calls behind GetSigningKeys, WatchRevocations and ListDomainProjects."""
 
     def __init__(self, auth: AuthService, keys: KeyRepository, hub: NoticeHub,

@@ -18,6 +18,7 @@ from typing import Callable
 from .errors import InvalidArgument, NotFound
 from .records import RoleRecord
 from .store.models import ApiKey, Project, User, new_id
+from .store import Store
 from .change_feed import Writer
 from .validation import check_id, check_name
 
@@ -48,7 +49,8 @@ def role_ids_of(key: ApiKey) -> list[str]:
 
 
 class ApiKeys:
-    def __init__(self, writer: Writer, roles_on: RolesOn, clock: Callable[[], float] = time.time):
+    def __init__(self, store: Store, writer: Writer, roles_on: RolesOn, clock: Callable[[], float] = time.time):
+        self._store = store
         self._writer = writer
         self._roles_on = roles_on
         self._clock = clock

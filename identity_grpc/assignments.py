@@ -17,6 +17,7 @@ from .errors import FailedPrecondition, InvalidArgument, NotFound
 from .records import RoleRecord
 from .store.models import Domain, Group, ImpliedRole, Project, Role, RoleAssignment, User
 from .store.paging import page
+from .store import Store
 from .change_feed import Writer
 from .validation import check_name, check_text
 
@@ -62,7 +63,8 @@ class RoleGraph:
 
 
 class Assignments:
-    def __init__(self, writer: Writer):
+    def __init__(self, store: Store, writer: Writer):
+        self._store = store
         self._writer = writer
         self._graph: RoleGraph | None = None
         self._graph_lock = threading.Lock()

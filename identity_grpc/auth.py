@@ -27,6 +27,7 @@ from .records import (ApiKeyCredentials, DomainRecord, PasswordCredentials, Proj
 from .resources import Resources, domain_record, project_record
 from .revocation_limits import RevocationLimits
 from .store.models import SYSTEM_TARGET, ApiKey, Domain, Project, User
+from .store import Store
 from .change_feed import Writer
 from .tokens.codec import TokenCodec
 from .validation import check_id_or_name
@@ -48,11 +49,12 @@ class _Refusal:
 
 
 class AuthService:
-    def __init__(self, *, identity: UsersAndGroups, resources: Resources, assignments: Assignments,
+    def __init__(self, *, store: Store, identity: UsersAndGroups, resources: Resources, assignments: Assignments,
                  catalog: Catalog, codec: TokenCodec, revocations: RevocationList,
                  writer: Writer, cache: DependentCache, token_lifetime: int,
                  revocation_limits: RevocationLimits, policy: Policy,
                  clock: Callable[[], float] = time.time, clock_skew_tolerance: float = 5.0):
+        self._store = store
         self._identity = identity
         self._policy = policy
         self._resources = resources
@@ -67,7 +69,7 @@ class AuthService:
         self._skew_ms = int(clock_skew_tolerance * 1000)
         self._clock = clock
         self._revocation_limits = revocation_limits
-        self.api_keys = ApiKeys(writer, self._roles_on, clock)
+        self.api_keys = ApiKeys(store, writer, self._roles_on, clock)
 
     # ---- issuing -----------------------------------------------------------
 

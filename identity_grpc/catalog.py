@@ -23,6 +23,7 @@ from .records import EndpointRecord, ServiceRecord
 from .sizing import MIB, estimate
 from .store.models import Endpoint, Region, Service, new_id
 from .store.paging import page
+from .store import Store
 from .change_feed import Writer
 from .validation import check_name, check_text
 
@@ -36,7 +37,8 @@ log = logging.getLogger(__name__)
 
 
 class Catalog:
-    def __init__(self, writer: Writer, max_bytes: int = 16 * MIB):
+    def __init__(self, store: Store, writer: Writer, max_bytes: int = 16 * MIB):
+        self._store = store
         self._writer = writer
         # Rendered catalogs kept, in estimated bytes (a render of a large catalog is
         # large, and there is one per project, or per user and project).

@@ -21,8 +21,7 @@ from .quotas import DomainQuotas
 from .resources import Resources
 from .revocation_limits import RevocationLimits
 from .sizing import MIB
-from .store.db import open_database
-from .store.models import database_proxy
+from .store import Store
 from .change_feed import WILDCARD, StoreWatcher, Writer
 from .tokens.codec import TokenCodec
 from .tokens.keys import KeyRepository
@@ -38,10 +37,9 @@ class Core:
         self.settings = settings
         # A broken policy file stops us before anything is opened.
         self.policy = Policy(settings.policy_file)
-        open_database(settings.database_url)
-        # Everything goes through the proxy the models are bound to, so transactions
-        # and queries always meet on the same connection.
-        self.db = database_proxy
+        # This core's own database and tables: nothing binds them process-wide.
+        self.store = Store.open(settings.database_url)
+        self.db = self.store.db
         self.keys = KeyRepository(settings.key_dir, settings.max_active_keys)
         self.codec = TokenCodec(self.keys, verified_cache_bytes=settings.token_cache_mb * MIB)
         # Consuming services check tokens themselves and must hear of every revocation,
@@ -58,19 +56,19 @@ class Core:
                                             settings.login_failure_window, clock)
         lifetime = settings.token_lifetime
         quotas = DomainQuotas.from_settings(settings)
-        self.users_and_groups = UsersAndGroups(self.writer, self.passwords, lifetime,
+        self.users_and_groups = UsersAndGroups(self.store, self.writer, self.passwords, lifetime,
                                  settings.password_rules, clock,
                                  throttle=self.login_throttle, quotas=quotas)
-        self.resources = Resources(self.writer, lifetime, quotas=quotas, clock=clock)
-        self.assignments = Assignments(self.writer)
-        self.catalog = Catalog(self.writer, max_bytes=settings.catalog_cache_mb * MIB)
+        self.resources = Resources(self.store, self.writer, lifetime, quotas=quotas, clock=clock)
+        self.assignments = Assignments(self.store, self.writer)
+        self.catalog = Catalog(self.store, self.writer, max_bytes=settings.catalog_cache_mb * MIB)
         limits = RevocationLimits(
             self.revocations, rate=settings.revocation_rate_per_user,
             burst=settings.revocation_burst_per_user,
             fold_threshold=settings.revocation_fold_threshold, max_token_lifetime=lifetime,
             clock=clock)
         self.auth = AuthService(
-            identity=self.users_and_groups, resources=self.resources, assignments=self.assignments,
+            store=self.store, identity=self.users_and_groups, resources=self.resources, assignments=self.assignments,
             catalog=self.catalog, codec=self.codec, revocations=self.revocations,
             writer=self.writer, cache=self.cache, token_lifetime=lifetime,
             revocation_limits=limits, policy=self.policy, clock=clock,

@@ -20,6 +20,7 @@ from .records import domain_entry as domain_record
 from .store.models import (DEFAULT_DOMAIN_ID, Domain, Group, Project, Role, RoleAssignment,
                            User)
 from .store.paging import page
+from .store import Store
 from .change_feed import PendingWrites, Writer
 from .validation import check_name, check_text
 
@@ -33,8 +34,9 @@ def project_record(row: Project, domain: Domain) -> ProjectRecord:
 
 
 class Resources:
-    def __init__(self, writer: Writer, max_token_lifetime: int,
+    def __init__(self, store: Store, writer: Writer, max_token_lifetime: int,
                  quotas: DomainQuotas = DomainQuotas(), clock: Callable[[], float] = time.time):
+        self._store = store
         self._writer = writer
         self._max_token_lifetime = max_token_lifetime
         self._clock = clock  # the clock tokens are issued by, which cutoffs must agree with

@@ -23,6 +23,7 @@ import peewee as pw
 from .store.models import (ApiKey, Domain, Group, GroupMembership, Password, Project,
                            RoleAssignment, User, database_proxy, is_sqlite)
 from .store.paging import page
+from .store import Store
 from .change_feed import PendingWrites, Writer
 from .validation import MAX_EMAIL_LENGTH, check_name, check_text
 
@@ -32,10 +33,11 @@ ORIGINAL_REFUSED = "original_password: not accepted"
 
 
 class UsersAndGroups:
-    def __init__(self, writer: Writer, passwords: Passwords, max_token_lifetime: int,
+    def __init__(self, store: Store, writer: Writer, passwords: Passwords, max_token_lifetime: int,
                  rules: PasswordRules = PasswordRules(), clock: Callable[[], float] = time.time,
                  quotas: DomainQuotas = DomainQuotas(),
                  throttle: LoginThrottle | None = None):
+        self._store = store
         self._writer = writer
         self._passwords = passwords
         self._max_token_lifetime = max_token_lifetime

@@ -88,7 +88,7 @@ def test_opening_an_older_store_upgrades_it_in_place(database_url):
     migrate(*[migrator.drop_column("user", c)
               for c in ("extra", "failed_auth_count", "failed_auth_at", "options")],
             migrator.drop_column("password", "expires_at"))
-    schema.ensure_default_domain()
+    schema.ensure_default_domain(models.Tables(db))
     db.execute_sql(f"INSERT INTO {db.quote[0]}user{db.quote[1]} (id, name, domain_id, email, description, "
                    f"enabled, created_at) VALUES ('u1', 'legacy', 'default', '', '', {db.param}, 0)",
                    (True,))
@@ -130,7 +130,7 @@ def test_upgrading_to_version_4_leads_the_assignment_target_index_with_the_id(da
 
 def test_a_store_newer_than_the_service_is_refused(database_url):
     db = open_database(database_url)
-    schema.SchemaVersion.update(version=schema.LATEST + 1).execute()
+    models.Tables(db).SchemaVersion.update(version=schema.LATEST + 1).execute()
     with pytest.raises(RuntimeError, match="newer"):
         schema.upgrade(db)
 

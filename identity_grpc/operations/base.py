@@ -6,7 +6,7 @@ from typing import Callable
 
 from ..core import Core
 from ..records import TokenInfo
-from ..store.models import DEFAULT_DOMAIN_ID, database_proxy
+from ..store.models import DEFAULT_DOMAIN_ID
 from ..store.paging import MAX_PAGE_SIZE
 from .retry import retrying
 
@@ -23,6 +23,11 @@ def owning_domain(caller: TokenInfo, requested: str) -> str:
     return requested or caller_domain(caller) or DEFAULT_DOMAIN_ID
 
 
+def _database_of_ops(args: tuple):
+    """The store database of the operations object a method was called on."""
+    return args[0].core.db
+
+
 class Ops:
     def __init_subclass__(cls, **kwargs):
         """Every public method of an operations class is one unit of work, retried
@@ -31,7 +36,7 @@ class Ops:
         super().__init_subclass__(**kwargs)
         for name, member in list(vars(cls).items()):
             if inspect.isfunction(member) and not name.startswith("_"):
-                setattr(cls, name, retrying(database_proxy, member))
+                setattr(cls, name, retrying(_database_of_ops, member))
 
     def __init__(self, core: Core):
         self.core = core

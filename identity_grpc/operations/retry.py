@@ -30,6 +30,7 @@ import logging
 import random
 import threading
 import time
+from typing import Callable
 
 import peewee as pw
 
@@ -50,12 +51,15 @@ def backoff(attempt: int) -> float:
     return random.uniform(0, min(MAX_DELAY, BASE_DELAY * 2 ** attempt))
 
 
-def retrying(db: pw.Database, operation):
+def retrying(db: "pw.Database | Callable[[tuple], pw.Database]", operation):
     """`operation`, run again (at most ATTEMPTS times in all) when it fails with a
-    transient conflict or a vanished reference."""
+    transient conflict or a vanished reference. `db` is the store's database, or how to
+    find it from the call's arguments (a method's object knows its own store)."""
+    database_of = db if callable(db) and not isinstance(db, pw.Database) else (lambda _: db)
+
     @functools.wraps(operation)
     def run(*args, **kwargs):
-        if getattr(_inside, "active", False) or db.in_transaction():
+        if getattr(_inside, "active", False) or database_of(args).in_transaction():
             return operation(*args, **kwargs)
         _inside.active = True
         try:

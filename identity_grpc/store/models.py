@@ -50,192 +50,234 @@ def is_sqlite(db) -> bool:
     return isinstance(getattr(db, "obj", db), pw.SqliteDatabase)
 
 
-class BaseModel(pw.Model):
-    class Meta:
-        database = database_proxy
-        legacy_table_names = False
+class Tables:
+    """The store's tables, as Peewee models bound to one database. Each `Core` (and
+    each tool or test that opens a store) gets a set of its own, so two stores can be
+    open in one process without meeting on a shared, global binding."""
+
+    def __init__(self, db: pw.Database):
+        self.db = db
+        for model in _define(db):
+            setattr(self, model.__name__, model)
+        self.all = [getattr(self, name) for name in TABLE_NAMES]
 
 
-class Domain(BaseModel):
-    id = pw.CharField(max_length=64, primary_key=True, default=new_id)
-    name = pw.CharField(max_length=255, unique=True)
-    description = pw.TextField(default="")
-    enabled = pw.BooleanField(default=True)
+# Creation order: every table after the tables it refers to.
+TABLE_NAMES = ["Domain", "Project", "User", "Password", "Group", "GroupMembership", "Role", "ImpliedRole", "RoleAssignment", "Region", "Service", "Endpoint", "RevocationEvent", "Change", "ApiKey"]
 
 
-class Project(BaseModel):
-    id = pw.CharField(max_length=64, primary_key=True, default=new_id)
-    name = pw.CharField(max_length=255)
-    domain = pw.ForeignKeyField(Domain, backref="projects", on_delete="RESTRICT")
-    parent = pw.ForeignKeyField("self", null=True, backref="children", on_delete="RESTRICT")
-    is_domain = pw.BooleanField(default=False)
-    description = pw.TextField(default="")
-    enabled = pw.BooleanField(default=True)
-
-    class Meta:
-        indexes = ((("domain", "name"), True),)
+def _define(db: pw.Database) -> list:
+    """A fresh set of model classes bound to `db`."""
+    class BaseModel(pw.Model):
+        class Meta:
+            database = db
+            legacy_table_names = False
 
 
-class User(BaseModel):
-    id = pw.CharField(max_length=64, primary_key=True, default=new_id)
-    name = pw.CharField(max_length=255)
-    domain = pw.ForeignKeyField(Domain, backref="users", on_delete="RESTRICT")
-    email = pw.CharField(max_length=255, default="")
-    description = pw.TextField(default="")
-    enabled = pw.BooleanField(default=True)
-    default_project = pw.ForeignKeyField(Project, null=True, on_delete="SET NULL")
-    created_at = pw.BigIntegerField(default=now_seconds)
-    extra = pw.TextField(default="{}")  # free attributes, a JSON object of strings
-    # Lockout: failed password checks in the current run, and when that run began
-    # (once the run locks the user: when the lock began). See PasswordRules.
-    failed_auth_count = pw.IntegerField(default=0)
-    failed_auth_at = pw.BigIntegerField(null=True)
-    # Keystone's user options, a JSON object (ignore_lockout_failure_attempts...).
-    options = pw.TextField(default="{}")
-
-    class Meta:
-        indexes = ((("domain", "name"), True),)
+    class Domain(BaseModel):
+        id = pw.CharField(max_length=64, primary_key=True, default=new_id)
+        name = pw.CharField(max_length=255, unique=True)
+        description = pw.TextField(default="")
+        enabled = pw.BooleanField(default=True)
 
 
-class Password(BaseModel):
-    """Password hashes, newest last; the history lets later policy forbid reuse."""
+    class Project(BaseModel):
+        id = pw.CharField(max_length=64, primary_key=True, default=new_id)
+        name = pw.CharField(max_length=255)
+        domain = pw.ForeignKeyField(Domain, backref="projects", on_delete="RESTRICT")
+        parent = pw.ForeignKeyField("self", null=True, backref="children", on_delete="RESTRICT")
+        is_domain = pw.BooleanField(default=False)
+        description = pw.TextField(default="")
+        enabled = pw.BooleanField(default=True)
 
-    user = pw.ForeignKeyField(User, backref="passwords", on_delete="CASCADE")
-    hash = pw.CharField(max_length=255)
-    created_at = pw.BigIntegerField(default=now_seconds)
-    expires_at = pw.BigIntegerField(null=True)  # null: does not expire
-
-
-class Group(BaseModel):
-    id = pw.CharField(max_length=64, primary_key=True, default=new_id)
-    name = pw.CharField(max_length=255)
-    domain = pw.ForeignKeyField(Domain, backref="groups", on_delete="RESTRICT")
-    description = pw.TextField(default="")
-
-    class Meta:
-        indexes = ((("domain", "name"), True),)
+        class Meta:
+            indexes = ((("domain", "name"), True),)
 
 
-class GroupMembership(BaseModel):
-    user = pw.ForeignKeyField(User, backref="memberships", on_delete="CASCADE")
-    group = pw.ForeignKeyField(Group, backref="memberships", on_delete="CASCADE")
+    class User(BaseModel):
+        id = pw.CharField(max_length=64, primary_key=True, default=new_id)
+        name = pw.CharField(max_length=255)
+        domain = pw.ForeignKeyField(Domain, backref="users", on_delete="RESTRICT")
+        email = pw.CharField(max_length=255, default="")
+        description = pw.TextField(default="")
+        enabled = pw.BooleanField(default=True)
+        default_project = pw.ForeignKeyField(Project, null=True, on_delete="SET NULL")
+        created_at = pw.BigIntegerField(default=now_seconds)
+        extra = pw.TextField(default="{}")  # free attributes, a JSON object of strings
+        # Lockout: failed password checks in the current run, and when that run began
+        # (once the run locks the user: when the lock began). See PasswordRules.
+        failed_auth_count = pw.IntegerField(default=0)
+        failed_auth_at = pw.BigIntegerField(null=True)
+        # Keystone's user options, a JSON object (ignore_lockout_failure_attempts...).
+        options = pw.TextField(default="{}")
 
-    class Meta:
-        primary_key = pw.CompositeKey("user", "group")
-
-
-class Role(BaseModel):
-    """A role; `domain` is null for a global role, set for a domain-specific one."""
-
-    id = pw.CharField(max_length=64, primary_key=True, default=new_id)
-    name = pw.CharField(max_length=255)
-    domain = pw.ForeignKeyField(Domain, null=True, on_delete="RESTRICT")
-    description = pw.TextField(default="")
-    # NULL domains do not collide in a unique index, so names are kept unique by
-    # `domain_key` instead: the domain id, or "" for a global role.
-    domain_key = pw.CharField(max_length=64, default="")
-
-    class Meta:
-        indexes = ((("domain_key", "name"), True),)
+        class Meta:
+            indexes = ((("domain", "name"), True),)
 
 
-class ImpliedRole(BaseModel):
-    prior_role = pw.ForeignKeyField(Role, backref="implies", on_delete="CASCADE")
-    implied_role = pw.ForeignKeyField(Role, on_delete="CASCADE")
+    class Password(BaseModel):
+        """Password hashes, newest last; the history lets later policy forbid reuse."""
 
-    class Meta:
-        primary_key = pw.CompositeKey("prior_role", "implied_role")
-
-
-class RoleAssignment(BaseModel):
-    """A grant of a role to an actor (user or group) on a target (project, domain or
-    the system). Actor and target are typed ids rather than foreign keys because each
-    can point into one of two tables; the services that delete actors and targets
-    remove their assignments."""
-
-    actor_type = pw.CharField(max_length=8)  # "user" | "group"
-    actor_id = pw.CharField(max_length=64)
-    target_type = pw.CharField(max_length=8)  # "project" | "domain" | "system"
-    target_id = pw.CharField(max_length=64)
-    role = pw.ForeignKeyField(Role, on_delete="CASCADE")
-    inherited = pw.BooleanField(default=False)
-
-    class Meta:
-        primary_key = pw.CompositeKey(
-            "actor_type", "actor_id", "target_type", "target_id", "role", "inherited")
-        # By target id first: an index led by the three-valued target_type let SQLite,
-        # without statistics, read every project assignment to list one user's
-        # projects (schema version 4).
-        indexes = ((("target_id", "target_type"), False),)
+        user = pw.ForeignKeyField(User, backref="passwords", on_delete="CASCADE")
+        hash = pw.CharField(max_length=255)
+        created_at = pw.BigIntegerField(default=now_seconds)
+        expires_at = pw.BigIntegerField(null=True)  # null: does not expire
 
 
-class Region(BaseModel):
-    id = pw.CharField(max_length=255, primary_key=True)
-    description = pw.TextField(default="")
-    parent_region = pw.ForeignKeyField("self", null=True, on_delete="RESTRICT")
+    class Group(BaseModel):
+        id = pw.CharField(max_length=64, primary_key=True, default=new_id)
+        name = pw.CharField(max_length=255)
+        domain = pw.ForeignKeyField(Domain, backref="groups", on_delete="RESTRICT")
+        description = pw.TextField(default="")
+
+        class Meta:
+            indexes = ((("domain", "name"), True),)
 
 
-class Service(BaseModel):
-    id = pw.CharField(max_length=64, primary_key=True, default=new_id)
-    type = pw.CharField(max_length=255, index=True)
-    name = pw.CharField(max_length=255, default="")
-    description = pw.TextField(default="")
-    enabled = pw.BooleanField(default=True)
+    class GroupMembership(BaseModel):
+        user = pw.ForeignKeyField(User, backref="memberships", on_delete="CASCADE")
+        group = pw.ForeignKeyField(Group, backref="memberships", on_delete="CASCADE")
+
+        class Meta:
+            primary_key = pw.CompositeKey("user", "group")
 
 
-class Endpoint(BaseModel):
-    id = pw.CharField(max_length=64, primary_key=True, default=new_id)
-    service = pw.ForeignKeyField(Service, backref="endpoints", on_delete="CASCADE")
-    interface = pw.CharField(max_length=8)  # "public" | "internal" | "admin"
-    region = pw.ForeignKeyField(Region, null=True, on_delete="RESTRICT")
-    url = pw.TextField()
-    enabled = pw.BooleanField(default=True)
+    class Role(BaseModel):
+        """A role; `domain` is null for a global role, set for a domain-specific one."""
+
+        id = pw.CharField(max_length=64, primary_key=True, default=new_id)
+        name = pw.CharField(max_length=255)
+        domain = pw.ForeignKeyField(Domain, null=True, on_delete="RESTRICT")
+        description = pw.TextField(default="")
+        # NULL domains do not collide in a unique index, so names are kept unique by
+        # `domain_key` instead: the domain id, or "" for a global role.
+        domain_key = pw.CharField(max_length=64, default="")
+
+        class Meta:
+            indexes = ((("domain_key", "name"), True),)
 
 
-class RevocationEvent(BaseModel):
-    """Tokens matching this event are refused. An event matches by the token's own
-    audit id, or by user / project / domain for tokens issued at or before
-    `issued_before` (unix milliseconds, since schema version 6). `expires_at` (unix
-    seconds) is when no token it could match can still be valid, after which the
-    event is pruned."""
+    class ImpliedRole(BaseModel):
+        prior_role = pw.ForeignKeyField(Role, backref="implies", on_delete="CASCADE")
+        implied_role = pw.ForeignKeyField(Role, on_delete="CASCADE")
 
-    id = FeedIdField()
-    audit_id = pw.CharField(max_length=32, null=True)
-    # For an audit-id event, whose token it was: a later cutoff for that user covers
-    # it, so it can be folded away (the event itself matches by audit id only).
-    token_user_id = pw.CharField(max_length=64, null=True)
-    user_id = pw.CharField(max_length=64, null=True)
-    project_id = pw.CharField(max_length=64, null=True)
-    domain_id = pw.CharField(max_length=64, null=True)
-    issued_before = pw.BigIntegerField()
-    expires_at = pw.BigIntegerField(index=True)
+        class Meta:
+            primary_key = pw.CompositeKey("prior_role", "implied_role")
 
 
-class ApiKey(BaseModel):
-    """A user's key for one of its projects. Only a hash of the secret is kept."""
+    class RoleAssignment(BaseModel):
+        """A grant of a role to an actor (user or group) on a target (project, domain or
+        the system). Actor and target are typed ids rather than foreign keys because each
+        can point into one of two tables; the services that delete actors and targets
+        remove their assignments."""
 
-    id = pw.CharField(max_length=64, primary_key=True, default=new_id)
-    name = pw.CharField(max_length=255, default="")
-    user = pw.ForeignKeyField(User, backref="api_keys", on_delete="CASCADE")
-    project = pw.ForeignKeyField(Project, on_delete="CASCADE")
-    secret_hash = pw.CharField(max_length=255)
-    role_ids = pw.TextField(default="[]")  # JSON list; empty: all the user's roles
-    expires_at = pw.BigIntegerField(null=True)
-    created_at = pw.BigIntegerField(default=now_seconds)
+        actor_type = pw.CharField(max_length=8)  # "user" | "group"
+        actor_id = pw.CharField(max_length=64)
+        target_type = pw.CharField(max_length=8)  # "project" | "domain" | "system"
+        target_id = pw.CharField(max_length=64)
+        role = pw.ForeignKeyField(Role, on_delete="CASCADE")
+        inherited = pw.BooleanField(default=False)
+
+        class Meta:
+            primary_key = pw.CompositeKey(
+                "actor_type", "actor_id", "target_type", "target_id", "role", "inherited")
+            # By target id first: an index led by the three-valued target_type let SQLite,
+            # without statistics, read every project assignment to list one user's
+            # projects (schema version 4).
+            indexes = ((("target_id", "target_type"), False),)
 
 
-class Change(BaseModel):
-    """A feed of what changed, read by every server sharing the store so that their
-    caches drop exactly the entries a change touched (and nothing more)."""
+    class Region(BaseModel):
+        id = pw.CharField(max_length=255, primary_key=True)
+        description = pw.TextField(default="")
+        parent_region = pw.ForeignKeyField("self", null=True, on_delete="RESTRICT")
 
-    id = FeedIdField()
-    entity = pw.CharField(max_length=16)  # "user" | "group" | "project" | "domain" | "role" | "catalog"
-    entity_id = pw.CharField(max_length=64)
-    created_at = pw.BigIntegerField(default=now_seconds, index=True)
-    # Random: tells this row from an earlier one that had the same id and the same
-    # change (ids handed out again), which a follower must not take for one it applied.
-    nonce = pw.BigIntegerField(null=True, default=new_nonce)
 
+    class Service(BaseModel):
+        id = pw.CharField(max_length=64, primary_key=True, default=new_id)
+        type = pw.CharField(max_length=255, index=True)
+        name = pw.CharField(max_length=255, default="")
+        description = pw.TextField(default="")
+        enabled = pw.BooleanField(default=True)
+
+
+    class Endpoint(BaseModel):
+        id = pw.CharField(max_length=64, primary_key=True, default=new_id)
+        service = pw.ForeignKeyField(Service, backref="endpoints", on_delete="CASCADE")
+        interface = pw.CharField(max_length=8)  # "public" | "internal" | "admin"
+        region = pw.ForeignKeyField(Region, null=True, on_delete="RESTRICT")
+        url = pw.TextField()
+        enabled = pw.BooleanField(default=True)
+
+
+    class RevocationEvent(BaseModel):
+        """Tokens matching this event are refused. An event matches by the token's own
+        audit id, or by user / project / domain for tokens issued at or before
+        `issued_before` (unix milliseconds, since schema version 6). `expires_at` (unix
+        seconds) is when no token it could match can still be valid, after which the
+        event is pruned."""
+
+        id = FeedIdField()
+        audit_id = pw.CharField(max_length=32, null=True)
+        # For an audit-id event, whose token it was: a later cutoff for that user covers
+        # it, so it can be folded away (the event itself matches by audit id only).
+        token_user_id = pw.CharField(max_length=64, null=True)
+        user_id = pw.CharField(max_length=64, null=True)
+        project_id = pw.CharField(max_length=64, null=True)
+        domain_id = pw.CharField(max_length=64, null=True)
+        issued_before = pw.BigIntegerField()
+        expires_at = pw.BigIntegerField(index=True)
+
+
+    class ApiKey(BaseModel):
+        """A user's key for one of its projects. Only a hash of the secret is kept."""
+
+        id = pw.CharField(max_length=64, primary_key=True, default=new_id)
+        name = pw.CharField(max_length=255, default="")
+        user = pw.ForeignKeyField(User, backref="api_keys", on_delete="CASCADE")
+        project = pw.ForeignKeyField(Project, on_delete="CASCADE")
+        secret_hash = pw.CharField(max_length=255)
+        role_ids = pw.TextField(default="[]")  # JSON list; empty: all the user's roles
+        expires_at = pw.BigIntegerField(null=True)
+        created_at = pw.BigIntegerField(default=now_seconds)
+
+
+    class Change(BaseModel):
+        """A feed of what changed, read by every server sharing the store so that their
+        caches drop exactly the entries a change touched (and nothing more)."""
+
+        id = FeedIdField()
+        entity = pw.CharField(max_length=16)  # "user" | "group" | "project" | "domain" | "role" | "catalog"
+        entity_id = pw.CharField(max_length=64)
+        created_at = pw.BigIntegerField(default=now_seconds, index=True)
+        # Random: tells this row from an earlier one that had the same id and the same
+        # change (ids handed out again), which a follower must not take for one it applied.
+        nonce = pw.BigIntegerField(null=True, default=new_nonce)
+
+    class SchemaVersion(BaseModel):
+        version = pw.IntegerField()
+
+    return [SchemaVersion, Domain, Project, User, Password, Group, GroupMembership, Role, ImpliedRole, RoleAssignment, Region, Service, Endpoint, RevocationEvent, Change, ApiKey]
+
+
+# Transitional: the models bound to the process-wide proxy, for code that has not
+# moved to a store of its own yet.
+_proxied = Tables(database_proxy)
+Domain = _proxied.Domain
+Project = _proxied.Project
+User = _proxied.User
+Password = _proxied.Password
+Group = _proxied.Group
+GroupMembership = _proxied.GroupMembership
+Role = _proxied.Role
+ImpliedRole = _proxied.ImpliedRole
+RoleAssignment = _proxied.RoleAssignment
+Region = _proxied.Region
+Service = _proxied.Service
+Endpoint = _proxied.Endpoint
+RevocationEvent = _proxied.RevocationEvent
+Change = _proxied.Change
+ApiKey = _proxied.ApiKey
 
 ALL_MODELS = [
     Domain, Project, User, Password, Group, GroupMembership, Role, ImpliedRole,

@@ -19,28 +19,24 @@ class SchemaTooNew(RuntimeError):
     """The store was upgraded by a newer release than this one."""
 
 
-class SchemaVersion(models.BaseModel):
-    version = pw.IntegerField()
+def _create_initial_tables(db: pw.Database, t: models.Tables) -> None:
+    db.create_tables([m for m in t.all
+                      if m not in (t.Change, t.ApiKey)], safe=True)
 
 
-def _create_initial_tables(db: pw.Database) -> None:
-    db.create_tables([m for m in models.ALL_MODELS
-                      if m not in (models.Change, models.ApiKey)], safe=True)
-
-
-def _add_change_feed(db: pw.Database) -> None:
+def _add_change_feed(db: pw.Database, t: models.Tables) -> None:
     """Version 2: the change feed that lets replicas invalidate caches precisely."""
-    db.create_tables([models.Change], safe=True)
+    db.create_tables([t.Change], safe=True)
 
 
-def _add_security_and_api_keys(db: pw.Database) -> None:
+def _add_security_and_api_keys(db: pw.Database, t: models.Tables) -> None:
     """Version 3: user extra attributes and lockout counters, password expiry, API keys."""
-    _add_columns(db, models.User, ["extra", "failed_auth_count", "failed_auth_at"])
-    _add_columns(db, models.Password, ["expires_at"])
-    db.create_tables([models.ApiKey], safe=True)
+    _add_columns(db, t.User, ["extra", "failed_auth_count", "failed_auth_at"])
+    _add_columns(db, t.Password, ["expires_at"])
+    db.create_tables([t.ApiKey], safe=True)
 
 
-def _index_assignments_by_target_id(db: pw.Database) -> None:
+def _index_assignments_by_target_id(db: pw.Database, t: models.Tables) -> None:
     """Version 4: the assignments' target index leads with target_id, not target_type.
 
     Listing a user's projects asks for `target_type = 'project'` and the user's (or
@@ -49,7 +45,7 @@ def _index_assignments_by_target_id(db: pw.Database) -> None:
     (8 s with three million of them) instead of the primary key (actor first).
     Every query that needs the target index names the target id, so leading with it
     loses nothing and leaves no index that a bare target_type can be matched on."""
-    table = models.RoleAssignment._meta.table_name
+    table = t.RoleAssignment._meta.table_name
     present = {i.name for i in db.get_indexes(table)}
     migrator = SchemaMigrator.from_database(db)
     old, new = f"{table}_target_type_target_id", f"{table}_target_id_target_type"
@@ -61,21 +57,21 @@ def _index_assignments_by_target_id(db: pw.Database) -> None:
     migrate(*operations)
 
 
-def _feed_ids_never_reused_and_user_options(db: pw.Database) -> None:
+def _feed_ids_never_reused_and_user_options(db: pw.Database, t: models.Tables) -> None:
     """Version 5: feed ids that are never handed out twice, user options, and the
     owner of a revoked token on its audit-id event.
 
     On SQLite the feeds' id columns are rebuilt as AUTOINCREMENT (`FeedIdField`):
     without it, pruning the newest rows let the next row take an id that followers
     had already applied, and they skipped it. The other backends never reuse ids."""
-    _add_columns(db, models.User, ["options"])
-    _add_columns(db, models.RevocationEvent, ["token_user_id"])
+    _add_columns(db, t.User, ["options"])
+    _add_columns(db, t.RevocationEvent, ["token_user_id"])
     if models.is_sqlite(db):
-        for model in (models.RevocationEvent, models.Change):
+        for model in (t.RevocationEvent, t.Change):
             _rebuild_with_autoincrement(db, model)
 
 
-def _cutoffs_in_milliseconds(db: pw.Database) -> None:
+def _cutoffs_in_milliseconds(db: pw.Database, t: models.Tables) -> None:
     """Version 6: revocation events' `issued_before` in unix milliseconds, as tokens'
     issue times now are (token format version 2), so that a password change revokes
     the tokens issued earlier in the same second. A cutoff of second s covered every
@@ -84,9 +80,9 @@ def _cutoffs_in_milliseconds(db: pw.Database) -> None:
 
     Also a random `nonce` on change-feed rows, so that a follower tells a row from an
     earlier one with the same id and the same change (see `change_feed.FeedCursor`)."""
-    _add_columns(db, models.Change, ["nonce"])
-    models.RevocationEvent.update(
-        issued_before=models.RevocationEvent.issued_before * 1000 + 999).execute()
+    _add_columns(db, t.Change, ["nonce"])
+    t.RevocationEvent.update(
+        issued_before=t.RevocationEvent.issued_before * 1000 + 999).execute()
 
 
 def _rebuild_with_autoincrement(db: pw.Database, model) -> None:
@@ -118,6 +114,7 @@ MIGRATIONS = {1: _create_initial_tables, 2: _add_change_feed, 3: _add_security_a
 
 
 def current_version(db: pw.Database) -> int:
+    SchemaVersion = models.Tables(db).SchemaVersion
     if not db.table_exists(SchemaVersion._meta.table_name):
         return 0
     row = SchemaVersion.select().order_by(SchemaVersion.version.desc()).first()
@@ -126,6 +123,8 @@ def current_version(db: pw.Database) -> int:
 
 def upgrade(db: pw.Database, target: int = LATEST) -> int:
     """Apply migrations up to `target`; returns the version the store is at."""
+    t = models.Tables(db)
+    SchemaVersion = t.SchemaVersion
     db.create_tables([SchemaVersion], safe=True)
     version = current_version(db)
     if version > LATEST:
@@ -134,16 +133,16 @@ def upgrade(db: pw.Database, target: int = LATEST) -> int:
             f"({LATEST}): upgrade the service")
     for step in range(version + 1, target + 1):
         with db.atomic():
-            MIGRATIONS[step](db)
+            MIGRATIONS[step](db, t)
             SchemaVersion.delete().execute()
             SchemaVersion.create(version=step)
         version = step
-    ensure_default_domain()
+    ensure_default_domain(t)
     return version
 
 
-def ensure_default_domain() -> None:
+def ensure_default_domain(t: models.Tables) -> None:
     """The default domain (id `default`) always exists."""
-    if not models.Domain.select().where(models.Domain.id == models.DEFAULT_DOMAIN_ID).exists():
-        models.Domain.insert(id=models.DEFAULT_DOMAIN_ID, name="Default",
+    if not t.Domain.select().where(t.Domain.id == models.DEFAULT_DOMAIN_ID).exists():
+        t.Domain.insert(id=models.DEFAULT_DOMAIN_ID, name="Default",
                              description="The default domain").on_conflict_ignore().execute()

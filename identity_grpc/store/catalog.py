@@ -1,0 +1,7 @@
+"""Regions, services and their endpoints (tables Region, Service, Endpoint)."""
+
+from .base import ConceptStore
+
+
+class CatalogStore(ConceptStore):
+    pass

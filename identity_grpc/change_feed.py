@@ -20,7 +20,9 @@ from identity_api.revocation import Revocation, RevocationList
 
 from .errors import AlreadyExists
 from .store import conflicts
-from .store.models import Change, RevocationEvent, now_seconds
+from .store import Store
+from .store.feed import AppendOnly
+from .store.models import now_seconds
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +47,9 @@ class PendingWrites:
 
 
 class Writer:
-    def __init__(self, db: pw.Database, on_change: OnChange, revocations: RevocationList):
-        self._db = db
+    def __init__(self, store: Store, on_change: OnChange, revocations: RevocationList):
+        self._store = store
+        self._db = store.db
         self._on_change = on_change
         self._revocations = revocations
 
@@ -55,11 +58,9 @@ class Writer:
         pending = PendingWrites()
         with self._db.atomic():
             yield pending
-            if pending.changes:
-                Change.insert_many(
-                    [{"entity": e, "entity_id": i} for e, i in pending.changes]).execute()
+            self._store.feed.append(pending.changes)
             for event in pending.revocations:
-                RevocationEvent.create(**vars_of(event))
+                self._store.revocations.append(vars_of(event))
         for entity, entity_id in pending.changes:
             self._on_change(entity, entity_id)
         for event in pending.revocations:
@@ -103,22 +104,20 @@ class FeedCursor:
     cursor can no longer follow row by row. `fetch_new` then says so, and the
     caller resynchronises (see `StoreWatcher`)."""
 
-    def __init__(self, model, start_id: int = 0):
-        self._model = model
+    def __init__(self, feed: AppendOnly, start_id: int = 0):
+        self._feed = feed
         self.high = start_id
         self._applied: dict[int, int] = {}  # id -> fingerprint of the row applied
 
     def fetch_new(self) -> tuple[list[dict], str | None]:
         """(rows not applied yet, why the feed cannot be trusted or None)."""
-        model = self._model
-        lowest, highest = model.select(pw.fn.MIN(model.id), pw.fn.MAX(model.id)).tuples().get()
+        lowest, highest = self._feed.id_range()
         if self.high:
             if highest is None or highest < self.high:
                 return [], (f"its highest id went back from {self.high} to {highest or 0}")
             if lowest > self.high + 1:
                 return [], (f"ids {self.high + 1} to {lowest - 1} are gone unread")
-        rows = (model.select().where(model.id > self.high - LOOKBACK_IDS)
-                .order_by(model.id).dicts())
+        rows = self._feed.rows_after(self.high - LOOKBACK_IDS)
         fresh = []
         for row in rows:
             seen = self._applied.get(row["id"])
@@ -131,7 +130,7 @@ class FeedCursor:
 
     def restart(self) -> list[dict]:
         """Every row of the table, all counted as applied: after a rewind or a gap."""
-        rows = list(self._model.select().order_by(self._model.id).dicts())
+        rows = self._feed.all_rows()
         self.high, self._applied = 0, {}
         self._mark_applied(rows)
         return rows
@@ -157,11 +156,12 @@ class StoreWatcher:
     a no-op), and the change feed counts as "everything changed" (the wildcard
     change `("*", "*")`, which drops every cache)."""
 
-    def __init__(self, db: pw.Database, on_change: OnChange, revocations: RevocationList,
+    def __init__(self, store: Store, on_change: OnChange, revocations: RevocationList,
                  on_tick: Callable[[], None], interval: float = 0.25,
                  prune_interval: float = 60.0,
                  change_retention: float = CHANGE_RETENTION_SECONDS):
-        self._db = db
+        self._store = store
+        self._db = store.db
         self._on_change = on_change
         self._revocations = revocations
         self._on_tick = on_tick
@@ -170,9 +170,8 @@ class StoreWatcher:
         self._change_retention = change_retention
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        start_change = Change.select(pw.fn.MAX(Change.id)).scalar() or 0
-        self._changes = FeedCursor(Change, start_change)
-        self._events = FeedCursor(RevocationEvent)
+        self._changes = FeedCursor(store.feed, store.feed.highest_id())
+        self._events = FeedCursor(store.revocations)
         self._last_prune = 0.0
         self.resyncs = 0  # how many times a feed had to be read again from scratch
 
@@ -207,12 +206,8 @@ class StoreWatcher:
         whatever its age, so that its id stays the table's high-water mark on every
         backend and engine (followers take a lower highest id for a rewind)."""
         now = now_seconds() if now is None else now
-        newest_event = RevocationEvent.select(pw.fn.MAX(RevocationEvent.id)).scalar() or 0
-        RevocationEvent.delete().where((RevocationEvent.expires_at <= now)
-                                       & (RevocationEvent.id < newest_event)).execute()
-        newest_change = Change.select(pw.fn.MAX(Change.id)).scalar() or 0
-        Change.delete().where((Change.created_at < now - self._change_retention)
-                              & (Change.id < newest_change)).execute()
+        self._store.revocations.prune(now)
+        self._store.feed.prune(now, self._change_retention)
         self._revocations.prune(now)
         self._last_prune = time.monotonic()
 

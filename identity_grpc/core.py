@@ -48,7 +48,7 @@ class Core:
                                  max_per_user=settings.max_watch_streams_per_user)
         self.revocations = ObservedRevocations(self.notices)
         self.cache = DependentCache(max_bytes=settings.cache_memory_mb * MIB)
-        self.writer = Writer(self.db, self._on_change, self.revocations)
+        self.writer = Writer(self.store, self._on_change, self.revocations)
         self.passwords = Passwords(settings.hash_parameters, settings.password_hash_concurrency,
                                    settings.password_queue_limit, settings.password_hash_nice)
         self.login_throttle = LoginThrottle(settings.login_failures_per_user_and_address,
@@ -63,7 +63,7 @@ class Core:
         self.assignments = Assignments(self.store, self.writer)
         self.catalog = Catalog(self.store, self.writer, max_bytes=settings.catalog_cache_mb * MIB)
         limits = RevocationLimits(
-            self.revocations, rate=settings.revocation_rate_per_user,
+            self.revocations, self.store.revocations, rate=settings.revocation_rate_per_user,
             burst=settings.revocation_burst_per_user,
             fold_threshold=settings.revocation_fold_threshold, max_token_lifetime=lifetime,
             clock=clock)
@@ -75,7 +75,7 @@ class Core:
             clock_skew_tolerance=settings.clock_skew_tolerance)
         # API keys need the user's effective roles, which authentication computes.
         self.api_keys = self.auth.api_keys
-        self.watcher = StoreWatcher(self.db, self._on_change, self.revocations,
+        self.watcher = StoreWatcher(self.store, self._on_change, self.revocations,
                                     on_tick=self._tick,
                                     interval=settings.poll_interval,
                                     prune_interval=settings.prune_interval,

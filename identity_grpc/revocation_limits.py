@@ -33,7 +33,7 @@ from collections.abc import Callable
 from identity_api.revocation import Revocation, RevocationList
 
 from .errors import ResourceExhausted
-from .store.models import RevocationEvent
+from .store.revocations import RevocationStore
 
 
 class TokenBuckets:
@@ -71,10 +71,11 @@ class TokenBuckets:
 
 
 class RevocationLimits:
-    def __init__(self, revocations: RevocationList, *, rate: float, burst: int,
-                 fold_threshold: int, max_token_lifetime: int,
+    def __init__(self, revocations: RevocationList, store: RevocationStore, *, rate: float,
+                 burst: int, fold_threshold: int, max_token_lifetime: int,
                  clock: Callable[[], float] = time.time):
         self._revocations = revocations
+        self._store = store
         self._rate = rate
         self._buckets = TokenBuckets(rate, burst)
         self._threshold = fold_threshold
@@ -99,12 +100,7 @@ class RevocationLimits:
         owner = event.token_user_id
         if not owner or self._revocations.owned_count(owner) < self._threshold:
             return event
-        rows = list(RevocationEvent.select(RevocationEvent.id, RevocationEvent.audit_id,
-                                           RevocationEvent.issued_before,
-                                           RevocationEvent.expires_at)
-                    .where(((RevocationEvent.token_user_id == owner)
-                            & RevocationEvent.audit_id.is_null(False))
-                           | (RevocationEvent.user_id == owner)).tuples())
+        rows = self._store.owned_by(owner)
         audit = [row for row in rows if row[1]]
         if len(audit) < self._threshold:  # another replica folded them meanwhile
             return event
@@ -114,7 +110,5 @@ class RevocationLimits:
                          + [event.expires_at, int(self._clock()) + self._lifetime])
         covered = [row_id for row_id, _, before, expiry in rows
                    if before <= issued_before and expiry <= expires_at]
-        for start in range(0, len(covered), 500):
-            RevocationEvent.delete().where(
-                RevocationEvent.id.in_(covered[start:start + 500])).execute()
+        self._store.delete_ids(covered)
         return Revocation(issued_before=issued_before, expires_at=expires_at, user_id=owner)

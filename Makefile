@@ -38,7 +38,9 @@ run: stubs
 	$(PY) server.py $(if $(CONFIG),--config $(CONFIG))
 
 # Test processes: the suite mostly waits on the servers it starts, so three share two
-# cores well; TEST_JOBS=0 runs it in this one process (easier to debug).
+# cores well; TEST_JOBS=0 runs it in this one process (easier to debug). The bulk runs
+# on SQLite, the every_backend tests on each backend; `make test
+# IDENTITY_TEST_ALL_BACKENDS=1` runs every test on every backend (docs/testing.md).
 TEST_JOBS ?= 3
 test: stubs
 	$(PY) -m pytest -q -n $(TEST_JOBS) $(PYTEST_ARGS)

@@ -1,8 +1,12 @@
-"""Shared fixtures: one suite, run against every reachable backend.
+"""Shared fixtures: one suite; the bulk on SQLite, the end-to-end set on every backend.
 
-`database_url` is parametrised over SQLite (a file in the test's tmp dir) and
-PostgreSQL (a schema of its own per test, dropped afterwards). Where PostgreSQL is
-not reachable its half of the suite is skipped with the reason, never faked.
+`database_url` is a SQLite file in the test's tmp dir, a PostgreSQL schema of its own
+or a MariaDB/MySQL database of its own (each dropped afterwards). A test gets the
+first backend of IDENTITY_TEST_BACKENDS (SQLite by default) unless it is marked
+`every_backend` (a module's `pytestmark`, a class or a test; everything under
+tests/store/ through its conftest.py): then it runs once per backend. With
+IDENTITY_TEST_ALL_BACKENDS=1 every test does. Where a backend's server is not
+reachable its tests are skipped with the reason, never faked.
 `service` is a real server on an ephemeral port over a bootstrapped store with the
 demo dataset, driven through the generated stubs.
 
@@ -37,8 +41,13 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_DSN = os.environ.get("IDENTITY_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 MYSQL_URL = os.environ.get("IDENTITY_TEST_MYSQL", "mysql://root@127.0.0.1:3306")
 # Every backend by default (each skipped, saying why, where its server is absent);
-# IDENTITY_TEST_BACKENDS narrows the set, e.g. "sqlite" for a quick run.
-BACKENDS = os.environ.get("IDENTITY_TEST_BACKENDS", "sqlite,postgresql,mysql").split(",")
+# IDENTITY_TEST_BACKENDS narrows the set, e.g. "sqlite" for a quick run. Its first
+# backend is the one the bulk of the suite runs on; tests marked `every_backend` run
+# on all of them, and with IDENTITY_TEST_ALL_BACKENDS=1 every test does.
+BACKENDS = [b.strip() for b in os.environ.get(
+    "IDENTITY_TEST_BACKENDS", "sqlite,postgresql,mysql").split(",") if b.strip()]
+DEFAULT_BACKEND = BACKENDS[0]
+ALL_BACKENDS = os.environ.get("IDENTITY_TEST_ALL_BACKENDS", "") not in ("", "0")
 # The cheapest argon2id the settings allow: each hash takes microseconds, not ~15 ms.
 CHEAP_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 8}
 
@@ -47,6 +56,24 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "real_hashing: the test measures or pins password hashing, so its stores "
         "and servers use the configured (OWASP) argon2 parameters, not CHEAP_HASHING")
+    config.addinivalue_line(
+        "markers", "every_backend: the test's outcome can differ by backend (or it is "
+        "end to end), so it runs on every backend of IDENTITY_TEST_BACKENDS, not only "
+        "the first (SQLite)")
+
+
+def pytest_generate_tests(metafunc):
+    """`database_url` once per backend for tests marked `every_backend` (and for all
+    with IDENTITY_TEST_ALL_BACKENDS=1), else once, on DEFAULT_BACKEND. Each backend
+    keeps its id (`test_x[sqlite]`), and the every-backend ones carry the mark, so
+    `-m every_backend` selects them wherever the mark came from."""
+    if "database_url" not in metafunc.fixturenames:
+        return
+    every = metafunc.definition.get_closest_marker("every_backend") is not None
+    backends = BACKENDS if every or ALL_BACKENDS else [DEFAULT_BACKEND]
+    marks = [pytest.mark.every_backend] if every else []
+    metafunc.parametrize("database_url", [pytest.param(b, id=b, marks=marks) for b in backends],
+                         indirect=True)
 
 
 def _pg_unreachable_reason() -> str | None:
@@ -57,12 +84,14 @@ def _pg_unreachable_reason() -> str | None:
     return None
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture
 def database_url(request, tmp_path):
-    if request.param == "sqlite":
+    """An empty store of the test's own on its backend (`pytest_generate_tests`)."""
+    backend = getattr(request, "param", DEFAULT_BACKEND)
+    if backend == "sqlite":
         yield f"sqlite:///{tmp_path}/identity.db"
         return
-    if request.param == "mysql":
+    if backend == "mysql":
         yield from _mysql_database()
         return
     reason = _pg_unreachable_reason()

@@ -2,6 +2,7 @@
 query, through the real server."""
 
 import grpc
+import pytest
 from identity_api.admin.v1 import admin_pb2 as apb
 from identity_api.v1 import identity_pb2 as pb
 
@@ -151,6 +152,7 @@ def test_assignment_query_direct_effective_and_names(admin, service):
     assert error.code() == CODE.INVALID_ARGUMENT
 
 
+@pytest.mark.every_backend
 def test_a_role_description_beyond_what_every_backend_holds_is_invalid_argument(admin):
     """65,536 bytes: INTERNAL on MariaDB (TEXT), kept by the others; now refused alike."""
     role = _role(admin, "auditor")

@@ -392,6 +392,7 @@ def test_catalog_calls_need_a_token(service):
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
+@pytest.mark.every_backend
 def test_catalog_text_beyond_what_every_backend_holds_is_invalid_argument(admin):
     """URLs and descriptions are TEXT, 65,535 bytes on MariaDB (INTERNAL there, kept
     by the others): refused alike on every backend, naming the field."""

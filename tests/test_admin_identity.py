@@ -184,6 +184,7 @@ def test_changing_a_password_revokes_the_users_older_tokens(service, stub):
     assert _login(stub, "alice", "newpassword123").token
 
 
+@pytest.mark.every_backend
 def test_free_text_beyond_what_every_backend_holds_is_invalid_argument(admin):
     """Emails (a 255-character column) and descriptions and extra attributes (TEXT:
     65,535 bytes on MariaDB) too long for some backend: SQLite kept them, PostgreSQL

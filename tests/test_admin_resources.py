@@ -140,6 +140,7 @@ def test_unknown_ids_are_not_found(admin, field):
         assert rpc_error(admin.call, method, apb.GetRequest(id="nope")).code() == CODE.NOT_FOUND
 
 
+@pytest.mark.every_backend
 def test_a_description_beyond_what_every_backend_holds_is_invalid_argument(admin):
     """65,536 bytes: MariaDB's TEXT cannot hold it (INTERNAL there), SQLite and
     PostgreSQL kept it; now refused everywhere, naming the field."""

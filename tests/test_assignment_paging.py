@@ -96,6 +96,7 @@ def statements():
     logger.setLevel(level)
 
 
+@pytest.mark.every_backend
 def test_an_effective_list_over_a_big_domain_pages_to_the_end_with_every_row_once(
         admin, big_domain, statements):
     domain_id, group_id, users, projects, roles = big_domain
@@ -123,6 +124,7 @@ def test_an_effective_list_over_a_big_domain_pages_to_the_end_with_every_row_onc
     assert per_page[-1] <= per_page[0] + 2, per_page
 
 
+@pytest.mark.every_backend
 def test_pages_of_any_size_make_the_same_list(admin, service, big_domain):
     """Pages of 1 to 7 rows cut expansions at every point (inside a member's
     projects, inside a project's roles, between grants): together they are the

@@ -319,6 +319,7 @@ def test_undecodable_watch_request_is_invalid_argument_without_a_token(service, 
 
 # ---- NUL, on every backend ------------------------------------------------------------
 
+@pytest.mark.every_backend
 def test_nul_in_an_id_or_filter_is_invalid_argument_on_every_backend(service, admin, gateway):
     """PostgreSQL refuses NUL with an error (INTERNAL here until the store refused
     it), SQLite and MariaDB looked it up (NOT_FOUND, empty lists): now every backend

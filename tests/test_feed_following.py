@@ -18,6 +18,8 @@ from conftest import ServerProcess
 from identity_grpc.store.models import Change, RevocationEvent, is_sqlite
 from support import auth_md, login, project_scope, role_names, validate
 
+pytestmark = pytest.mark.every_backend
+
 FAR_FUTURE = 4_000_000_000  # a prune "now" past every expiry and retention
 
 

@@ -1,9 +1,12 @@
 """The flows a client of an identity service goes through, end to end over gRPC."""
 
 import grpc
+import pytest
 from identity_api.v1 import identity_pb2 as pb
 
 from support import auth_md, login, project_scope, rescope, role_names, rpc_error, validate
+
+pytestmark = pytest.mark.every_backend
 
 
 def test_default_sequence_unscoped_list_rescope_catalog_validate(stub):

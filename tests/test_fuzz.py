@@ -17,6 +17,8 @@ from identity_api.v1 import identity_pb2 as pb
 from fuzzing import campaign
 from fuzzing.world import build_world
 
+pytestmark = pytest.mark.every_backend
+
 # The other backends refuse values SQLite takes (overlong strings, NUL, out-of-range
 # integers): they get a shorter run of the same seed.
 SHARE_BY_BACKEND = {"sqlite": 1.0}

@@ -172,6 +172,7 @@ def test_user_bad_bodies_are_400(api):
     assert status == 400 and body["error"]["message"].startswith("Expecting to find valid JSON")
 
 
+@pytest.mark.every_backend
 def test_text_too_long_for_some_backend_is_400_as_on_grpc(api):
     """The core's limits, so the gateway agrees with gRPC: a 256-character email and
     a 65,536-byte description (500 on PostgreSQL and MariaDB, kept by SQLite)."""

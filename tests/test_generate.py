@@ -26,6 +26,8 @@ from identity_grpc.tokens.keys import KeyRepository
 from plans import QueryLog, full_scans
 from support import ADMIN_PASSWORD, auth_md, clean_env, role_names, rpc_error
 
+pytestmark = pytest.mark.every_backend
+
 PASSWORD = "generated-password"
 SIZES = Sizes(users=200, projects=60, domains=5, groups=12, assignments=500, memberships=250)
 SIZE_FLAGS = [f"--{name}={value}" for name, value in vars(SIZES).items()]

@@ -49,6 +49,7 @@ def crafted_tokens() -> list[str]:
     return tokens
 
 
+@pytest.mark.every_backend
 @pytest.mark.parametrize("service_name, method, request_type", PAGED_LISTS,
                          ids=[m for _, m, _ in PAGED_LISTS])
 def test_crafted_page_tokens_are_invalid_argument(admin, service_name, method, request_type):

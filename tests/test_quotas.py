@@ -73,6 +73,7 @@ def test_no_quota_by_default(admin):
         admin.call(admin.groups.CreateGroup, apb.CreateGroupRequest(name=f"g{i}"))
 
 
+@pytest.mark.every_backend
 def test_two_creates_racing_for_the_last_place_get_exactly_one_through(deployment):
     """Quotas of 1, a fresh domain per round, one create through each of two server
     processes released together: one OK and one RESOURCE_EXHAUSTED every time, and

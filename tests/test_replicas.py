@@ -36,6 +36,8 @@ from identity_grpc.store.models import (Domain, Endpoint, Group, GroupMembership
 from identity_grpc.tokens.keys import KeyRepository
 from support import AdminClient, clean_env, login, project_scope, system_admin_token, validate
 
+pytestmark = pytest.mark.every_backend
+
 OK = grpc.StatusCode.OK
 ALREADY_EXISTS = grpc.StatusCode.ALREADY_EXISTS
 CALL_TIMEOUT = 30  # seconds: a lock wait shows as DEADLINE_EXCEEDED, not a hung test

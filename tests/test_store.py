@@ -14,6 +14,8 @@ from identity_grpc.store.models import (DEFAULT_DOMAIN_ID, Domain, GroupMembersh
                                         RoleAssignment, User)
 from identity_grpc.tokens.keys import KeyRepository
 
+pytestmark = pytest.mark.every_backend
+
 
 @pytest.fixture
 def core(settings):

@@ -18,6 +18,8 @@ from conftest import PG_DSN
 from support import rpc_error, system_admin_token
 from test_gateway_admin import call
 
+pytestmark = pytest.mark.every_backend
+
 REQUEST_ID = re.compile(r"req-[0-9a-f-]{36}")
 
 

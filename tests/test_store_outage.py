@@ -11,6 +11,8 @@ import pytest
 from conftest import PG_DSN
 from support import login, project_scope
 
+pytestmark = pytest.mark.every_backend
+
 
 def _own_ports_to(server_port: int) -> list[int]:
     """The local ports of this process's TCP connections to `server_port`: the sockets

@@ -207,6 +207,7 @@ def folding_replica(folding_service):
     process.stop()
 
 
+@pytest.mark.every_backend
 def test_many_revocations_of_one_user_fold_into_one_cutoff(folding_service, folding_replica):
     """Past `revocation_fold_threshold` one user cutoff replaces the user's audit-id
     events: in the store, in this server's and another replica's index, and at

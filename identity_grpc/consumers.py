@@ -16,7 +16,6 @@ from collections.abc import Callable
 
 from identity_api.revocation import Revocation, RevocationList
 
-from .auth import AuthService
 from .cache import Dep, DependentCache
 from .config import Settings
 from .errors import PermissionDenied, ResourceExhausted
@@ -25,6 +24,7 @@ from .records import DomainRecord, ProjectRecord, TokenInfo
 from .resources import project_record
 from .store.models import Domain, Project
 from .tokens.keys import KeyRepository
+from .tokens.service import TokenService
 
 
 # A notice: ("revoked", Revocation) or ("changed", entity, entity_id).
@@ -181,10 +181,10 @@ class ObservedRevocations(RevocationList):
 class ConsumerService:
     """The core calls behind GetSigningKeys, WatchRevocations and ListDomainProjects."""
 
-    def __init__(self, auth: AuthService, keys: KeyRepository, hub: NoticeHub,
+    def __init__(self, tokens: TokenService, keys: KeyRepository, hub: NoticeHub,
                  revocations: ObservedRevocations, cache: DependentCache,
                  settings: Settings, policy: Policy):
-        self._auth = auth
+        self._tokens = tokens
         self._policy = policy
         self._keys = keys
         self.hub = hub
@@ -219,7 +219,7 @@ class ConsumerService:
                         ) -> tuple[DomainRecord, tuple[ProjectRecord, ...]]:
         rule = "identity:list_domain_projects"
         if subject_token:
-            info = self._auth.validate_for(caller, subject_token, include_catalog=False, rule=rule)
+            info = self._tokens.validate_for(caller, subject_token, include_catalog=False, rule=rule)
         else:
             self._policy.enforce_on_token(rule, caller, {"token.user_id": caller.identity.user.id})
             info = caller

@@ -9,8 +9,8 @@ import time
 from typing import Callable
 
 from .assignments import Assignments
-from .auth import AuthService
 from .cache import DependentCache
+from .api_keys import ApiKeys
 from .catalog import Catalog
 from .config import Settings
 from .users_and_groups import UsersAndGroups
@@ -23,8 +23,11 @@ from .revocation_limits import RevocationLimits
 from .sizing import MIB
 from .store import Store
 from .change_feed import WILDCARD, StoreWatcher, Writer
+from .scopes import Scopes
 from .tokens.codec import TokenCodec
+from .tokens.service import TokenService
 from .tokens.keys import KeyRepository
+from .credentials import CredentialChecks
 from .consumers import NoticeHub, ObservedRevocations, ConsumerService, key_reloader
 
 
@@ -67,20 +70,22 @@ class Core:
             burst=settings.revocation_burst_per_user,
             fold_threshold=settings.revocation_fold_threshold, max_token_lifetime=lifetime,
             clock=clock)
-        self.auth = AuthService(
-            store=self.store, identity=self.users_and_groups, resources=self.resources, assignments=self.assignments,
-            catalog=self.catalog, codec=self.codec, revocations=self.revocations,
-            writer=self.writer, cache=self.cache, token_lifetime=lifetime,
-            revocation_limits=limits, policy=self.policy, clock=clock,
+        self.scopes = Scopes(self.users_and_groups, self.resources, self.assignments,
+                             self.cache, clock)
+        # An API key gives a subset of the user's effective roles, which scopes compute.
+        self.api_keys = ApiKeys(self.store, self.writer, self.scopes.roles_on, clock)
+        self.credentials = CredentialChecks(self.users_and_groups, self.resources, self.api_keys)
+        self.tokens = TokenService(
+            credentials=self.credentials, scopes=self.scopes, catalog=self.catalog,
+            codec=self.codec, revocations=self.revocations, writer=self.writer,
+            token_lifetime=lifetime, revocation_limits=limits, policy=self.policy, clock=clock,
             clock_skew_tolerance=settings.clock_skew_tolerance)
-        # API keys need the user's effective roles, which authentication computes.
-        self.api_keys = self.auth.api_keys
         self.watcher = StoreWatcher(self.store, self._on_change, self.revocations,
                                     on_tick=self._tick,
                                     interval=settings.poll_interval,
                                     prune_interval=settings.prune_interval,
                                     change_retention=settings.change_retention)
-        self.consumers = ConsumerService(self.auth, self.keys, self.notices, self.revocations,
+        self.consumers = ConsumerService(self.tokens, self.keys, self.notices, self.revocations,
                                          self.cache, settings, self.policy)
         self._reload_keys = key_reloader(self.keys, self.notices)
         self._clock = clock

@@ -9,7 +9,7 @@ from identity_api.admin.v1 import admin_pb2 as apb
 from identity_api.tokens import MAX_TOKEN_LENGTH
 from identity_api.v1 import identity_pb2 as pb
 
-from identity_grpc.auth import AUTH_FAILED
+from identity_grpc.credentials import AUTH_FAILED
 from identity_grpc.store.models import ApiKey
 from support import (AdminClient, auth_md, login, project_scope, rescope, role_names, rpc_error,
                      user, validate)

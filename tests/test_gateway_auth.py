@@ -129,7 +129,7 @@ def test_password_unscoped_token_has_no_roles_and_no_catalog(gateway, service):
     token = json.loads(body)
     same_shape(token, sample("06-auth-password-unscoped")["body"])
     assert body == json.dumps(token)  # json.dumps' default separators, no newline
-    info = service.core.auth.validate(headers["X-Subject-Token"])
+    info = service.core.tokens.validate(headers["X-Subject-Token"])
     assert token["token"]["user"]["id"] == info.identity.user.id
     assert token["token"]["audit_ids"] == list(info.audit_ids)
 

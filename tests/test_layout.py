@@ -2,7 +2,7 @@
 
 No module under `identity_grpc/transport/` or `identity_grpc/gateway/` imports a
 manager module, the store (its models, paging, conflicts) or `peewee`, and none reaches
-a manager through a `Core` (`ctx.core.users_and_groups`, `core.auth`...): they call operations
+a manager through a `Core` (`ctx.core.users_and_groups`, `core.tokens`...): they call operations
 (`identity_grpc/operations/`) and read records (`identity_grpc/records.py`). Checked on
 the source, with `ast`, so a new module cannot slip past.
 """
@@ -13,8 +13,8 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "identity_grpc"
 TRANSPORTS = ("transport", "gateway")
 # Modules of the core that hold a manager (or the store's own machinery).
-MANAGER_MODULES = {"users_and_groups", "resources", "assignments", "catalog", "api_keys", "auth",
-                   "consumers", "change_feed", "assignment_pages", "passwords", "quotas",
+MANAGER_MODULES = {"users_and_groups", "resources", "assignments", "catalog", "api_keys",
+                   "credentials", "scopes", "tokens", "consumers", "change_feed", "assignment_pages", "passwords", "quotas",
                    "login_throttle", "revocation_limits", "cache", "bootstrap", "generate",
                    "synthetic"}
 FORBIDDEN_PACKAGES = {"store", "peewee", "playhouse"}
@@ -70,15 +70,15 @@ def _is_core(node: ast.AST) -> bool:
 def test_the_rule_sees_what_it_forbids():
     """The checker itself: each kind of breach is caught."""
     source = ("import peewee\nfrom ..store.models import User\nfrom .. import users_and_groups\n"
-              "from ..auth import Selector\nx = ctx.core.resources\ny = core.auth\n"
+              "from ..scopes import Scopes\nx = ctx.core.resources\ny = core.tokens\n"
               "z = core.settings\n")
     path = PACKAGE / "gateway" / "example.py"
     tree = ast.parse(source)
     imports = [m for _, m in _imported(path, tree)]
     assert "peewee" in imports and "identity_grpc.store.models" in imports
-    assert "identity_grpc.users_and_groups" in imports and "identity_grpc.auth" in imports
+    assert "identity_grpc.users_and_groups" in imports and "identity_grpc.scopes" in imports
     reached = [n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and _is_core(n.value)]
-    assert reached == ["resources", "auth", "settings"]
+    assert reached == ["resources", "tokens", "settings"]
 
 
 def test_transports_reach_the_core_only_through_operations():

@@ -126,7 +126,7 @@ def _queries(call) -> int:
 def test_listing_users_costs_the_same_queries_for_few_or_many(expiring):
     """Password expiry comes in one query for the page, not one per user."""
     ops, core = Operations(expiring.core), expiring.core
-    caller = core.auth.validate(support.system_admin_token(expiring.stub))
+    caller = core.tokens.validate(support.system_admin_token(expiring.stub))
     domain = ops.domains.create(caller, name="counted")
     group = ops.groups.create(caller, "counted", domain_id=domain.id)
 
@@ -151,7 +151,7 @@ def test_a_users_projects_cost_the_same_queries_for_few_or_many(service, gateway
     """Direct, group and inherited grants alike, on both the gateway's
     /v3/users/{id}/projects and a token's /v3/auth/projects."""
     ops, core = Operations(service.core), service.core
-    caller = core.auth.validate(support.system_admin_token(service.stub))
+    caller = core.tokens.validate(support.system_admin_token(service.stub))
     domain = ops.domains.create(caller, name="reached")
     member = core.assignments.find_role("member")
     user = ops.users.create(caller, "reacher", domain_id=domain.id, password="reacherpassword1")

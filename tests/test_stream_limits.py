@@ -15,7 +15,7 @@ from identity_client.session import Session
 from identity_client.verifier import TokenRejected, TokenVerifier
 
 from conftest import ServerProcess, start_service
-from identity_grpc.auth import ScopeRequest, Selector, TokenCredentials
+from identity_grpc.records import ScopeRequest, Selector, TokenCredentials
 from identity_grpc.store.models import RevocationEvent, User
 from support import DEMO_PASSWORDS, auth_md, login, project_scope, rescope, system_admin_token
 
@@ -293,7 +293,7 @@ def test_ten_thousand_revocations_by_one_user_leave_every_consumer_local(unthrot
             # Minted by rescoping, in-process (the same core call as the RPC, at a
             # tenth of the cost); every revocation goes through the server.
             scope = ScopeRequest("project", Selector(id=base.token_info.project.id))
-            batch = [service.core.auth.authenticate(TokenCredentials(base.token), scope, False)[0]
+            batch = [service.core.tokens.authenticate(TokenCredentials(base.token), scope, False)[0]
                      for _ in range(FOLD_DEFAULT + 1)]
             outcomes = revoke_all(stub, batch)
             for outcome in outcomes:  # a token a fold already covered needs no revoking

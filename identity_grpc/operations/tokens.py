@@ -3,7 +3,7 @@ and what consuming services that check tokens themselves are served (signing key
 revocation stream, a domain's projects).
 
 Authentication decides its own policy (a caller acting on another token names the rule
-of that act), so these forward to the token core (`auth.AuthService`) and to
+of that act), so these forward to the token core (`tokens.service.TokenService`, `scopes.Scopes`) and to
 `consumers.ConsumerService`; they are the one door both transports use, so neither
 holds a manager.
 """
@@ -19,36 +19,37 @@ from ..records import DomainRecord, ProjectRecord, ScopeRequest, ServiceRecord, 
 
 class TokenOps:
     def __init__(self, core: Core):
-        self._auth = core.auth
+        self._tokens = core.tokens
+        self._scopes = core.scopes
 
     def authenticate(self, credentials, scope: ScopeRequest, include_catalog: bool = True,
                      source: str | None = None) -> tuple[str, TokenInfo]:
-        return self._auth.authenticate(credentials, scope, include_catalog, source=source)
+        return self._tokens.authenticate(credentials, scope, include_catalog, source=source)
 
     def validate(self, token: str, include_catalog: bool = True,
                  error: type[Unauthenticated] = Unauthenticated) -> TokenInfo:
         """The caller's own token (or, with `error`, a token it hands over to exchange)."""
-        return self._auth.validate(token, include_catalog, error=error)
+        return self._tokens.validate(token, include_catalog, error=error)
 
     def validate_for(self, caller: TokenInfo, subject_token: str, include_catalog: bool = True,
                      rule: str = "identity:validate_token") -> TokenInfo:
-        return self._auth.validate_for(caller, subject_token, include_catalog, rule=rule)
+        return self._tokens.validate_for(caller, subject_token, include_catalog, rule=rule)
 
     def revoke(self, caller: TokenInfo, subject_token: str) -> None:
-        self._auth.revoke(caller, subject_token)
+        self._tokens.revoke(caller, subject_token)
 
     def projects(self, caller: TokenInfo) -> tuple[ProjectRecord, ...]:
         """The projects the caller's user may scope to."""
-        return self._auth.list_projects(caller)
+        return self._scopes.list_projects(caller)
 
     def domains(self, caller: TokenInfo) -> tuple[DomainRecord, ...]:
-        return self._auth.list_domains(caller)
+        return self._scopes.list_domains(caller)
 
     def system_scopes(self, caller: TokenInfo) -> list[str]:
-        return self._auth.system_scopes(caller)
+        return self._scopes.system_scopes(caller)
 
     def catalog(self, caller: TokenInfo) -> tuple[ServiceRecord, ...]:
-        return self._auth.catalog_for(caller)
+        return self._tokens.catalog_for(caller)
 
 
 class ConsumerOps:

@@ -1,0 +1,89 @@
+"""Checking what a caller presents to authenticate: a password (through the throttles
+and the security-compliance rules) or an API key. Both answer with the one
+AUTH_FAILED, so a caller cannot learn which part was wrong or whether a user exists."""
+
+from .api_keys import ApiKeys
+from .errors import InvalidArgument, Unauthenticated
+from .passwords import check_acceptable
+from .records import ApiKeyCredentials, PasswordCredentials, Selector
+from .resources import Resources
+from .store.models import ApiKey, Domain, User
+from .users_and_groups import UsersAndGroups
+from .validation import check_id_or_name
+
+# One answer for every failed authentication, so a caller cannot learn whether a
+# user or project exists, which part was wrong, or whether it holds a role there.
+AUTH_FAILED = ("authentication failed: the credentials, or the requested scope, "
+               "were not accepted")
+
+
+class CredentialChecks:
+    """Owns the checking of passwords and API keys presented to authenticate; promises
+    the same answer, in comparable time, for every way they can be wrong."""
+
+    def __init__(self, identity: UsersAndGroups, resources: Resources, api_keys: ApiKeys):
+        self._identity = identity
+        self._resources = resources
+        self._api_keys = api_keys
+
+    def password(self, credentials: PasswordCredentials, source: str | None) -> User:
+        """The enabled user whose password this is. `source` is the client's address,
+        which the throttles of failed passwords go by (None: from inside the server)."""
+        selector = credentials.user
+        check_id_or_name("user", selector.id, selector.name)
+        check_acceptable(credentials.password)
+        if not selector.id and selector.domain is None:
+            raise InvalidArgument("user.domain", "a user named by name needs its domain")
+        # Shed floods before any lookup; the throttles count an existing user by its
+        # id however it was named, so naming one account three ways does not triple
+        # a guesser's budget.
+        with self._identity.login_slot():
+            if selector.id:
+                user = self._identity.find_user(user_id=selector.id)
+                claimed = selector.id
+            else:
+                domain = self.find_domain(selector.domain, "user.domain")
+                user = self._identity.find_user(name=selector.name, domain_id=domain.id) if domain else None
+                claimed = f"{domain.id if domain else selector.domain.id or selector.domain.name}/{selector.name}"
+            if not self._identity.check_password(user, credentials.password, source, claimed) \
+                    or not user.enabled:
+                raise Unauthenticated(AUTH_FAILED)
+        return user
+
+    def api_key(self, credentials: ApiKeyCredentials, now: int) -> ApiKey:
+        """The unexpired key of an enabled user (the one named, if any)."""
+        selector = credentials.user
+        if selector is not None:
+            check_id_or_name("api_key.user", selector.id, selector.name)
+            if not selector.id:
+                if selector.domain is None:
+                    raise InvalidArgument("api_key.user.domain",
+                                          "a user named by name needs its domain")
+                check_id_or_name("api_key.user.domain", selector.domain.id, selector.domain.name)
+        key = self._api_keys.find_for_auth(credentials.key)
+        if key is None or (key.expires_at is not None and now >= key.expires_at):
+            raise Unauthenticated(AUTH_FAILED)
+        owner = User.select(User, Domain).join(Domain).where(User.id == key.user_id).first()
+        if owner is None or not owner.enabled or not _names(selector, owner):
+            raise Unauthenticated(AUTH_FAILED)
+        return key
+
+    def find_domain(self, selector: Selector, field: str) -> Domain | None:
+        return find_domain(self._resources, selector, field)
+
+
+def find_domain(resources: Resources, selector: Selector, field: str) -> Domain | None:
+    """The domain a selector names (checked as `field`), or None."""
+    check_id_or_name(field, selector.id, selector.name)
+    return resources.find_domain(selector.id, selector.name)
+
+
+def _names(selector: Selector | None, user: User) -> bool:
+    """Whether a user selector (absent: anyone) names this user."""
+    if selector is None:
+        return True
+    if selector.id:
+        return selector.id == user.id
+    domain = selector.domain
+    return selector.name == user.name and (
+        domain.id == user.domain.id if domain.id else domain.name == user.domain.name)

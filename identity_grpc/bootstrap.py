@@ -3,7 +3,8 @@ documentation's example cloud). Both are idempotent: running them again finds wh
 exists and adds only what is missing, and never resets a password."""
 
 from .core import Core
-from .store.models import DEFAULT_DOMAIN_ID, SYSTEM_TARGET, Domain, Endpoint, Project, Region, User
+from .errors import NotFound
+from .store.models import DEFAULT_DOMAIN_ID, SYSTEM_TARGET
 from .user_options import IGNORE_LOCKOUT, options_of
 
 BOOTSTRAP_ROLES = ("admin", "manager", "member", "reader", "service")
@@ -22,16 +23,17 @@ class Seeder:
         return (role or self.core.assignments.create_role(name)).id
 
     def domain(self, name: str) -> str:
-        row = Domain.get_or_none(Domain.name == name)
+        row = self.core.resources.find_domain(name=name)
         return (row or self.core.resources.create_domain(name)).id
 
     def project(self, name: str, domain_id: str = DEFAULT_DOMAIN_ID, description: str = "") -> str:
-        row = Project.get_or_none((Project.domain == domain_id) & (Project.name == name))
+        resources = self.core.resources
+        row = resources.find_project(name=name, domain=resources.get_domain(domain_id))
         return (row or self.core.resources.create_project(name, domain_id, description)).id
 
     def user(self, name: str, password: str, email: str = "",
              domain_id: str = DEFAULT_DOMAIN_ID) -> str:
-        row = User.get_or_none((User.domain == domain_id) & (User.name == name))
+        row = self.core.users_and_groups.find_user(name=name, domain_id=domain_id)
         return (row or self.core.users_and_groups.create_user(name, domain_id, password, email=email)).id
 
     def never_locked_out(self, user_id: str) -> None:
@@ -52,13 +54,14 @@ class Seeder:
     def endpoint(self, service_type: str, service_name: str, url: str,
                  interface: str = "public", region: str = REGION) -> None:
         catalog = self.core.catalog
-        if Region.get_or_none(Region.id == region) is None:
+        try:
+            catalog.get_region(region)
+        except NotFound:
             catalog.create_region(region)
         service = catalog.find_service(service_type, service_name) or catalog.create_service(
             service_type, service_name)
-        exists = Endpoint.get_or_none((Endpoint.service == service.id)
-                                      & (Endpoint.interface == interface))
-        if exists is None:
+        exists, _ = catalog.list_endpoints(service_id=service.id, interface=interface, page_size=1)
+        if not exists:
             catalog.create_endpoint(service.id, interface, url, region)
 
 
@@ -96,7 +99,7 @@ def load_demo(core: Core) -> None:
     seed.never_locked_out(nova)
     seed.grant("service", "project", seed.project("service"), user_id=nova)
     seed.endpoint("compute", "nova", "http://127.0.0.1:8774/v2.1")
-    admin = User.get((User.domain == DEFAULT_DOMAIN_ID) & (User.name == "admin"))
+    admin = core.users_and_groups.find_user(name="admin", domain_id=DEFAULT_DOMAIN_ID)
     seed.grant("admin", "domain", DEFAULT_DOMAIN_ID, user_id=admin.id)
     foo = seed.domain("Foo")
     seed.project("bar", foo)

@@ -252,5 +252,5 @@ def key_reloader(keys: KeyRepository, hub: NoticeHub) -> Callable[[], None]:
     return tick
 
 
-__all__ = ["NoticeHub", "ObservedRevocations", "Subscription", "Verification",
+__all__ = ["ConsumerService", "NoticeHub", "ObservedRevocations", "Subscription",
            "key_reloader"]

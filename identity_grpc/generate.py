@@ -39,7 +39,7 @@ from .config import Settings
 from .passwords import Passwords
 from .progress import Progress
 from .store.db import open_database
-from .store.models import Domain, Group, GroupMembership, Password, Project, Role, RoleAssignment, User
+from .store.models import Tables
 from .synthetic import SIZES, Shape, Sizes, domain_name
 
 MAX_PARAMETERS = 30_000  # bound values in one statement; SQLite's limit is 32 766
@@ -47,15 +47,16 @@ ROWS_PER_TRANSACTION = 50_000
 SQLITE_CACHE_KIB = 256 * 1024  # index pages kept while loading (bounded: not the data)
 ROLES = ("admin", "member", "reader")
 
+# The tables a deployment is generated into (in this order), and the columns written.
 COLUMNS = {
-    Domain: ("id", "name", "description", "enabled"),
-    Project: ("id", "name", "domain", "parent", "is_domain", "description", "enabled"),
-    Group: ("id", "name", "domain", "description"),
-    User: ("id", "name", "domain", "email", "description", "enabled", "default_project",
+    "Domain": ("id", "name", "description", "enabled"),
+    "Project": ("id", "name", "domain", "parent", "is_domain", "description", "enabled"),
+    "Group": ("id", "name", "domain", "description"),
+    "User": ("id", "name", "domain", "email", "description", "enabled", "default_project",
            "created_at", "extra", "failed_auth_count", "failed_auth_at", "options"),
-    Password: ("user", "hash", "created_at", "expires_at"),
-    GroupMembership: ("user", "group"),
-    RoleAssignment: ("actor_type", "actor_id", "target_type", "target_id", "role", "inherited"),
+    "Password": ("user", "hash", "created_at", "expires_at"),
+    "GroupMembership": ("user", "group"),
+    "RoleAssignment": ("actor_type", "actor_id", "target_type", "target_id", "role", "inherited"),
 }
 
 
@@ -104,8 +105,9 @@ def generate(settings: Settings, sizes: Sizes, seed: int = 1, password: str = "g
         raise GenerateError("--batch must be at least 1")
     started = time.monotonic()
     db = open_database(settings.database_url)
+    t = Tables(db)
     try:
-        roles = _check_store()
+        roles = _check_store(t)
         settings.password_rules.check_pattern(password)
         hashed = Passwords(settings.hash_parameters).hash(password)
         if isinstance(db, pw.SqliteDatabase):
@@ -115,30 +117,30 @@ def generate(settings: Settings, sizes: Sizes, seed: int = 1, password: str = "g
         shape, now = Shape(sizes, seed), int(time.time())
         expires_at = settings.password_rules.expiry_for(now)
         plan = [
-            ("domains", Domain, shape.domains(), sizes.domains),
-            ("projects", Project, shape.projects(), sizes.projects),
-            ("groups", Group, shape.groups(), sizes.groups),
-            ("users", User, shape.users(now), sizes.users),
-            ("passwords", Password, shape.passwords(hashed, now, expires_at), sizes.users),
-            ("memberships", GroupMembership, shape.memberships(), sizes.memberships),
-            ("assignments", RoleAssignment, shape.assignments(roles), sizes.assignments),
+            ("domains", t.Domain, shape.domains(), sizes.domains),
+            ("projects", t.Project, shape.projects(), sizes.projects),
+            ("groups", t.Group, shape.groups(), sizes.groups),
+            ("users", t.User, shape.users(now), sizes.users),
+            ("passwords", t.Password, shape.passwords(hashed, now, expires_at), sizes.users),
+            ("memberships", t.GroupMembership, shape.memberships(), sizes.memberships),
+            ("assignments", t.RoleAssignment, shape.assignments(roles), sizes.assignments),
         ]
         counts = {label: _load(db, model, rows, total, batch, label, progress_out)
                   for label, model, rows, total in plan}
-        _analyze(db)
+        _analyze(db, t)
     finally:
         db.close()
     return counts, time.monotonic() - started
 
 
-def _check_store() -> dict[str, str]:
+def _check_store(t: Tables) -> dict[str, str]:
     """The global roles the assignments use; refuses a store not bootstrapped, or one
     already generated into."""
-    if Domain.select().where(Domain.name == domain_name(0)).exists():
+    if t.Domain.select().where(t.Domain.name == domain_name(0)).exists():
         raise GenerateError(f"the store already holds generated data (domain {domain_name(0)!r} "
                             "exists); generate into a fresh store")
-    roles = {r.name: r.id for r in Role.select().where((Role.domain_key == "")
-                                                       & Role.name.in_(ROLES))}
+    roles = {r.name: r.id for r in t.Role.select().where((t.Role.domain_key == "")
+                                                         & t.Role.name.in_(ROLES))}
     missing = [name for name in ROLES if name not in roles]
     if missing:
         raise GenerateError(f"role(s) {', '.join(missing)} not found: run "
@@ -148,7 +150,7 @@ def _check_store() -> dict[str, str]:
 
 def _load(db: pw.Database, model, rows: Iterable[tuple], total: int, batch: int, label: str,
           progress_out: TextIO) -> int:
-    columns = [model._meta.fields[name] for name in COLUMNS[model]]
+    columns = [model._meta.fields[name] for name in COLUMNS[model.__name__]]
     size = max(1, min(batch, MAX_PARAMETERS // len(columns)))
     per_transaction = max(1, ROWS_PER_TRANSACTION // size)
     progress, written, rows = Progress(label, total, progress_out), 0, iter(rows)
@@ -171,8 +173,8 @@ def _load(db: pw.Database, model, rows: Iterable[tuple], total: int, batch: int,
     return written
 
 
-def _analyze(db: pw.Database) -> None:
-    tables = [m._meta.table_name for m in COLUMNS]
+def _analyze(db: pw.Database, t: Tables) -> None:
+    tables = [getattr(t, name)._meta.table_name for name in COLUMNS]
     if isinstance(db, pw.SqliteDatabase):
         db.execute_sql("ANALYZE")
     elif isinstance(db, pw.MySQLDatabase):

@@ -15,10 +15,12 @@ import threading
 from collections import defaultdict
 from typing import Callable, Hashable
 
+from identity_api.changes import EVERY, Kind
+
 from .sizing import MIB, estimate
 
-Dep = tuple[str, str]
-WILDCARD = "*"
+# What an entry was read from: (kind, id); the kinds are those of the change feed.
+Dep = tuple[Kind, str]
 
 
 class DependentCache:
@@ -48,12 +50,12 @@ class DependentCache:
                 self._put(key, value, frozenset(deps), size)
         return value
 
-    def invalidate(self, entity: str, entity_id: str) -> None:
+    def invalidate(self, entity: Kind, entity_id: str) -> None:
         """Drop the entries computed from (entity, entity_id); an id of "*" drops
         every entry that read any entity of that kind."""
         with self._lock:
             self._generation += 1
-            if entity_id == WILDCARD:
+            if entity_id == EVERY:
                 doomed = set()
                 for dep in [d for d in self._by_dep if d[0] == entity]:
                     doomed |= self._by_dep.pop(dep)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 import peewee as pw
+from identity_api.changes import EVERY, Kind
 from identity_api.revocation import Revocation, RevocationList
 
 from .errors import AlreadyExists
@@ -26,12 +27,11 @@ from .store.models import now_seconds
 
 log = logging.getLogger(__name__)
 
-OnChange = Callable[[str, str], None]
+OnChange = Callable[[Kind, str], None]
 # Rows that commit out of id order (concurrent writers) are caught by re-reading this
 # many ids below the highest one seen; ids already applied are skipped.
 LOOKBACK_IDS = 200
 CHANGE_RETENTION_SECONDS = 600
-WILDCARD = "*"  # a change of this entity and id: everything may have changed
 
 
 @dataclass
@@ -39,8 +39,8 @@ class PendingWrites:
     changes: list[tuple[str, str]] = field(default_factory=list)
     revocations: list[Revocation] = field(default_factory=list)
 
-    def changed(self, entity: str, entity_id: str) -> None:
-        self.changes.append((entity, entity_id))
+    def changed(self, entity: Kind, entity_id: str) -> None:
+        self.changes.append((Kind(entity), entity_id))  # an unknown kind is a bug: refused
 
     def revoke(self, event: Revocation) -> None:
         self.revocations.append(event)
@@ -193,7 +193,7 @@ class StoreWatcher:
                 log.warning("change feed %s: dropping every cache", broken)
                 self.resyncs += 1
                 self._changes.restart()
-                self._on_change(WILDCARD, WILDCARD)
+                self._on_change(Kind.ANYTHING, EVERY)
             for row in changes:
                 self._on_change(row["entity"], row["entity_id"])
             if time.monotonic() - self._last_prune > self._prune_interval:

@@ -14,6 +14,7 @@ tells it of each change it applies to its caches and of each key reload.
 import threading
 from collections.abc import Callable
 
+from identity_api.changes import EVERY, Kind
 from identity_api.revocation import Revocation, RevocationList
 
 from .cache import Dep, DependentCache
@@ -235,8 +236,8 @@ class ConsumerService:
 def _enabled_projects(domain_id: str, deps: set[Dep]) -> tuple[ProjectRecord, ...]:
     # Creating, renaming, enabling or deleting a project announces its domain's
     # "domain_projects" (resources.Resources._announce).
-    deps.add(("domain_projects", domain_id))
-    deps.add(("domain", domain_id))
+    deps.add((Kind.DOMAIN_PROJECTS, domain_id))
+    deps.add((Kind.DOMAIN, domain_id))
     rows = (Project.select(Project, Domain).join(Domain)
             .where((Project.domain == domain_id) & (Project.enabled == True))  # noqa: E712
             .order_by(Project.name))
@@ -248,7 +249,7 @@ def key_reloader(keys: KeyRepository, hub: NoticeHub) -> Callable[[], None]:
     keys changed (a retired key revokes what it signed; a new one must be fetched)."""
     def tick() -> None:
         if keys.reload_if_changed():
-            hub.changed("keys", "*")
+            hub.changed(Kind.KEYS, EVERY)
     return tick
 
 

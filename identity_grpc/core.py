@@ -8,6 +8,8 @@ managers only through `operations.Operations` (they read its `settings`, and cal
 import time
 from typing import Callable
 
+from identity_api.changes import Kind
+
 from .assignments import Assignments
 from .cache import DependentCache
 from .api_keys import ApiKeys
@@ -22,7 +24,7 @@ from .resources import Resources
 from .revocation_limits import RevocationLimits
 from .sizing import MIB
 from .store import Store
-from .change_feed import WILDCARD, StoreWatcher, Writer
+from .change_feed import StoreWatcher, Writer
 from .scopes import Scopes
 from .tokens.codec import TokenCodec
 from .tokens.service import TokenService
@@ -100,14 +102,14 @@ class Core:
             self._next_sweep = now + EXPIRED_TOKEN_SWEEP_SECONDS
             self.codec.forget_expired(self._clock())
 
-    def _on_change(self, entity: str, entity_id: str) -> None:
-        if entity == WILDCARD:  # the feed could not be followed: anything may have changed
+    def _on_change(self, entity: Kind, entity_id: str) -> None:
+        if entity == Kind.ANYTHING:  # the feed could not be followed
             self.catalog.forget()
             self.assignments.forget_roles()
             self.cache.clear()
-        elif entity == "catalog":
+        elif entity == Kind.CATALOG:
             self.catalog.forget()
-        elif entity == "role":
+        elif entity == Kind.ROLE:
             self.assignments.forget_roles()
             self.cache.clear()
         else:

@@ -9,6 +9,8 @@ drops exactly the answers it touched. The projects and domains a user may scope 
 are kept the same way.
 """
 
+from identity_api.changes import Kind
+
 from .api_keys import role_ids_of
 from .assignments import Assignments
 from .cache import Dep, DependentCache
@@ -103,9 +105,9 @@ class Scopes:
         return [] if isinstance(scoped, Refusal) else [SYSTEM_TARGET]
 
     def _targets(self, user_id: str, target_type: str, deps: set[Dep]):
-        deps.add(("user", user_id))
+        deps.add((Kind.USER, user_id))
         group_ids = self._identity.group_ids(user_id)
-        deps.update(("group", g) for g in group_ids)
+        deps.update((Kind.GROUP, g) for g in group_ids)
         if target_type == "project":
             ids = self._assignments.project_ids_reached(user_id, group_ids, self._resources, deps)
         else:
@@ -114,12 +116,12 @@ class Scopes:
             return ()
         if target_type == "domain":
             rows = Domain.select().where(Domain.id.in_(ids) & (Domain.enabled == True))  # noqa: E712
-            deps.update(("domain", i) for i in ids)
+            deps.update((Kind.DOMAIN, i) for i in ids)
             return tuple(sorted((domain_record(d) for d in rows), key=lambda d: d.name))
-        deps.update(("project", i) for i in ids)
+        deps.update((Kind.PROJECT, i) for i in ids)
         records = []
         for p in self._resources.projects_with_domains(ids, enabled=True):
-            deps.add(("domain", p.domain.id))  # enabling it would show the project
+            deps.add((Kind.DOMAIN, p.domain.id))  # enabling it would show the project
             if p.domain.enabled:
                 records.append(project_record(p, p.domain))
         return tuple(sorted(records, key=lambda p: (p.domain.name, p.name)))
@@ -141,7 +143,7 @@ class Scopes:
                         deps: set[Dep],
                         api_key_id: str | None = None) -> "ScopedIdentity | Refusal":
         if api_key_id is not None:
-            deps.add(("api_key", api_key_id))
+            deps.add((Kind.API_KEY, api_key_id))
             key = ApiKey.get_or_none(ApiKey.id == api_key_id)
             if key is None:
                 return Refusal("its api key has been deleted")
@@ -149,32 +151,32 @@ class Scopes:
                 return Refusal("it does not match its api key")
             if key.expires_at is not None and self._clock() >= key.expires_at:
                 return Refusal("its api key has expired")
-        deps.add(("user", user_id))
+        deps.add((Kind.USER, user_id))
         user = User.select(User, Domain).join(Domain).where(User.id == user_id).first()
         if user is None:
             return Refusal("the user no longer exists")
-        deps.add(("domain", user.domain.id))
+        deps.add((Kind.DOMAIN, user.domain.id))
         if not user.enabled or not user.domain.enabled:
             return Refusal("the user, or its domain, is disabled")
         user_record = UserRecord(id=user.id, name=user.name, domain=domain_record(user.domain))
         if scope_type == "unscoped":
             return ScopedIdentity(user_record, "unscoped", None, None, ())
         group_ids = self._identity.group_ids(user_id)
-        deps.update(("group", g) for g in group_ids)
+        deps.update((Kind.GROUP, g) for g in group_ids)
         project = domain = None
         if scope_type == "project":
-            deps.add(("project", scope_id))
+            deps.add((Kind.PROJECT, scope_id))
             row = Project.select(Project, Domain).join(Domain).where(Project.id == scope_id).first()
             if row is None:
                 return Refusal("the project no longer exists")
-            deps.add(("domain", row.domain.id))
+            deps.add((Kind.DOMAIN, row.domain.id))
             if not row.enabled or not row.domain.enabled:
                 return Refusal("the project, or its domain, is disabled")
             project = project_record(row, row.domain)
             ancestors = [p.id for p in self._resources.ancestors(row)]
-            deps.update(("project", p) for p in ancestors)
+            deps.update((Kind.PROJECT, p) for p in ancestors)
         elif scope_type == "domain":
-            deps.add(("domain", scope_id))
+            deps.add((Kind.DOMAIN, scope_id))
             row = Domain.get_or_none(Domain.id == scope_id)
             if row is None or not row.enabled:
                 return Refusal("the domain does not exist or is disabled")

@@ -160,3 +160,25 @@ def test_a_role_description_beyond_what_every_backend_holds_is_invalid_argument(
                             (admin.roles.UpdateRole, apb.UpdateRoleRequest(id=role.id, description="d" * 65_536))):
         error = rpc_error(admin.call, method, request)
         assert error.code() == CODE.INVALID_ARGUMENT and error.details().startswith("role.description: ")
+
+
+def test_assignments_in_a_project_subtree_on_grpc(admin, service):
+    """include_subtree: the project's assignments and those of every project below it;
+    it needs a project to start from."""
+    ids = _ids(service)
+    top = admin.call(admin.projects.CreateProject, apb.CreateProjectRequest(name="top"))
+    leaf = admin.call(admin.projects.CreateProject,
+                      apb.CreateProjectRequest(name="leaf", parent_id=top.id))
+    _grant(admin, ids["reader"], user_id=ids["bob"], project_id=top.id)
+    _grant(admin, ids["member"], user_id=ids["alice"], project_id=leaf.id)
+    listed = admin.call(admin.assignments.ListRoleAssignments,
+                        apb.ListRoleAssignmentsRequest(project_id=top.id, include_subtree=True))
+    assert sorted((a.project.id, a.role.id) for a in listed.role_assignments) == sorted(
+        [(top.id, ids["reader"]), (leaf.id, ids["member"])])
+    assert not listed.truncated and not listed.next_page_token
+    alone = admin.call(admin.assignments.ListRoleAssignments,
+                       apb.ListRoleAssignmentsRequest(project_id=top.id))
+    assert [a.project.id for a in alone.role_assignments] == [top.id]
+    error = rpc_error(admin.call, admin.assignments.ListRoleAssignments,
+                      apb.ListRoleAssignmentsRequest(include_subtree=True))
+    assert error.code() == CODE.INVALID_ARGUMENT and "include_subtree" in error.details()

@@ -497,3 +497,19 @@ def test_a_project_scoped_admin_is_not_a_cloud_admin(service, gateway):
                                  pb.Scope(domain=pb.DomainSelector(id="default"))).token
     names = {p["name"] for p in Api(gateway, domain_token).get("/v3/projects")["projects"]}
     assert names == {"admin", "service", "acme", "cyberdyne"}
+
+
+def test_assignments_in_a_project_subtree_over_http(api):
+    top = api("POST", "/v3/projects", {"project": {"name": "top"}}, expect=201)["project"]
+    leaf = api("POST", "/v3/projects", {"project": {"name": "leaf", "parent_id": top["id"]}},
+               expect=201)["project"]
+    bob, alice = api.find("users", "bob"), api.find("users", "alice")
+    reader, member = api.find("roles", "reader"), api.find("roles", "member")
+    api("PUT", f"/v3/projects/{top['id']}/users/{bob['id']}/roles/{reader['id']}", expect=204)
+    api("PUT", f"/v3/projects/{leaf['id']}/users/{alice['id']}/roles/{member['id']}", expect=204)
+    listed = api.get(f"/v3/role_assignments?scope.project.id={top['id']}&include_subtree=true")
+    assert sorted((a["scope"]["project"]["id"], a["role"]["id"])
+                  for a in listed["role_assignments"]) == sorted(
+        [(top["id"], reader["id"]), (leaf["id"], member["id"])])
+    body = api.get("/v3/role_assignments?include_subtree=true", expect=400)
+    assert "include_subtree" in body["error"]["message"]

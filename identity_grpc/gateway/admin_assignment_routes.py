@@ -176,10 +176,7 @@ def list_role_assignments(ctx: Context, request: Request) -> Response:
                "domain_id": domain_id, "system": system, "effective": effective,
                "inherited_only": inherited_to is not None}
     if query_flag(request, "include_subtree"):
-        if not project_id:
-            raise invalid("include_subtree", "needs scope.project.id")
-        rows, truncated = ctx.ops.assignments.list_in_subtree(
-            caller, project_id, ctx.core.settings.list_limit, **filters)
+        rows, truncated = ctx.ops.assignments.list_in_subtree(caller, project_id, **filters)
     else:
         rows, truncated = capped(ctx, ctx.ops.assignments.list, caller, project_id=project_id,
                                  **filters)

@@ -71,12 +71,15 @@ class AssignmentOps(Ops):
             rows = [a for a in rows if a.inherited]
         return rows, token
 
-    def list_in_subtree(self, caller: TokenInfo, project_id: str, limit: int,
+    def list_in_subtree(self, caller: TokenInfo, project_id: str, limit: int | None = None,
                         **filters) -> tuple[list[Assignment], bool]:
         """The assignments on a project and on every project below it (Keystone's
-        `include_subtree`), at most `limit` of them, and whether any were left out.
-        Reading the subtree is its own rule (`list_project_subtree`), and each
-        project's assignments their usual one."""
+        `include_subtree`), at most `limit` of them (default: the `list_limit`
+        setting), and whether any were left out. Reading the subtree is its own rule
+        (`list_project_subtree`), and each project's assignments their usual one."""
+        if not project_id:
+            raise InvalidArgument("include_subtree", "needs scope.project.id")
+        limit = self.core.settings.list_limit if limit is None else limit
         project = self.core.resources.get_project(project_id)
         self.enforce("list_project_subtree", caller, project_id=project.id,
                      domain_id=project.domain_id)

@@ -237,11 +237,18 @@ class AssignmentsServicer(agrpc.AssignmentsServicer):
         return EMPTY
 
     def ListRoleAssignments(self, request, context):
-        rows, token = self._ops.list(current_caller(), user_id=request.user_id,
-                                     group_id=request.group_id, project_id=request.project_id,
-                                     domain_id=request.domain_id, system=request.system,
-                                     role_id=request.role_id, effective=request.effective,
-                                     inherited_only=request.inherited_only, **_page(request))
+        filters = dict(user_id=request.user_id, group_id=request.group_id,
+                       domain_id=request.domain_id, system=request.system,
+                       role_id=request.role_id, effective=request.effective,
+                       inherited_only=request.inherited_only)
+        token, truncated = "", False
+        if request.include_subtree:
+            rows, truncated = self._ops.list_in_subtree(current_caller(), request.project_id,
+                                                        **filters)
+        else:
+            rows, token = self._ops.list(current_caller(), project_id=request.project_id,
+                                         **filters, **_page(request))
         names = self._ops.names(rows) if request.include_names else None
         return apb.ListRoleAssignmentsResponse(
-            role_assignments=[msg.assignment(a, names) for a in rows], next_page_token=token)
+            role_assignments=[msg.assignment(a, names) for a in rows], next_page_token=token,
+            truncated=truncated)

@@ -62,6 +62,7 @@ DEFAULT_RULES: dict[str, str] = {
     "identity:delete_user": "rule:system_admin or (rule:domain_admin and domain_id:%(target.reach_domain_id)s)",
     "identity:change_password": "rule:owner",
     "identity:list_user_groups": "rule:reader or rule:owner",
+    "identity:list_user_projects": "rule:reader or rule:owner",
 
     "identity:get_group": "rule:reader",
     "identity:list_groups": "rule:reader",

@@ -377,6 +377,12 @@ def _(w):
             lambda: w.member.Users.ListUserGroups(get(w.alice_id)))
 
 
+@case("identity:list_user_projects")
+def _(w):
+    return (lambda: w.member.Users.ListUserProjects(apb.ListUserProjectsRequest(id=w.bob_id)),
+            lambda: w.member.Users.ListUserProjects(apb.ListUserProjectsRequest(id=w.alice_id)))
+
+
 # Groups.
 
 @case("identity:get_group")

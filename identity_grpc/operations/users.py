@@ -77,12 +77,11 @@ class UserOps(Ops):
                  limit: int | None = None) -> list[ProjectEntry]:
         """The projects on which the user holds a role, directly, through a group or by
         inheritance, by name (the first `limit`; only enabled or disabled ones when
-        `enabled` is given). Its grants are what is read, so the rule on listing its
-        role assignments applies. A bounded number of queries, however many projects
-        (`Assignments.project_ids_reached`)."""
-        self.enforce("list_role_assignments", caller, domain_id=None, project_id=None,
-                     user_id=user_id)
+        `enabled` is given): Keystone's rule `identity:list_user_projects`, the
+        user's own or a reader's of its domain. A bounded number of queries, however
+        many projects (`Assignments.project_ids_reached`)."""
         core = self.core
+        self.enforce("list_user_projects", caller, **self._target(core.users_and_groups.get_user(user_id)))
         group_ids = core.users_and_groups.group_ids(user_id)
         ids = core.assignments.project_ids_reached(user_id, group_ids, core.resources)
         return [ProjectEntry.of(p) for p in

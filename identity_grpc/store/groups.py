@@ -1,7 +1,97 @@
 """Groups and who belongs to them (tables Group, GroupMembership)."""
 
+from ..errors import NotFound
 from .base import ConceptStore
+from .paging import page
 
 
 class GroupStore(ConceptStore):
-    pass
+    # ---- groups --------------------------------------------------------------
+
+    def find(self, group_id: str):
+        """The group, or None."""
+        Group = self.t.Group
+        return Group.get_or_none(Group.id == group_id)
+
+    def get(self, group_id: str):
+        """The group, or NotFound("group <id> not found")."""
+        group = self.find(group_id)
+        if group is None:
+            raise NotFound(f"group {group_id} not found")
+        return group
+
+    def find_by_name(self, domain_id: str, name: str):
+        """The group named `name` in the domain, or None."""
+        Group = self.t.Group
+        return Group.get_or_none((Group.domain == domain_id) & (Group.name == name))
+
+    def list_page(self, name: str = "", domain_id: str = "", page_size: int = 0,
+                  page_token: str = ""):
+        """(one page of the groups matching every filter given, by name then id; the
+        next page's token, "" on the last)."""
+        Group = self.t.Group
+        query = Group.select()
+        if name:
+            query = query.where(Group.name == name)
+        if domain_id:
+            query = query.where(Group.domain == domain_id)
+        return page(query, (Group.name, Group.id), page_size, page_token)
+
+    def create(self, name: str, domain_id: str, description: str = ""):
+        """The new group. A name its domain holds already is an IntegrityError the
+        caller's `Writer.unique` names; a domain that does not exist, one too."""
+        return self.t.Group.create(name=name, domain=domain_id, description=description)
+
+    def set_fields(self, group_id: str, **fields) -> bool:
+        """Write the fields given (name, description), whatever the row holds: no
+        field is computed from another, so two concurrent writes both land, the later
+        one winning a field both set. False: no such group."""
+        Group = self.t.Group
+        return bool(Group.update(**fields).where(Group.id == group_id).execute())
+
+    def delete(self, group_id: str) -> bool:
+        """Delete the group with its memberships (the table's cascade); its role
+        assignments are the assignment store's. False: none."""
+        Group = self.t.Group
+        return bool(Group.delete().where(Group.id == group_id).execute())
+
+    def count_in_domain(self, domain_id: str) -> int:
+        Group = self.t.Group
+        return Group.select().where(Group.domain == domain_id).count()
+
+    # ---- membership ------------------------------------------------------------
+
+    def add_member(self, user_id: str, group_id: str) -> None:
+        """Make the user a member (already one: nothing changes)."""
+        self.t.GroupMembership.insert(user=user_id, group=group_id).on_conflict_ignore().execute()
+
+    def remove_member(self, user_id: str, group_id: str) -> bool:
+        """False: the user was no member."""
+        M = self.t.GroupMembership
+        return bool(M.delete().where((M.user == user_id) & (M.group == group_id)).execute())
+
+    def is_member(self, user_id: str, group_id: str) -> bool:
+        M = self.t.GroupMembership
+        return M.select().where((M.user == user_id) & (M.group == group_id)).exists()
+
+    def group_ids_of(self, user_id: str) -> list[str]:
+        """The ids of the user's groups, in no promised order."""
+        M = self.t.GroupMembership
+        return [m.group_id for m in M.select(M.group).where(M.user == user_id)]
+
+    def member_ids(self, group_id: str) -> list[str]:
+        """The ids of the group's members, in no promised order."""
+        M = self.t.GroupMembership
+        return [m.user_id for m in M.select(M.user).where(M.group == group_id)]
+
+    def members(self, group_id: str, limit: int | None = None) -> list:
+        """The group's members (User rows) by name then id; the first `limit` of them."""
+        User, M = self.t.User, self.t.GroupMembership
+        return list(User.select().join(M, on=(M.user == User.id))
+                    .where(M.group == group_id).order_by(User.name, User.id).limit(limit))
+
+    def groups_of(self, user_id: str, limit: int | None = None) -> list:
+        """The user's groups by name then id; the first `limit` of them."""
+        Group, M = self.t.Group, self.t.GroupMembership
+        return list(Group.select().join(M, on=(M.group == Group.id))
+                    .where(M.user == user_id).order_by(Group.name, Group.id).limit(limit))

@@ -303,7 +303,7 @@ class UsersAndGroups:
         check_text("group.description", changes.get("description") or "")
         conflict = f"a group named {changes.get('name')!r} already exists in domain {group.domain_id}"
         with self._writer.unique(conflict) as tx:
-            self._store.groups.set_fields(group_id, **changes)
+            self._store.groups.set_fields(group, **changes)
             tx.changed("group", group_id)
         return self.get_group(group_id)
 

@@ -3,6 +3,7 @@
 from ..errors import NotFound
 from .base import ConceptStore
 from .paging import page
+from .users import clash_named
 
 
 class GroupStore(ConceptStore):
@@ -38,16 +39,21 @@ class GroupStore(ConceptStore):
         return page(query, (Group.name, Group.id), page_size, page_token)
 
     def create(self, name: str, domain_id: str, description: str = ""):
-        """The new group. A name its domain holds already is an IntegrityError the
-        caller's `Writer.unique` names; a domain that does not exist, one too."""
-        return self.t.Group.create(name=name, domain=domain_id, description=description)
+        """The new group. AlreadyExists when its domain holds one of that name; a
+        domain that does not exist is an IntegrityError."""
+        with clash_named(f"a group named {name!r} already exists in domain {domain_id}"):
+            return self.t.Group.create(name=name, domain=domain_id, description=description)
 
-    def set_fields(self, group_id: str, **fields) -> bool:
-        """Write the fields given (name, description), whatever the row holds: no
-        field is computed from another, so two concurrent writes both land, the later
-        one winning a field both set. False: no such group."""
+    def set_fields(self, group, **fields) -> bool:
+        """Write the fields given (name, description) to the group (a row read
+        before: groups never change domain), whatever the row holds now: no field is
+        computed from another, so two concurrent writes both land, the later one
+        winning a field both set. False: the group is gone. AlreadyExists when the
+        new name is taken in its domain."""
         Group = self.t.Group
-        return bool(Group.update(**fields).where(Group.id == group_id).execute())
+        conflict = f"a group named {fields.get('name')!r} already exists in domain {group.domain_id}"
+        with clash_named(conflict):
+            return bool(Group.update(**fields).where(Group.id == group.id).execute())
 
     def delete(self, group_id: str) -> bool:
         """Delete the group with its memberships (the table's cascade); its role

@@ -1,10 +1,26 @@
 """Users and their password history (tables User, Password): what a user is, how it is found, and its passwords newest last."""
 
+from contextlib import contextmanager
+
 import peewee as pw
 
-from ..errors import NotFound
+from ..errors import AlreadyExists, NotFound
+from . import conflicts
 from .base import Change, ConceptStore
 from .paging import page
+
+
+@contextmanager
+def clash_named(conflict):
+    """A unique-name clash inside becomes AlreadyExists(`conflict`, or what the
+    function `conflict` returns); any other integrity error (a reference that
+    vanished) passes through. Its transaction is the caller's to roll back."""
+    try:
+        yield
+    except pw.IntegrityError as e:
+        if conflicts.kind_of(e) != conflicts.UNIQUE:
+            raise
+        raise AlreadyExists(conflict() if callable(conflict) else conflict) from None
 
 
 class UserStore(ConceptStore):
@@ -47,14 +63,26 @@ class UserStore(ConceptStore):
 
     def create(self, name: str, domain_id: str, **fields):
         """The new user (email, description, enabled, default_project, extra, options:
-        the columns' own names). A name its domain holds already is an IntegrityError
-        the caller's `Writer.unique` names; a domain that does not exist, one too."""
-        return self.t.User.create(name=name, domain=domain_id, **fields)
+        the columns' own names). AlreadyExists when its domain holds one of that name;
+        a domain or project that does not exist is an IntegrityError."""
+        with clash_named(f"a user named {name!r} already exists in domain {domain_id}"):
+            return self.t.User.create(name=name, domain=domain_id, **fields)
 
     def update(self, user_id: str, change: Change):
         """Apply `change` to the user's row, read locked in this transaction (see
-        `ConceptStore.update`); NotFound when there is no such user."""
-        return super().update(self.t.User, user_id, change, f"user {user_id} not found")
+        `ConceptStore.update`); NotFound when there is no such user, AlreadyExists
+        when the new name is taken in its domain."""
+        read = {}
+
+        def remembering(row):
+            read["domain"], read["fields"] = row.domain_id, change(row)
+            return read["fields"]
+
+        def conflict():
+            return (f"a user named {read['fields'].get('name')!r} already exists in "
+                    f"domain {read['domain']}")
+        with clash_named(conflict):
+            return super().update(self.t.User, user_id, remembering, f"user {user_id} not found")
 
     def delete(self, user_id: str) -> bool:
         """Delete the user with its passwords, memberships and API keys (the tables'

@@ -1,5 +1,7 @@
 """Groups and who belongs to them (tables Group, GroupMembership)."""
 
+import peewee as pw
+
 from ..errors import NotFound
 from .base import ConceptStore
 from .paging import page
@@ -68,8 +70,16 @@ class GroupStore(ConceptStore):
     # ---- membership ------------------------------------------------------------
 
     def add_member(self, user_id: str, group_id: str) -> None:
-        """Make the user a member (already one: nothing changes)."""
-        self.t.GroupMembership.insert(user=user_id, group=group_id).on_conflict_ignore().execute()
+        """Make the user a member (already one: nothing changes). A user or group
+        that does not exist is an IntegrityError."""
+        M = self.t.GroupMembership
+        insert = M.insert(user=user_id, group=group_id)
+        if isinstance(self.db, pw.MySQLDatabase):
+            # Not INSERT IGNORE: MySQL would ignore a missing user or group as well.
+            insert = insert.on_conflict(update={M.user: M.user})
+        else:
+            insert = insert.on_conflict_ignore()
+        insert.execute()
 
     def remove_member(self, user_id: str, group_id: str) -> bool:
         """False: the user was no member."""

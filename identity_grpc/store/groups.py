@@ -28,6 +28,17 @@ class GroupStore(ConceptStore):
         Group = self.t.Group
         return Group.get_or_none((Group.domain == domain_id) & (Group.name == name))
 
+    def exists(self, group_id: str) -> bool:
+        Group = self.t.Group
+        return Group.select().where(Group.id == group_id).exists()
+
+    def by_ids(self, group_ids) -> dict:
+        """{id: group} for those of the ids that name a group, in one query."""
+        Group = self.t.Group
+        group_ids = list(set(group_ids))
+        return ({row.id: row for row in Group.select().where(Group.id.in_(group_ids))}
+                if group_ids else {})
+
     def list_page(self, name: str = "", domain_id: str = "", page_size: int = 0,
                   page_token: str = ""):
         """(one page of the groups matching every filter given, by name then id; the
@@ -99,6 +110,15 @@ class GroupStore(ConceptStore):
         """The ids of the group's members, in no promised order."""
         M = self.t.GroupMembership
         return [m.user_id for m in M.select(M.user).where(M.group == group_id)]
+
+    def member_ids_from(self, group_id: str, start: str | None, limit: int | None) -> list[str]:
+        """The ids of the group's members by id, from `start` on (None: the first),
+        the first `limit` of them: a page of a group's members as its grants reach."""
+        M = self.t.GroupMembership
+        rows = M.select(M.user).where(M.group == group_id)
+        if start is not None:
+            rows = rows.where(M.user >= start)
+        return [m.user_id for m in rows.order_by(M.user).limit(limit)]
 
     def members(self, group_id: str, limit: int | None = None) -> list:
         """The group's members (User rows) by name then id; the first `limit` of them."""

@@ -29,7 +29,12 @@ def test_a_group_is_created_found_by_id_and_by_name_and_deleted(store, default_d
 def test_a_missing_group_is_not_found(store, default_domain):
     with pytest.raises(NotFound, match="^group nope not found$"):
         store.groups.get("nope")
-    assert store.groups.find("nope") is None
+    assert store.groups.find("nope") is None and not store.groups.exists("nope")
+    group = store.groups.create("staff", default_domain)
+    assert store.groups.exists(group.id)
+    assert {k: v.name for k, v in store.groups.by_ids([group.id, "nope"]).items()} == {
+        group.id: "staff"}
+    assert store.groups.by_ids([]) == {}
     assert store.groups.delete("nope") is False
 
 
@@ -125,6 +130,10 @@ def test_membership_is_added_once_reported_when_removed_and_listed_by_name(
     assert [g.name for g in store.groups.groups_of(zed.id, limit=1)] == ["admins"]
     assert sorted(store.groups.group_ids_of(zed.id)) == sorted([staff.id, admins.id])
     assert sorted(store.groups.member_ids(staff.id)) == sorted([zed.id, amy.id])
+    by_id = sorted([zed.id, amy.id])
+    assert store.groups.member_ids_from(staff.id, None, None) == by_id
+    assert store.groups.member_ids_from(staff.id, by_id[1], 5) == by_id[1:]
+    assert store.groups.member_ids_from(staff.id, None, 1) == by_id[:1]
     assert store.groups.remove_member(zed.id, staff.id) is True
     assert store.groups.remove_member(zed.id, staff.id) is False
     assert store.groups.member_ids(staff.id) == [amy.id]

@@ -29,6 +29,17 @@ def test_a_user_is_created_found_by_id_and_by_name_and_deleted(store, default_do
     assert store.users.find_by_name(default_domain, "alice") is None
 
 
+def test_a_user_comes_with_its_domain_and_many_users_in_one_query(store, default_domain):
+    alice = store.users.create("alice", default_domain)
+    bob = store.users.create("bob", another_domain(store))
+    found = store.users.find_with_domain(alice.id)
+    assert (found.name, found.domain.id, found.domain.enabled) == ("alice", default_domain, True)
+    assert store.users.find_with_domain("nope") is None
+    assert {k: v.name for k, v in store.users.by_ids([alice.id, bob.id, "nope", bob.id]).items()} == {
+        alice.id: "alice", bob.id: "bob"}
+    assert store.users.by_ids([]) == {}
+
+
 def test_a_missing_user_is_not_found(store, default_domain):
     with pytest.raises(NotFound, match="^user nope not found$"):
         store.users.get("nope")

@@ -15,9 +15,11 @@ import secrets
 import time
 from typing import Callable
 
+import peewee as pw
+
 from .errors import InvalidArgument, NotFound
 from .records import RoleRecord
-from .store.models import ApiKey, Project, User, new_id
+from .store.models import new_id
 from .store import Store
 from .change_feed import Writer
 from .validation import check_id, check_name
@@ -26,6 +28,8 @@ HASH_SCHEME = "sha256"
 MAX_SECRET_LENGTH = 256  # what create makes is 32 + 1 + 43 characters
 _KEY_ID = re.compile(r"[0-9a-f]{32}")
 _DUMMY_HASH = f"{HASH_SCHEME}:{'0' * 64}"
+
+ApiKey = pw.Model  # a row of the credential store's table, read here
 
 # The user's effective roles on a project now; empty when it holds none there, or
 # when the user or the project (or either's domain) is disabled.
@@ -71,9 +75,9 @@ class ApiKeys:
             check_id("role_ids", role_id)
         if expires_at is not None and expires_at <= int(self._clock()):
             raise InvalidArgument("expires_at", "must be in the future")
-        if not User.select().where(User.id == user_id).exists():
+        if not self._store.users.exists(user_id):
             raise NotFound(f"user {user_id} not found")
-        if not Project.select().where(Project.id == project_id).exists():
+        if not self._store.resources.project_exists(project_id):
             raise NotFound(f"project {project_id} not found")
         held = {r.id for r in self._roles_on(user_id, project_id)}
         if not held:
@@ -86,9 +90,9 @@ class ApiKeys:
         key_id = new_id()
         random_part = secrets.token_urlsafe(32)
         with self._writer.transaction() as tx:
-            row = ApiKey.create(id=key_id, name=name, user=user_id, project=project_id,
-                                secret_hash=hash_secret(random_part), role_ids=json.dumps(wanted),
-                                expires_at=expires_at, created_at=int(self._clock()))
+            row = self._store.credentials.create(
+                key_id, user_id, project_id, hash_secret(random_part), json.dumps(wanted),
+                int(self._clock()), name=name, expires_at=expires_at)
             tx.changed("api_key", key_id)
         return row, f"{key_id}.{random_part}"
 
@@ -96,21 +100,20 @@ class ApiKeys:
         if not key_id:
             raise InvalidArgument("id", "is required")
         check_id("id", key_id)
-        row = ApiKey.get_or_none(ApiKey.id == key_id)
+        row = self._store.credentials.find(key_id)
         if row is None:
             raise NotFound(f"api key {key_id} not found")
         return row
 
     def list(self, user_id: str) -> list[ApiKey]:
         """The user's keys, oldest first. Rows hold only the hash, never a secret."""
-        return list(ApiKey.select().where(ApiKey.user == user_id)
-                    .order_by(ApiKey.created_at, ApiKey.id))
+        return self._store.credentials.list_for_user(user_id)
 
     def delete(self, key_id: str) -> None:
         """Tokens issued with the key are refused from now on."""
         self.get(key_id)
         with self._writer.transaction() as tx:
-            if not ApiKey.delete().where(ApiKey.id == key_id).execute():
+            if not self._store.credentials.delete(key_id):
                 raise NotFound(f"api key {key_id} not found")
             tx.changed("api_key", key_id)
 
@@ -121,7 +124,7 @@ class ApiKeys:
         key_id, dot, random_part = secret.partition(".")
         row = None
         if dot and random_part and _KEY_ID.fullmatch(key_id):
-            row = ApiKey.get_or_none(ApiKey.id == key_id)
+            row = self._store.credentials.find(key_id)
         stored = row.secret_hash if row is not None else _DUMMY_HASH
         # Hash and compare even without a row, so timing does not tell the cases apart.
         matches = hmac.compare_digest(hash_secret(random_part).encode(), stored.encode())

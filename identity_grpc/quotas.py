@@ -20,9 +20,12 @@ naming the quota.
 from dataclasses import dataclass
 
 from .errors import ResourceExhausted
-from .store.models import Domain, Group, Project, User, database_proxy, is_sqlite
+from .store import Store
 
-_HELD = {"users": User, "groups": Group, "projects": Project}
+# How many of each kind a domain holds, as its concept's store counts them.
+_HELD = {"users": lambda store, domain_id: store.users.count_in_domain(domain_id),
+         "groups": lambda store, domain_id: store.groups.count_in_domain(domain_id),
+         "projects": lambda store, domain_id: store.resources.count_projects_in_domain(domain_id)}
 
 
 @dataclass(frozen=True)
@@ -36,19 +39,27 @@ class DomainQuotas:
         return cls(users=settings.max_users_per_domain, groups=settings.max_groups_per_domain,
                    projects=settings.max_projects_per_domain)
 
-    def check(self, kind: str, domain_id: str) -> None:
+    def check(self, kind: str, domain_id: str, store: Store | None = None) -> None:
         """Refuse one more of `kind` ("users", "groups", "projects") in the domain if
-        that would pass its quota. Call it inside the transaction that creates it."""
+        that would pass its quota. Call it inside the transaction that creates it, on
+        the store that transaction writes to."""
         limit = getattr(self, kind)
         if not limit:
             return
-        if not database_proxy.in_transaction():
+        if store is None:  # transitional: a caller that has not moved to its store yet
+            store = _process_wide_store()
+        if not store.db.in_transaction():
             raise RuntimeError("a quota is checked inside the creating transaction")
-        if not is_sqlite(database_proxy):
-            list(Domain.select(Domain.id).where(Domain.id == domain_id).for_update())
-        model = _HELD[kind]
-        held = model.select().where(model.domain == domain_id).count()
+        store.resources.lock_domain(domain_id)
+        held = _HELD[kind](store, domain_id)
         if held >= limit:
             raise ResourceExhausted(
                 f"domain {domain_id} already holds {held} {kind}, its quota "
                 f"(max_{kind}_per_domain = {limit}): delete some or ask for a higher quota")
+
+
+def _process_wide_store() -> Store:
+    """The store of the process-wide binding, for callers that pass none (resources.py's
+    project create, until it passes its own). Delete with `database_proxy`."""
+    from .store.models import database_proxy
+    return Store(database_proxy)

@@ -11,6 +11,7 @@ import json
 import time
 from typing import Callable
 
+import peewee as pw
 from identity_api.revocation import Revocation
 
 from . import user_options
@@ -18,11 +19,6 @@ from .errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticat
 from .login_throttle import LoginThrottle
 from .passwords import DAY, PasswordRules, Passwords
 from .quotas import DomainQuotas
-import peewee as pw
-
-from .store.models import (ApiKey, Domain, Group, GroupMembership, Password, Project,
-                           RoleAssignment, User, database_proxy, is_sqlite)
-from .store.paging import page
 from .store import Store
 from .change_feed import PendingWrites, Writer
 from .validation import MAX_EMAIL_LENGTH, check_name, check_text
@@ -30,6 +26,10 @@ from .validation import MAX_EMAIL_LENGTH, check_name, check_text
 PASSWORD_EXPIRED = "the password has expired: change it with ChangePassword"
 # One answer for an unknown user, a disabled one and a wrong original password.
 ORIGINAL_REFUSED = "original_password: not accepted"
+
+# Rows of the store's tables, as its concept stores return them: read here, changed
+# only through the stores.
+User = Group = Password = pw.Model
 
 
 class UsersAndGroups:
@@ -53,33 +53,21 @@ class UsersAndGroups:
 
     def find_user(self, user_id: str = "", name: str = "", domain_id: str = "") -> User | None:
         if user_id:
-            return User.get_or_none(User.id == user_id)
-        return User.get_or_none((User.domain == domain_id) & (User.name == name))
+            return self._store.users.find(user_id)
+        return self._store.users.find_by_name(domain_id, name)
 
     def get_user(self, user_id: str) -> User:
-        user = User.get_or_none(User.id == user_id)
-        if user is None:
-            raise NotFound(f"user {user_id} not found")
-        return user
+        return self._store.users.get(user_id)
 
     def list_users(self, name: str = "", domain_id: str = "", enabled: bool | None = None,
                    page_size: int = 0, page_token: str = "") -> tuple[list[User], str]:
-        query = User.select()
-        if name:
-            query = query.where(User.name == name)
-        if domain_id:
-            query = query.where(User.domain == domain_id)
-        if enabled is not None:
-            query = query.where(User.enabled == enabled)
-        return page(query, (User.name, User.id), page_size, page_token)
+        return self._store.users.list_page(name, domain_id, enabled, page_size, page_token)
 
     def password_hash(self, user_id: str) -> Password | None:
-        return (Password.select().where(Password.user == user_id)
-                .order_by(Password.id.desc()).first())
+        return self._store.users.latest_password(user_id)
 
     def group_ids(self, user_id: str) -> list[str]:
-        return [m.group_id for m in
-                GroupMembership.select(GroupMembership.group).where(GroupMembership.user == user_id)]
+        return self._store.groups.group_ids_of(user_id)
 
     # ---- passwords ---------------------------------------------------------
 
@@ -125,27 +113,22 @@ class UsersAndGroups:
                 self._count_failure(user, now)
             return False
         if user.failed_auth_count:
-            User.update(failed_auth_count=0, failed_auth_at=None).where(User.id == user.id).execute()
+            self._store.users.reset_failures(user.id)
         if stored.expires_at is not None and now >= stored.expires_at:
             raise Unauthenticated(PASSWORD_EXPIRED)
         if self._passwords.needs_rehash(stored.hash):
-            Password.update(hash=self._passwords.hash(password)).where(
-                Password.id == stored.id).execute()
+            self._store.users.rehash_password(stored.id, self._passwords.hash(password))
         return True
 
     def _count_failure(self, user: User, now: int) -> None:
         """Count one failure: compare-and-set on the row, so that concurrent failures
-        each count, on every backend (MySQL evaluates an UPDATE's SET clauses in
-        order, so one statement cannot both test and move the run's start)."""
+        each count, on every backend (see `UserStore.set_failures_if`)."""
         count, since = user.failed_auth_count, user.failed_auth_at
         for _ in range(5):
-            new_count, new_since = self._rules.after_failure(count, since, now)
-            unchanged = (User.failed_auth_at.is_null() if since is None
-                         else User.failed_auth_at == since)
-            if User.update(failed_auth_count=new_count, failed_auth_at=new_since).where(
-                    (User.id == user.id) & (User.failed_auth_count == count) & unchanged).execute():
+            after = self._rules.after_failure(count, since, now)
+            if self._store.users.set_failures_if(user.id, (count, since), after):
                 return
-            row = User.get_or_none(User.id == user.id)
+            row = self._store.users.find(user.id)
             if row is None:
                 return
             count, since = row.failed_auth_count, row.failed_auth_at
@@ -184,29 +167,21 @@ class UsersAndGroups:
         self._rules.check_pattern(password)
         history = self._rules.unique_last_count
         if history:
-            recent = Password.select().where(Password.user == user_id).order_by(
-                Password.id.desc()).limit(history)
+            recent = self._store.users.recent_passwords(user_id, history)
             if any(self._passwords.verify(p.hash, password, shed=False) for p in recent):
                 raise InvalidArgument("password", f"must differ from the last {history} passwords")
         return self._passwords.hash(password)
 
     def _store_password(self, tx: PendingWrites, user_id: str, hashed: str) -> None:
         now = self._now()
-        Password.create(user=user_id, hash=hashed, created_at=now,
-                        expires_at=self._rules.expiry_for(now))
+        self._store.users.add_password(user_id, hashed, now, self._rules.expiry_for(now))
         tx.changed("user", user_id)
         tx.revoke(self._user_cutoff(user_id))  # every token issued before this millisecond
 
     def password_expiries(self, user_ids) -> dict[str, int | None]:
         """When each user's current password expires (None: never, or no password), in
         one query however many users: what a page of users shows."""
-        user_ids = sorted(set(user_ids))
-        if not user_ids:
-            return {}
-        latest = (Password.select(pw.fn.MAX(Password.id)).where(Password.user.in_(user_ids))
-                  .group_by(Password.user))
-        rows = Password.select(Password.user, Password.expires_at).where(Password.id.in_(latest))
-        return {r.user_id: r.expires_at for r in rows}
+        return self._store.users.password_expiries(user_ids)
 
     # ---- users ---------------------------------------------------------------
 
@@ -224,13 +199,13 @@ class UsersAndGroups:
         hashed = self._passwords.hash(password) if password else None
         now = self._now()
         with self._writer.unique(f"a user named {name!r} already exists in domain {domain_id}") as tx:
-            self._quotas.check("users", domain_id)
-            user = User.create(name=name, domain=domain_id, email=email, description=description,
-                               enabled=enabled, default_project=default_project_id or None,
-                               extra=_extra_json(extra), options=options_json)
+            self._quotas.check("users", domain_id, self._store)
+            user = self._store.users.create(
+                name, domain_id, email=email, description=description, enabled=enabled,
+                default_project=default_project_id or None, extra=_extra_json(extra),
+                options=options_json)
             if hashed:
-                Password.create(user=user.id, hash=hashed, created_at=now,
-                                expires_at=self._rules.expiry_for(now))
+                self._store.users.add_password(user.id, hashed, now, self._rules.expiry_for(now))
             tx.changed("user", user.id)
         return user
 
@@ -266,29 +241,21 @@ class UsersAndGroups:
         hashed = self._checked_hash(user_id, password) if password is not None else None
         if changes or hashed is not None:
             conflict = f"a user named {changes.get('name')!r} already exists in domain {user.domain_id}"
+            was_enabled = []
+
+            def change(row: User) -> dict:
+                was_enabled.append(row.enabled)
+                _merge_into(changes, row, merge_extra)
+                return changes
+
             with self._writer.unique(conflict) as tx:
-                user = self._locked_user(user_id)
-                _merge_into(changes, user, merge_extra)
-                if changes:
-                    User.update(**changes).where(User.id == user_id).execute()
+                self._store.users.update(user_id, change)
                 tx.changed("user", user_id)
-                if changes.get("enabled") is False and user.enabled:
+                if changes.get("enabled") is False and was_enabled[-1]:
                     tx.revoke(self._user_cutoff(user_id))
                 if hashed is not None:
                     self._store_password(tx, user_id, hashed)
         return self.get_user(user_id)
-
-    @staticmethod
-    def _locked_user(user_id: str) -> User:
-        """The user's row as this transaction reads it, locked until it ends (SQLite
-        has locked the whole store already)."""
-        query = User.select().where(User.id == user_id)
-        if not is_sqlite(database_proxy):
-            query = query.for_update()
-        user = query.first()
-        if user is None:
-            raise NotFound(f"user {user_id} not found")
-        return user
 
     def set_user_enabled(self, user_id: str, enabled: bool) -> None:
         self.update_user(user_id, enabled=enabled)
@@ -298,41 +265,32 @@ class UsersAndGroups:
         assignments, and revokes its tokens."""
         self.get_user(user_id)
         with self._writer.transaction() as tx:
-            RoleAssignment.delete().where((RoleAssignment.actor_type == "user")
-                                          & (RoleAssignment.actor_id == user_id)).execute()
-            for key in ApiKey.select(ApiKey.id).where(ApiKey.user == user_id):
-                tx.changed("api_key", key.id)
-            User.delete().where(User.id == user_id).execute()
+            self._store.assignments.delete_for_actor("user", user_id)
+            for key_id in self._store.credentials.ids_for_user(user_id):
+                tx.changed("api_key", key_id)
+            self._store.users.delete(user_id)
             tx.changed("user", user_id)
             tx.revoke(self._user_cutoff(user_id))
 
     # ---- groups --------------------------------------------------------------
 
     def get_group(self, group_id: str) -> Group:
-        group = Group.get_or_none(Group.id == group_id)
-        if group is None:
-            raise NotFound(f"group {group_id} not found")
-        return group
+        return self._store.groups.get(group_id)
 
     def find_group(self, name: str, domain_id: str) -> Group | None:
-        return Group.get_or_none((Group.domain == domain_id) & (Group.name == name))
+        return self._store.groups.find_by_name(domain_id, name)
 
     def list_groups(self, name: str = "", domain_id: str = "", page_size: int = 0,
                     page_token: str = "") -> tuple[list[Group], str]:
-        query = Group.select()
-        if name:
-            query = query.where(Group.name == name)
-        if domain_id:
-            query = query.where(Group.domain == domain_id)
-        return page(query, (Group.name, Group.id), page_size, page_token)
+        return self._store.groups.list_page(name, domain_id, page_size, page_token)
 
     def create_group(self, name: str, domain_id: str, description: str = "") -> Group:
         check_name("group.name", name)
         check_text("group.description", description)
         self._check_domain(domain_id)
         with self._writer.unique(f"a group named {name!r} already exists in domain {domain_id}") as tx:
-            self._quotas.check("groups", domain_id)
-            group = Group.create(name=name, domain=domain_id, description=description)
+            self._quotas.check("groups", domain_id, self._store)
+            group = self._store.groups.create(name, domain_id, description)
             tx.changed("group", group.id)
         return group
 
@@ -345,7 +303,7 @@ class UsersAndGroups:
         check_text("group.description", changes.get("description") or "")
         conflict = f"a group named {changes.get('name')!r} already exists in domain {group.domain_id}"
         with self._writer.unique(conflict) as tx:
-            Group.update(**changes).where(Group.id == group_id).execute()
+            self._store.groups.set_fields(group, **changes)
             tx.changed("group", group_id)
         return self.get_group(group_id)
 
@@ -354,11 +312,9 @@ class UsersAndGroups:
         the roles it gave them at once."""
         self.get_group(group_id)
         with self._writer.transaction() as tx:
-            RoleAssignment.delete().where((RoleAssignment.actor_type == "group")
-                                          & (RoleAssignment.actor_id == group_id)).execute()
-            members = [m.user_id for m in GroupMembership.select(GroupMembership.user)
-                       .where(GroupMembership.group == group_id)]
-            Group.delete().where(Group.id == group_id).execute()
+            self._store.assignments.delete_for_actor("group", group_id)
+            members = self._store.groups.member_ids(group_id)
+            self._store.groups.delete(group_id)
             tx.changed("group", group_id)
             for user_id in members:
                 tx.changed("user", user_id)
@@ -367,34 +323,27 @@ class UsersAndGroups:
         self.get_user(user_id)
         self.get_group(group_id)
         with self._writer.transaction() as tx:
-            GroupMembership.insert(user=user_id, group=group_id).on_conflict_ignore().execute()
+            self._store.groups.add_member(user_id, group_id)
             tx.changed("user", user_id)
 
     def remove_user_from_group(self, user_id: str, group_id: str) -> None:
         with self._writer.transaction() as tx:
-            removed = GroupMembership.delete().where((GroupMembership.user == user_id)
-                                                     & (GroupMembership.group == group_id)).execute()
-            if not removed:
+            if not self._store.groups.remove_member(user_id, group_id):
                 raise NotFound(f"user {user_id} is not a member of group {group_id}")
             tx.changed("user", user_id)
 
     def is_member(self, user_id: str, group_id: str) -> bool:
-        return GroupMembership.select().where((GroupMembership.user == user_id)
-                                              & (GroupMembership.group == group_id)).exists()
+        return self._store.groups.is_member(user_id, group_id)
 
     def group_members(self, group_id: str, limit: int | None = None) -> list[User]:
         """The group's members by name; the first `limit` of them when given."""
         self.get_group(group_id)
-        return list(User.select().join(GroupMembership, on=(GroupMembership.user == User.id))
-                    .where(GroupMembership.group == group_id).order_by(User.name, User.id)
-                    .limit(limit))
+        return self._store.groups.members(group_id, limit)
 
     def user_groups(self, user_id: str, limit: int | None = None) -> list[Group]:
         """The user's groups by name; the first `limit` of them when given."""
         self.get_user(user_id)
-        return list(Group.select().join(GroupMembership, on=(GroupMembership.group == Group.id))
-                    .where(GroupMembership.user == user_id).order_by(Group.name, Group.id)
-                    .limit(limit))
+        return self._store.groups.groups_of(user_id, limit)
 
     # ---- helpers ---------------------------------------------------------------
 
@@ -402,14 +351,12 @@ class UsersAndGroups:
         """Every token of the user issued before now (by the clock tokens are issued by)."""
         return Revocation.issued_until_now(self._max_token_lifetime, self._clock, user_id=user_id)
 
-    @staticmethod
-    def _check_domain(domain_id: str) -> None:
-        if not Domain.select().where(Domain.id == domain_id).exists():
+    def _check_domain(self, domain_id: str) -> None:
+        if not self._store.resources.domain_exists(domain_id):
             raise NotFound(f"domain {domain_id} not found")
 
-    @staticmethod
-    def _check_project(project_id: str | None) -> None:
-        if project_id and not Project.select().where(Project.id == project_id).exists():
+    def _check_project(self, project_id: str | None) -> None:
+        if project_id and not self._store.resources.project_exists(project_id):
             raise NotFound(f"project {project_id} not found")
 
 

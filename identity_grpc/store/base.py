@@ -2,6 +2,7 @@
 is changed (`update`): read inside the transaction, locked, then changed by a function
 of what was read, so no caller decides on a stale read."""
 
+import contextlib
 from typing import Callable, TypeVar
 
 import peewee as pw
@@ -38,7 +39,9 @@ class ConceptStore:
         """Apply `change` to the row `key` in one transaction (joining the caller's,
         if any): read and lock it, ask `change` what to set, write that. Returns the
         row as written."""
-        with self.db.atomic():
+        # Inside the caller's transaction, no savepoint: nothing below is undone alone.
+        joining = contextlib.nullcontext() if self.db.in_transaction() else self.db.atomic()
+        with joining:
             row = self.locked(model, key, missing)
             fields = change(row)
             if fields:

@@ -52,7 +52,7 @@ def _rename_table(database_url: str, old: str, new: str) -> None:
 def closes(service):
     """The names of the threads that close a store connection while the test runs
     (the store watcher opens and closes its own on every poll; nobody else should)."""
-    db = service.core.db.obj
+    db = service.core.db
     original, seen = db.close, []
 
     def close(*args, **kwargs):

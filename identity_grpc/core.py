@@ -72,11 +72,11 @@ class Core:
             burst=settings.revocation_burst_per_user,
             fold_threshold=settings.revocation_fold_threshold, max_token_lifetime=lifetime,
             clock=clock)
-        self.scopes = Scopes(self.users_and_groups, self.resources, self.assignments,
+        self.scopes = Scopes(self.store, self.users_and_groups, self.resources, self.assignments,
                              self.cache, clock)
         # An API key gives a subset of the user's effective roles, which scopes compute.
         self.api_keys = ApiKeys(self.store, self.writer, self.scopes.roles_on, clock)
-        self.credentials = CredentialChecks(self.users_and_groups, self.resources, self.api_keys)
+        self.credentials = CredentialChecks(self.store, self.users_and_groups, self.resources, self.api_keys)
         self.tokens = TokenService(
             credentials=self.credentials, scopes=self.scopes, catalog=self.catalog,
             codec=self.codec, revocations=self.revocations, writer=self.writer,

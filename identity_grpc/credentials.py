@@ -7,7 +7,7 @@ from .errors import InvalidArgument, Unauthenticated
 from .passwords import check_acceptable
 from .records import ApiKeyCredentials, PasswordCredentials, Selector
 from .resources import Resources
-from .store.models import ApiKey, Domain, User
+from .store import Store
 from .users_and_groups import UsersAndGroups
 from .validation import check_id_or_name
 
@@ -21,12 +21,14 @@ class CredentialChecks:
     """Owns the checking of passwords and API keys presented to authenticate; promises
     the same answer, in comparable time, for every way they can be wrong."""
 
-    def __init__(self, identity: UsersAndGroups, resources: Resources, api_keys: ApiKeys):
+    def __init__(self, store: Store, identity: UsersAndGroups, resources: Resources,
+                 api_keys: ApiKeys):
+        self._users = store.users
         self._identity = identity
         self._resources = resources
         self._api_keys = api_keys
 
-    def password(self, credentials: PasswordCredentials, source: str | None) -> User:
+    def password(self, credentials: PasswordCredentials, source: str | None):
         """The enabled user whose password this is. `source` is the client's address,
         which the throttles of failed passwords go by (None: from inside the server)."""
         selector = credentials.user
@@ -50,7 +52,7 @@ class CredentialChecks:
                 raise Unauthenticated(AUTH_FAILED)
         return user
 
-    def api_key(self, credentials: ApiKeyCredentials, now: int) -> ApiKey:
+    def api_key(self, credentials: ApiKeyCredentials, now: int):
         """The unexpired key of an enabled user (the one named, if any)."""
         selector = credentials.user
         if selector is not None:
@@ -63,22 +65,22 @@ class CredentialChecks:
         key = self._api_keys.find_for_auth(credentials.key)
         if key is None or (key.expires_at is not None and now >= key.expires_at):
             raise Unauthenticated(AUTH_FAILED)
-        owner = User.select(User, Domain).join(Domain).where(User.id == key.user_id).first()
+        owner = self._users.find_with_domain(key.user_id)
         if owner is None or not owner.enabled or not _names(selector, owner):
             raise Unauthenticated(AUTH_FAILED)
         return key
 
-    def find_domain(self, selector: Selector, field: str) -> Domain | None:
+    def find_domain(self, selector: Selector, field: str):
         return find_domain(self._resources, selector, field)
 
 
-def find_domain(resources: Resources, selector: Selector, field: str) -> Domain | None:
+def find_domain(resources: Resources, selector: Selector, field: str):
     """The domain a selector names (checked as `field`), or None."""
     check_id_or_name(field, selector.id, selector.name)
     return resources.find_domain(selector.id, selector.name)
 
 
-def _names(selector: Selector | None, user: User) -> bool:
+def _names(selector: Selector | None, user) -> bool:
     """Whether a user selector (absent: anyone) names this user."""
     if selector is None:
         return True

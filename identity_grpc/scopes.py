@@ -19,7 +19,8 @@ from .errors import InvalidArgument, Unauthenticated
 from .records import (DomainRecord, ProjectRecord, ScopeRequest, ScopedIdentity, Selector,
                       TokenInfo, UserRecord)
 from .resources import Resources, domain_record, project_record
-from .store.models import SYSTEM_TARGET, ApiKey, Domain, Project, User
+from .store import Store
+from .store.models import SYSTEM_TARGET
 from .users_and_groups import UsersAndGroups
 from .validation import check_id_or_name
 
@@ -37,8 +38,9 @@ class Scopes:
     """Owns scope resolution and effective roles per scope, with their dependency
     cache; promises that no answer outlives a change to what it was read from."""
 
-    def __init__(self, identity: UsersAndGroups, resources: Resources,
+    def __init__(self, store: Store, identity: UsersAndGroups, resources: Resources,
                  assignments: Assignments, cache: DependentCache, clock):
+        self._store = store
         self._identity = identity
         self._resources = resources
         self._assignments = assignments
@@ -73,7 +75,7 @@ class Scopes:
             return "project", project.id
         raise InvalidArgument("scope", f"unknown scope {scope.kind!r}")
 
-    def api_key_scope(self, key: ApiKey, requested: ScopeRequest) -> ScopeRequest:
+    def api_key_scope(self, key, requested: ScopeRequest) -> ScopeRequest:
         """The key's project; a scope asked for must be that very project."""
         if requested.kind != "unscoped":
             if requested.kind != "project" or self.resolve(requested)[1] != key.project_id:
@@ -81,7 +83,7 @@ class Scopes:
                                                "project; leave the scope out or name that project")
         return ScopeRequest("project", Selector(id=key.project_id))
 
-    def default_project_scope(self, user: User) -> ScopeRequest:
+    def default_project_scope(self, user) -> ScopeRequest:
         """Keystone scopes a no-scope request to the user's default project, when the
         user may use it; otherwise the token stays unscoped."""
         scoped = self.scoped(user.id, "project", user.default_project_id)
@@ -115,7 +117,7 @@ class Scopes:
         if not ids:  # nothing to look up: spare the store a query that cannot match
             return ()
         if target_type == "domain":
-            rows = Domain.select().where(Domain.id.in_(ids) & (Domain.enabled == True))  # noqa: E712
+            rows = self._store.resources.enabled_domains(ids)
             deps.update((Kind.DOMAIN, i) for i in ids)
             return tuple(sorted((domain_record(d) for d in rows), key=lambda d: d.name))
         deps.update((Kind.PROJECT, i) for i in ids)
@@ -144,7 +146,7 @@ class Scopes:
                         api_key_id: str | None = None) -> "ScopedIdentity | Refusal":
         if api_key_id is not None:
             deps.add((Kind.API_KEY, api_key_id))
-            key = ApiKey.get_or_none(ApiKey.id == api_key_id)
+            key = self._store.credentials.find(api_key_id)
             if key is None:
                 return Refusal("its api key has been deleted")
             if (key.user_id, scope_type, scope_id) != (user_id, "project", key.project_id):
@@ -152,7 +154,7 @@ class Scopes:
             if key.expires_at is not None and self._clock() >= key.expires_at:
                 return Refusal("its api key has expired")
         deps.add((Kind.USER, user_id))
-        user = User.select(User, Domain).join(Domain).where(User.id == user_id).first()
+        user = self._store.users.find_with_domain(user_id)
         if user is None:
             return Refusal("the user no longer exists")
         deps.add((Kind.DOMAIN, user.domain.id))
@@ -166,7 +168,8 @@ class Scopes:
         project = domain = None
         if scope_type == "project":
             deps.add((Kind.PROJECT, scope_id))
-            row = Project.select(Project, Domain).join(Domain).where(Project.id == scope_id).first()
+            found = self._resources.projects_with_domains([scope_id])
+            row = found[0] if found else None
             if row is None:
                 return Refusal("the project no longer exists")
             deps.add((Kind.DOMAIN, row.domain.id))
@@ -177,7 +180,7 @@ class Scopes:
             deps.update((Kind.PROJECT, p) for p in ancestors)
         elif scope_type == "domain":
             deps.add((Kind.DOMAIN, scope_id))
-            row = Domain.get_or_none(Domain.id == scope_id)
+            row = self._resources.find_domain(scope_id)
             if row is None or not row.enabled:
                 return Refusal("the domain does not exist or is disabled")
             domain = domain_record(row)

@@ -33,7 +33,7 @@ from identity_grpc.bootstrap import bootstrap, load_demo
 from identity_grpc.config import Settings
 from identity_grpc.core import Core
 from identity_grpc.store import Store
-from identity_grpc.store.db import open_database
+from identity_grpc.store.db import make_database, open_database
 from identity_grpc.store.models import Tables
 from identity_grpc.tokens.keys import KeyRepository
 from identity_grpc.transport.grpc_server import create_server
@@ -186,8 +186,13 @@ def tables(bootstrapped) -> Tables:
     asks for `deployment`), bound to a store opened for the test alone and closed
     afterwards: for a test whose server runs in another process, or that reads the
     database apart from any core. A test with an in-process server uses its core's
-    own, `service.core.store.tables`."""
-    store = Store.open(bootstrapped.database_url)
+    own, `service.core.store.tables`.
+
+    The store is built on `make_database`, not opened with `Store.open`: the schema is
+    already up to date, and (while product code still uses the transitional
+    module-level models) opening one would bind the process-wide proxy to it, under
+    any core running in the test's process."""
+    store = Store(make_database(bootstrapped.database_url))
     yield store.tables
     store.close()
 

@@ -170,7 +170,6 @@ def bootstrapped(settings, store_templates, request) -> Settings:
     unless the test also asks for `deployment`. A copy of one built once per test
     process, the test's own to change."""
     store_templates.copy_into(settings, demo="deployment" in request.fixturenames)
-    open_database(settings.database_url)  # the models bound to it, as after building it
     return settings
 
 

@@ -32,7 +32,9 @@ from identity_api.v1 import identity_pb2_grpc as rpc
 from identity_grpc.bootstrap import bootstrap, load_demo
 from identity_grpc.config import Settings
 from identity_grpc.core import Core
-from identity_grpc.store.db import open_database
+from identity_grpc.store import Store
+from identity_grpc.store.db import make_database, open_database
+from identity_grpc.store.models import Tables
 from identity_grpc.tokens.keys import KeyRepository
 from identity_grpc.transport.grpc_server import create_server
 from support import ADMIN_PASSWORD, FakeClock, StoreTemplates, mysql_connect
@@ -144,7 +146,7 @@ def settings(database_url, tmp_path, hashing) -> Settings:
 
 def set_up_store(settings: Settings, demo: bool) -> None:
     """What `identity-manage setup` does (with `--demo`: and the demo dataset)."""
-    open_database(settings.database_url)
+    open_database(settings.database_url).close()
     KeyRepository.initialize(settings.key_dir, settings.max_active_keys)
     core = Core(settings)
     bootstrap(core, ADMIN_PASSWORD, settings.advertised_url)
@@ -168,7 +170,6 @@ def bootstrapped(settings, store_templates, request) -> Settings:
     unless the test also asks for `deployment`. A copy of one built once per test
     process, the test's own to change."""
     store_templates.copy_into(settings, demo="deployment" in request.fixturenames)
-    open_database(settings.database_url)  # the models bound to it, as after building it
     return settings
 
 
@@ -176,6 +177,23 @@ def bootstrapped(settings, store_templates, request) -> Settings:
 def deployment(bootstrapped) -> Settings:
     """A store initialised, bootstrapped and loaded with the demo dataset."""
     return bootstrapped
+
+
+@pytest.fixture
+def tables(bootstrapped) -> Tables:
+    """The tables of the test's bootstrapped store (with the demo dataset if the test
+    asks for `deployment`), bound to a store opened for the test alone and closed
+    afterwards: for a test whose server runs in another process, or that reads the
+    database apart from any core. A test with an in-process server uses its core's
+    own, `service.core.store.tables`.
+
+    The store is built on `make_database`, not opened with `Store.open`: the schema is
+    already up to date, and (while product code still uses the transitional
+    module-level models) opening one would bind the process-wide proxy to it, under
+    any core running in the test's process."""
+    store = Store(make_database(bootstrapped.database_url))
+    yield store.tables
+    store.close()
 
 
 def store_env(settings: Settings) -> dict[str, str]:

@@ -295,8 +295,9 @@ def _table_order(names: list[str]) -> list[str]:
     """Tables referenced before the tables referencing them (the models' order),
     then any other (the schema version)."""
     import peewee
-    from identity_grpc.store.models import ALL_MODELS
-    ordered = [m._meta.table_name for m in peewee.sort_models(ALL_MODELS)]
+    from identity_grpc.store.models import Tables
+    tables = Tables(peewee.SqliteDatabase(None))  # never opened: names and references only
+    ordered = [m._meta.table_name for m in peewee.sort_models(tables.all)]
     return [t for t in ordered if t in names] + sorted(set(names) - set(ordered))
 
 

@@ -16,7 +16,6 @@ import grpc
 import pytest
 from identity_api.admin.v1 import admin_pb2 as apb
 
-from identity_grpc.store.models import GroupMembership, Project, RoleAssignment, User
 from support import rpc_error
 
 CODE = grpc.StatusCode
@@ -58,12 +57,13 @@ def big_domain(admin, service):
                                                                          domain_id=domain.id))
     users = [uuid.uuid4().hex for _ in range(60)]
     projects = [uuid.uuid4().hex for _ in range(60)]
+    tables = service.core.store.tables
     with service.core.db.atomic():
-        _bulk(User, [{"id": u, "name": f"user-{i:02d}", "domain": domain.id}
-                     for i, u in enumerate(users)])
-        _bulk(Project, [{"id": p, "name": f"project-{i:02d}", "domain": domain.id}
-                        for i, p in enumerate(projects)])
-        _bulk(GroupMembership, [{"user": u, "group": group.id} for u in users])
+        _bulk(tables.User, [{"id": u, "name": f"user-{i:02d}", "domain": domain.id}
+                            for i, u in enumerate(users)])
+        _bulk(tables.Project, [{"id": p, "name": f"project-{i:02d}", "domain": domain.id}
+                               for i, p in enumerate(projects)])
+        _bulk(tables.GroupMembership, [{"user": u, "group": group.id} for u in users])
     roles = {r: service.core.assignments.find_role(r).id
              for r in ("admin", "manager", "member", "reader")}
     for role in ("admin", "member"):
@@ -130,6 +130,8 @@ def test_pages_of_any_size_make_the_same_list(admin, service, big_domain):
     projects, inside a project's roles, between grants): together they are the
     list one big page gives, in the same order."""
     domain_id, group_id, users, _, roles = big_domain
+    tables = service.core.store.tables
+    GroupMembership, Project = tables.GroupMembership, tables.Project
     with service.core.db.atomic():  # a smaller group, so that small pages stay few
         GroupMembership.delete().where((GroupMembership.group == group_id)
                                        & GroupMembership.user.not_in(users[:2])).execute()
@@ -168,9 +170,9 @@ def test_grants_that_expand_into_nothing_still_end_the_list(admin, service):
     groups = [admin.call(admin.groups.CreateGroup, apb.CreateGroupRequest(name=f"empty-{i}")).id
               for i in range(12)]
     with service.core.db.atomic():
-        _bulk(RoleAssignment, [{"actor_type": "group", "actor_id": g, "target_type": "domain",
-                                "target_id": "default", "role": role, "inherited": False}
-                               for g in groups])
+        _bulk(service.core.store.tables.RoleAssignment,
+              [{"actor_type": "group", "actor_id": g, "target_type": "domain",
+                "target_id": "default", "role": role, "inherited": False} for g in groups])
     whole = read_all(admin, 1000, effective=True)[0]
     pages = read_all(admin, 2, effective=True)
     assert [r for p in pages for r in p] == whole

@@ -20,7 +20,6 @@ from identity_client.policy import Enforcer
 from identity_client.session import EndpointNotFound, Session, SessionExpired
 from identity_client.verifier import TokenRejected, TokenVerifier
 
-from identity_grpc.store.models import Domain, Project, User
 from identity_grpc.tokens.keys import KeyRepository
 from support import DEMO_PASSWORDS, auth_md, login, project_scope, validate
 
@@ -69,6 +68,8 @@ def tampered(token: str) -> str:
 
 
 def ids(service):
+    tables = service.core.store.tables
+    User, Project, Domain = tables.User, tables.Project, tables.Domain
     return {
         "alice": User.get(User.name == "alice").id, "nova": User.get(User.name == "nova").id,
         "acme": Project.get(Project.name == "acme").id,
@@ -696,7 +697,7 @@ def test_domain_admin_sees_the_instances_of_every_project_of_its_domain(service,
     foo_admin = core.users_and_groups.create_user("foo-admin", foo, "foo-admin-password")
     core.assignments.grant(role_id(service, "admin"), target_type="domain", target_id=foo,
                            user_id=foo_admin.id)
-    projects = {p.name: p.id for p in Project.select()}
+    projects = {p.name: p.id for p in core.store.tables.Project.select()}
     instances = {projects["acme"]: ["acme-vm"], projects["bar"]: ["bar-vm1", "bar-vm2"],
                  projects["baz"]: ["baz-vm"], projects["cyberdyne"]: ["skynet"]}
 

@@ -12,7 +12,7 @@ from test_gateway_admin import call
 
 def _entities(core) -> dict[str, str]:
     """An id of each kind of entity the demo deployment holds."""
-    from identity_grpc.store.models import Endpoint, Region, Service
+    tables = core.store.tables
     default = core.resources.find_domain("default")
     return {
         "domain": core.resources.find_domain(name="Foo").id,
@@ -20,9 +20,9 @@ def _entities(core) -> dict[str, str]:
         "user": core.users_and_groups.find_user(name="alice", domain_id="default").id,
         "group": core.users_and_groups.find_group("devs", "default").id,
         "role": core.assignments.find_role("member").id,
-        "region": Region.select().first().id,
-        "service": Service.select().first().id,
-        "endpoint": Endpoint.select().first().id,
+        "region": tables.Region.select().first().id,
+        "service": tables.Service.select().first().id,
+        "endpoint": tables.Endpoint.select().first().id,
     }
 
 

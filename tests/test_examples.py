@@ -33,10 +33,10 @@ PREPARE = """
 import sys
 from identity_grpc.config import load_settings
 from identity_grpc.core import Core
-from identity_grpc.store.models import Domain, Endpoint
 
 settings = load_settings(sys.argv[1])
 core = Core(settings)
+Domain, Endpoint = core.store.tables.Domain, core.store.tables.Endpoint
 try:
     for endpoint in Endpoint.select().where(Endpoint.url == sys.argv[2]):
         core.catalog.update_endpoint(endpoint.id, url=sys.argv[3])

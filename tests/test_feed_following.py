@@ -15,7 +15,7 @@ import pytest
 from identity_api.v1 import identity_pb2 as pb
 
 from conftest import ServerProcess
-from identity_grpc.store.models import Change, RevocationEvent, is_sqlite
+from identity_grpc.store.models import is_sqlite
 from support import auth_md, login, project_scope, role_names, validate
 
 pytestmark = pytest.mark.every_backend
@@ -79,6 +79,7 @@ def pruning_replica(service):
 
 def test_pruning_keeps_the_newest_row_so_ids_keep_rising(service, stub):
     core = service.core
+    RevocationEvent, Change = core.store.tables.RevocationEvent, core.store.tables.Change
     nova = login(stub, "nova", project_scope("service")).token
     for _ in range(3):
         _revoke(stub, nova, login(stub, "alice", project_scope("acme")).token)
@@ -111,6 +112,7 @@ def test_a_pruning_replica_still_follows_revocations_and_role_removals(
 def test_a_revocation_reusing_a_consumed_id_is_still_applied_by_the_other_replica(
         service, stub, replica):
     core = service.core
+    RevocationEvent = core.store.tables.RevocationEvent
     nova = login(stub, "nova", project_scope("service")).token
     decoy = login(stub, "alice", project_scope("acme")).token
     alice = login(stub, "alice", project_scope("cyberdyne")).token
@@ -127,6 +129,7 @@ def test_a_revocation_reusing_a_consumed_id_is_still_applied_by_the_other_replic
 def test_a_role_removal_reusing_a_consumed_change_id_takes_effect_on_the_other_replica(
         service, stub, replica):
     core = service.core
+    Change = core.store.tables.Change
     alice = login(stub, "alice", project_scope("acme"))
     while time.time() % 1 > 0.3:  # the same change ("user", alice) twice in one second
         time.sleep(0.01)

@@ -12,7 +12,6 @@ import pytest
 from identity_api.admin.v1 import admin_pb2 as apb
 
 from conftest import start_service
-from identity_grpc.store.models import GroupMembership, Project, User
 from support import AdminClient, system_admin_token
 from test_gateway_admin import call
 
@@ -33,6 +32,8 @@ def capped(deployment):
     group = admin.call(admin.groups.CreateGroup, apb.CreateGroupRequest(name="everyone",
                                                                          domain_id=domain.id))
     users = [uuid.uuid4().hex for _ in range(60)]
+    tables = running.core.store.tables
+    User, Project, GroupMembership = tables.User, tables.Project, tables.GroupMembership
     with running.core.db.atomic():
         User.insert_many([{"id": u, "name": f"user-{i:02d}", "domain": domain.id}
                           for i, u in enumerate(users)]).execute()
@@ -44,7 +45,7 @@ def capped(deployment):
         actor=apb.Actor(group_id=group.id), target=apb.Target(domain_id=domain.id),
         inherited=True))
     yield {"base": f"http://127.0.0.1:{http.port}", "token": token, "domain": domain.id,
-           "group": group.id, "user": users[0]}
+           "group": group.id, "user": users[0], "tables": tables}
     http.stop()
     running.stop()
 
@@ -99,6 +100,7 @@ def test_a_list_within_the_limit_is_whole_and_not_marked(capped):
 
 def test_a_list_of_exactly_the_limit_is_whole_and_not_marked(capped):
     c = capped
+    User = c["tables"].User
     doomed = [u.id for u in User.select(User.id).where(User.domain == c["domain"])
               .order_by(User.name).offset(LIMIT)]
     User.delete().where(User.id.in_(doomed)).execute()  # 60 - 10: the group keeps 50

@@ -19,8 +19,6 @@ from identity_grpc.bootstrap import bootstrap
 from identity_grpc.config import Settings
 from identity_grpc.core import Core
 from identity_grpc.store.db import open_database
-from identity_grpc.store.models import (Domain, Group, GroupMembership, Password, Project,
-                                        RoleAssignment, User)
 from identity_grpc.synthetic import Shape, Sizes, domain_name, project_name, user_name
 from identity_grpc.tokens.keys import KeyRepository
 from plans import QueryLog, full_scans
@@ -83,7 +81,10 @@ def exercise_hot_paths(stub, shape: Shape, user: int = 0) -> None:
         stub.Catalog(pb.CatalogRequest(), metadata=auth_md(token))
 
 
-def test_generate_loads_the_deployment_and_the_probe_user_works(bootstrapped):
+def test_generate_loads_the_deployment_and_the_probe_user_works(bootstrapped, tables):
+    t = tables
+    Domain, Project, User, Password = t.Domain, t.Project, t.User, t.Password
+    Group, GroupMembership, RoleAssignment = t.Group, t.GroupMembership, t.RoleAssignment
     before = {m: m.select().count() for m in (Domain, Project, User, Password, Group,
                                               GroupMembership, RoleAssignment)}
     result = manage(bootstrapped, "generate", *SIZE_FLAGS)
@@ -91,7 +92,6 @@ def test_generate_loads_the_deployment_and_the_probe_user_works(bootstrapped):
     assert "generated 1,227 rows" in result.stdout and "rows/s" in result.stdout
     assert "assignments" in result.stderr  # the progress lines
 
-    open_database(bootstrapped.database_url)
     added = {m: m.select().count() - n for m, n in before.items()}
     assert added == {Domain: 5, Project: 60, User: 200, Password: 200, Group: 12,
                      GroupMembership: 250, RoleAssignment: 500}
@@ -123,11 +123,12 @@ def test_generate_loads_the_deployment_and_the_probe_user_works(bootstrapped):
         running.stop()
 
 
-def test_generate_refuses_a_second_run_and_a_store_not_set_up(bootstrapped, tmp_path):
+def test_generate_refuses_a_second_run_and_a_store_not_set_up(bootstrapped, tables, tmp_path):
     assert manage(bootstrapped, "generate", *SIZE_FLAGS).returncode == 0
     again = manage(bootstrapped, "generate", *SIZE_FLAGS)
     assert again.returncode == 1
     assert "already holds generated data" in again.stderr and "fresh store" in again.stderr
+    Domain = tables.Domain
     assert Domain.select().where(Domain.name.startswith("gen-domain-")).count() == 5
 
     bare = bootstrapped.replace(database_url=f"sqlite:///{tmp_path}/bare.db")

@@ -14,8 +14,7 @@ import time
 
 import pytest
 
-from identity_grpc.store import models
-from identity_grpc.store.db import open_database
+from identity_grpc.store import Store
 
 pytestmark = pytest.mark.slow
 
@@ -90,24 +89,26 @@ def mariadb(tmp_path):
     server.stop()
 
 
-def _open(server: PrivateMariaDB):
-    return open_database(f"mysql://root@127.0.0.1:{server.port}/identity")
+def _open(server: PrivateMariaDB) -> Store:
+    return Store.open(f"mysql://root@127.0.0.1:{server.port}/identity")
 
 
 def test_feed_ids_are_not_reused_after_the_newest_rows_were_deleted_and_mariadb_restarted(
         mariadb):
     mariadb.sql("CREATE DATABASE identity")
-    db = _open(mariadb)
-    ids = [models.Change.create(entity="user", entity_id=f"u{i}").id for i in range(3)]
-    event_ids = [models.RevocationEvent.create(user_id="u", issued_before=i, expires_at=1).id
+    store = _open(mariadb)
+    Change, RevocationEvent = store.tables.Change, store.tables.RevocationEvent
+    ids = [Change.create(entity="user", entity_id=f"u{i}").id for i in range(3)]
+    event_ids = [RevocationEvent.create(user_id="u", issued_before=i, expires_at=1).id
                  for i in range(3)]
-    models.Change.delete().where(models.Change.id > ids[0]).execute()
-    models.RevocationEvent.delete().where(models.RevocationEvent.id > event_ids[0]).execute()
-    db.close()
+    Change.delete().where(Change.id > ids[0]).execute()
+    RevocationEvent.delete().where(RevocationEvent.id > event_ids[0]).execute()
+    store.close()
     mariadb.stop()
     mariadb.start()
-    db = _open(mariadb)
-    assert models.Change.create(entity="user", entity_id="after").id > ids[-1]
-    assert models.RevocationEvent.create(user_id="u", issued_before=9,
-                                         expires_at=1).id > event_ids[-1]
-    db.close()
+    store = _open(mariadb)
+    Change, RevocationEvent = store.tables.Change, store.tables.RevocationEvent
+    assert Change.create(entity="user", entity_id="after").id > ids[-1]
+    assert RevocationEvent.create(user_id="u", issued_before=9,
+                                  expires_at=1).id > event_ids[-1]
+    store.close()

@@ -58,7 +58,7 @@ def openstack(service, gateway) -> Openstack:
 
 
 def _ids(service) -> dict:
-    from identity_grpc.store.models import Project, User
+    User, Project = service.core.store.tables.User, service.core.store.tables.Project
     return {"admin_user": User.get(User.name == "admin").id,
             "admin_project": Project.get(Project.name == "admin").id}
 

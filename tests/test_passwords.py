@@ -8,7 +8,6 @@ import pytest
 from conftest import start_service
 from identity_grpc.errors import InvalidArgument
 from identity_grpc.passwords import MAX_PASSWORD_BYTES, Passwords, check_acceptable
-from identity_grpc.store.models import Password
 from support import login, password_request, rpc_error, time_ratio
 
 OWASP_PREFIX = "$argon2id$v=19$m=19456,t=2,p=1$"
@@ -19,7 +18,9 @@ def _alice_id(service) -> str:
     return service.core.users_and_groups.find_user(name="alice", domain_id="default").id
 
 
-def _rows(user_id: str) -> list[tuple[int, str]]:
+def _rows(service, user_id: str) -> list[tuple[int, str]]:
+    """The user's password rows (id, hash), oldest first, read on `service`'s store."""
+    Password = service.core.store.tables.Password
     return [(p.id, p.hash) for p in Password.select().where(Password.user == user_id)
             .order_by(Password.id)]
 
@@ -37,43 +38,43 @@ def _wrong_password_details(stub) -> str:
 # ---- storage ------------------------------------------------------------------------
 
 def test_stored_hash_is_argon2id_with_owasp_parameters(service):
-    rows = _rows(_alice_id(service))
+    rows = _rows(service, _alice_id(service))
     assert len(rows) == 1
     assert rows[0][1].startswith(OWASP_PREFIX), rows[0][1]
 
 
 def test_hash_is_rewritten_in_place_when_the_parameters_change(service):
     alice = _alice_id(service)
-    [(row_id, before)] = _rows(alice)
+    [(row_id, before)] = _rows(service, alice)
     stronger = start_service(service.core.settings.replace(argon2_time_cost=3))
     try:
         login(stronger.stub, "alice")
-        [(same_id, after)] = _rows(alice)
+        [(same_id, after)] = _rows(service, alice)
         assert same_id == row_id  # updated, not a new history entry
         assert after != before and after.startswith("$argon2id$v=19$m=19456,t=3,p=1$"), after
         # The rehashed password still works, and a login with these parameters
         # leaves the row alone.
         assert login(stronger.stub, "alice").token
-        assert _rows(alice) == [(row_id, after)]
+        assert _rows(service, alice) == [(row_id, after)]
     finally:
         stronger.stop()
 
 
 def test_hash_is_not_rewritten_when_the_parameters_are_unchanged(service, stub):
     alice = _alice_id(service)
-    before = _rows(alice)
+    before = _rows(service, alice)
     for _ in range(2):
         login(stub, "alice")
-    assert _rows(alice) == before
+    assert _rows(service, alice) == before
 
 
 def test_wrong_password_does_not_rehash(service):
     alice = _alice_id(service)
-    before = _rows(alice)
+    before = _rows(service, alice)
     stronger = start_service(service.core.settings.replace(argon2_time_cost=3))
     try:
         _wrong_password_details(stronger.stub)
-        assert _rows(alice) == before
+        assert _rows(service, alice) == before
     finally:
         stronger.stop()
 

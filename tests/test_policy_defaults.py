@@ -25,7 +25,7 @@ from identity_api.v1 import identity_pb2_grpc as igrpc
 from conftest import start_service
 from identity_grpc.core import Core
 from identity_grpc.policy import DEFAULT_RULES
-from identity_grpc.store.models import DEFAULT_DOMAIN_ID, Endpoint
+from identity_grpc.store.models import DEFAULT_DOMAIN_ID
 from support import DEMO_PASSWORDS, project_scope, rpc_error
 from test_gateway_discovery import fetch
 
@@ -555,6 +555,7 @@ def _endpoint(w) -> str:
 
 
 def _an_endpoint(w) -> str:
+    Endpoint = w.core.store.tables.Endpoint
     return Endpoint.select(Endpoint.id).order_by(Endpoint.id).first().id
 
 

@@ -8,14 +8,13 @@ import pytest
 from identity_api.admin.v1 import admin_pb2 as apb
 
 from conftest import ServerProcess, start_service
-from identity_grpc.store.models import Group, Project, User
 from support import AdminClient, rpc_error, system_admin_token
 from test_gateway_admin import call
 from test_replicas import CALL_TIMEOUT, OK, at_once
 
 CODE = grpc.StatusCode
 QUOTAS = {"users": 3, "groups": 2, "projects": 2}
-MODELS = {"users": User, "groups": Group, "projects": Project}
+TABLES = {"users": "User", "groups": "Group", "projects": "Project"}
 
 
 def _settings(deployment, **quotas):
@@ -61,7 +60,7 @@ def test_one_past_the_quota_is_refused_on_both_transports_naming_it(limited, kin
     assert status == 429, raw
     assert f"max_{kind}_per_domain" in body["error"]["message"]
     assert "Retry-After" not in headers
-    model = MODELS[kind]
+    model = getattr(limited.core.store.tables, TABLES[kind])
     assert model.select().where(model.domain == domain.id).count() == QUOTAS[kind]
     # Each domain is counted apart.
     other = admin.call(admin.domains.CreateDomain, apb.CreateDomainRequest(name="other"))
@@ -86,7 +85,8 @@ def test_two_creates_racing_for_the_last_place_get_exactly_one_through(deploymen
         token = system_admin_token(first.stub)
         admins = [AdminClient(first.channel, token), AdminClient(second.channel, token)]
         for round_ in range(6):
-            for kind, model in MODELS.items():
+            for kind, table in TABLES.items():
+                model = getattr(first.core.store.tables, table)
                 domain = admins[0].call(admins[0].domains.CreateDomain, apb.CreateDomainRequest(
                     name=f"race-{kind}-{round_}"))
                 outcomes = at_once([lambda a=a, i=i: _create(a, kind, f"{kind}-{i}", domain.id)

@@ -31,8 +31,6 @@ import pytest
 from identity_api.admin.v1 import admin_pb2 as apb
 
 from conftest import ServerProcess
-from identity_grpc.store.models import (Domain, Endpoint, Group, GroupMembership, Project, Role,
-                                        RoleAssignment, User)
 from identity_grpc.tokens.keys import KeyRepository
 from support import AdminClient, clean_env, login, project_scope, system_admin_token, validate
 
@@ -94,6 +92,13 @@ def replicas(service, replica) -> list[Replica]:
     return [Replica(service.channel, token), Replica(replica.channel, token)]
 
 
+@pytest.fixture
+def tables(service):
+    """What the replicas wrote, as the database holds it: the tables of the in-process
+    replica's own store (this module's tests all run `service`)."""
+    return service.core.store.tables
+
+
 def create_user(r: Replica, name: str, **fields) -> apb.User:
     return r.call(r.users.CreateUser, apb.CreateUserRequest(name=name, domain_id="default", **fields))
 
@@ -125,7 +130,7 @@ PER_THREAD = 4
 
 
 @pytest.mark.slow
-def test_distinct_entities_created_through_both_replicas_all_exist(replicas):
+def test_distinct_entities_created_through_both_replicas_all_exist(replicas, tables):
     def batch(thread: int) -> list[str]:
         r = replicas[thread % 2]
         ids = []
@@ -136,7 +141,7 @@ def test_distinct_entities_created_through_both_replicas_all_exist(replicas):
 
     created = all_ok(at_once([lambda t=t: batch(t) for t in range(THREADS)]))
     names = [f"bulk-{t}-{i}" for t in range(THREADS) for i in range(PER_THREAD)]
-    for model in (User, Project, Group):
+    for model in (tables.User, tables.Project, tables.Group):
         assert names_in_store(model, names) == sorted(names), model.__name__
     # And each replica lists every one of them.
     ids = {i for batch_ids in created for i in batch_ids}
@@ -155,12 +160,12 @@ def test_distinct_entities_created_through_both_replicas_all_exist(replicas):
 CLAIMANTS = 6
 ROUNDS = 3
 RACES = 30  # rounds of a race that collides only now and then
-CLASHES = {  # how each kind is created, the end of its clash message, the model holding it
-    "user": (create_user, "already exists in domain default", User),
-    "project": (create_project, "already exists in domain default", Project),
-    "group": (create_group, "already exists in domain default", Group),
-    "role": (create_role, "already exists", Role),
-    "domain": (create_domain, "already exists", Domain),
+CLASHES = {  # how each kind is created, the end of its clash message, the table holding it
+    "user": (create_user, "already exists in domain default", "User"),
+    "project": (create_project, "already exists in domain default", "Project"),
+    "group": (create_group, "already exists in domain default", "Group"),
+    "role": (create_role, "already exists", "Role"),
+    "domain": (create_domain, "already exists", "Domain"),
 }
 
 
@@ -172,8 +177,9 @@ def clashes(outcomes: list[Outcome]) -> Counter:
 
 
 @pytest.mark.slow
-def test_one_unique_name_claimed_through_both_replicas_is_taken_once(replicas):
-    for kind, (create, clash, model) in CLASHES.items():
+def test_one_unique_name_claimed_through_both_replicas_is_taken_once(replicas, tables):
+    for kind, (create, clash, table) in CLASHES.items():
+        model = getattr(tables, table)
         for round_ in range(ROUNDS):
             name = f"contested-{kind}-{round_}"
             outcomes = at_once([lambda i=i: create(replicas[i % 2], name)
@@ -186,7 +192,7 @@ def test_one_unique_name_claimed_through_both_replicas_is_taken_once(replicas):
 
 
 @pytest.mark.slow
-def test_a_name_freed_while_others_claim_it_is_taken_at_most_once(replicas):
+def test_a_name_freed_while_others_claim_it_is_taken_at_most_once(replicas, tables):
     """Its holder deleted through one replica while claimants ask for the name through
     both: each claimant either gets it or is told it exists (before the delete, or
     after another claimant won), whoever wins the race. On MariaDB the claimants
@@ -204,6 +210,7 @@ def test_a_name_freed_while_others_claim_it_is_taken_at_most_once(replicas):
         assert {o.details for o in claims if o.code == ALREADY_EXISTS} <= {
             f"a user named {name!r} already exists in domain default"}
         winners = [o.value.id for o in claims if o.code == OK]
+        User = tables.User
         assert [u.id for u in User.select().where(User.name == name)] == winners
 
 
@@ -226,26 +233,27 @@ def remove_member(r: Replica, group_id: str, user_id: str):
                                                                            user_id=user_id))
 
 
-def members(group_id: str) -> list[str]:
+def members(tables, group_id: str) -> list[str]:
     """The group's members as the database holds them."""
+    GroupMembership = tables.GroupMembership
     return sorted(m.user_id for m in
                   GroupMembership.select().where(GroupMembership.group == group_id))
 
 
 @pytest.mark.slow
-def test_concurrent_adds_to_one_group_all_land(replicas):
+def test_concurrent_adds_to_one_group_all_land(replicas, tables):
     group = create_group(replicas[0], "crowd").id
     users = _users(replicas[1], "member", MEMBERS)
     # Each user added twice, once through each replica: adding is idempotent.
     all_ok(at_once([lambda u=u, r=r: add_member(r, group, u) for u in users for r in replicas]))
-    assert members(group) == sorted(users)
+    assert members(tables, group) == sorted(users)
     for r in replicas:
         listed = r.call(r.groups.ListGroupUsers, apb.GetRequest(id=group)).users
         assert sorted(u.id for u in listed) == sorted(users)
 
 
 @pytest.mark.slow
-def test_members_removed_and_added_again_at_once_all_succeed(replicas):
+def test_members_removed_and_added_again_at_once_all_succeed(replicas, tables):
     """Each member removed through one replica while added again, twice through each:
     every call succeeds, whichever order they land in. On MariaDB the adds waiting on the
     removed row deadlock one another; they are run again."""
@@ -259,11 +267,11 @@ def test_members_removed_and_added_again_at_once_all_succeed(replicas):
             calls.append(lambda u=u: remove_member(replicas[round_ % 2], group, u))
             calls += [lambda u=u, r=r: add_member(r, group, u) for r in replicas * 2]
         all_ok(at_once(calls))
-        for u in set(users) - set(members(group)):  # removed last: back in for the next round
+        for u in set(users) - set(members(tables, group)):  # removed last: back in for the next round
             add_member(replicas[0], group, u)
     for r in replicas:
         listed = r.call(r.groups.ListGroupUsers, apb.GetRequest(id=group)).users
-        assert sorted(u.id for u in listed) == members(group) == sorted(users)
+        assert sorted(u.id for u in listed) == members(tables, group) == sorted(users)
 
 
 def grant_request(project_id: str, user_id: str, role_id: str) -> apb.GrantRequest:
@@ -271,14 +279,15 @@ def grant_request(project_id: str, user_id: str, role_id: str) -> apb.GrantReque
                             target=apb.Target(project_id=project_id))
 
 
-def grants_on(project_id: str) -> list[tuple[str, str]]:
+def grants_on(tables, project_id: str) -> list[tuple[str, str]]:
+    RoleAssignment = tables.RoleAssignment
     stored = RoleAssignment.select().where((RoleAssignment.target_type == "project")
                                            & (RoleAssignment.target_id == project_id))
     return sorted((a.actor_id, a.role_id) for a in stored)
 
 
 @pytest.mark.slow
-def test_concurrent_grants_on_one_project_all_land(replicas):
+def test_concurrent_grants_on_one_project_all_land(replicas, tables):
     project = create_project(replicas[0], "busy").id
     users = _users(replicas[1], "grantee", MEMBERS // 2)
     roles = [create_role(replicas[i % 2], f"busy-role-{i}").id for i in range(2)]
@@ -287,7 +296,7 @@ def test_concurrent_grants_on_one_project_all_land(replicas):
                                                        grant_request(project, u, role))
                     for u in users for role in roles for r in replicas]))
     expected = sorted((u, role) for u in users for role in roles)
-    assert grants_on(project) == expected
+    assert grants_on(tables, project) == expected
     for r in replicas:
         listed = r.call(r.assignments.ListRoleAssignments,
                         apb.ListRoleAssignmentsRequest(project_id=project)).role_assignments
@@ -295,7 +304,7 @@ def test_concurrent_grants_on_one_project_all_land(replicas):
 
 
 @pytest.mark.slow
-def test_grants_revoked_and_made_again_at_once_all_succeed(replicas):
+def test_grants_revoked_and_made_again_at_once_all_succeed(replicas, tables):
     """Each grant revoked through one replica while made again, twice through each:
     every call succeeds (MariaDB deadlocks are run again), and the grants end as stored."""
     project = create_project(replicas[0], "flapping").id
@@ -313,9 +322,9 @@ def test_grants_revoked_and_made_again_at_once_all_succeed(replicas):
                                               grant_request(project, u, role))
                       for r in replicas * 2]
         all_ok(at_once(calls))
-        for u in set(users) - {a for a, _ in grants_on(project)}:
+        for u in set(users) - {a for a, _ in grants_on(tables, project)}:
             replicas[0].call(replicas[0].assignments.GrantRole, grant_request(project, u, role))
-    assert grants_on(project) == sorted((u, role) for u in users)
+    assert grants_on(tables, project) == sorted((u, role) for u in users)
 
 
 @pytest.mark.slow
@@ -347,7 +356,7 @@ def test_concurrent_updates_of_different_fields_of_one_user_all_land(replicas, s
 # ---- (d) what a write refers to, deleted under it ----------------------------------------------
 
 @pytest.mark.slow
-def test_endpoints_created_for_a_service_being_deleted_get_ok_or_not_found(replicas):
+def test_endpoints_created_for_a_service_being_deleted_get_ok_or_not_found(replicas, tables):
     """A service deleted through one replica while endpoints are added to it through
     both: an endpoint is created (and goes with the service) or NOT_FOUND names the
     service. Before, the insert's foreign key failure was INTERNAL on every backend,
@@ -368,6 +377,7 @@ def test_endpoints_created_for_a_service_being_deleted_get_ok_or_not_found(repli
         for o in outcomes[1:]:
             assert o.code == OK or (o.code == grpc.StatusCode.NOT_FOUND
                                     and o.details == f"service {service_id} not found"), o
+        Endpoint = tables.Endpoint
         assert Endpoint.select().where(Endpoint.service == service_id).count() == 0
 
 

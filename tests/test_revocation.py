@@ -7,7 +7,6 @@ import grpc
 import pytest
 from identity_api.v1 import identity_pb2 as pb
 
-from identity_grpc.store.models import RevocationEvent
 from support import auth_md, login, project_scope, role_names, rpc_error, validate
 
 UNAUTHENTICATED = grpc.StatusCode.UNAUTHENTICATED
@@ -157,6 +156,7 @@ def test_disabling_a_domain_refuses_tokens_of_its_projects_and_users(stub, servi
 def test_revocation_records_expire_with_the_tokens_they_match(stub, service, nova):
     alice = login(stub, "alice", project_scope("acme"))
     _revoke(stub, nova, alice.token)
+    RevocationEvent = service.core.store.tables.RevocationEvent
     event = RevocationEvent.get(RevocationEvent.audit_id == alice.token_info.audit_ids[0])
     assert event.expires_at == alice.token_info.expires_at.seconds
     service.core.watcher.prune(now=event.expires_at - 1)

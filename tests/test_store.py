@@ -4,14 +4,10 @@ runs each test on SQLite and on PostgreSQL)."""
 import re
 
 import pytest
-from playhouse.migrate import SchemaMigrator, migrate
 
 from identity_grpc.core import Core
 from identity_grpc.errors import AlreadyExists
-from identity_grpc.store import models, schema
-from identity_grpc.store.db import make_database, open_database
-from identity_grpc.store.models import (DEFAULT_DOMAIN_ID, Domain, GroupMembership, Password,
-                                        RoleAssignment, User)
+from identity_grpc.store.models import DEFAULT_DOMAIN_ID
 from identity_grpc.tokens.keys import KeyRepository
 
 pytestmark = pytest.mark.every_backend
@@ -51,10 +47,12 @@ def test_names_are_unique_within_their_domain(core):
     core.assignments.create_role("auditor")
     with pytest.raises(AlreadyExists, match="auditor"):
         core.assignments.create_role("auditor")
+    User = core.store.tables.User
     assert User.select().where(User.name == "erin").count() == 2
 
 
 def test_a_refused_duplicate_leaves_no_partial_rows(core):
+    Password = core.store.tables.Password
     core.users_and_groups.create_user("erin", DEFAULT_DOMAIN_ID, "erinpassword1")
     passwords = Password.select().count()
     with pytest.raises(AlreadyExists):
@@ -69,6 +67,8 @@ def test_deleting_a_user_removes_its_passwords_memberships_and_assignments(core)
     role = core.assignments.create_role("auditor")
     core.assignments.grant(role.id, target_type="domain", target_id=DEFAULT_DOMAIN_ID, user_id=user.id)
     core.users_and_groups.delete_user(user.id)
+    t = core.store.tables
+    Password, GroupMembership, RoleAssignment = t.Password, t.GroupMembership, t.RoleAssignment
     assert not Password.select().where(Password.user == user.id).exists()
     assert not GroupMembership.select().where(GroupMembership.user == user.id).exists()
     assert not RoleAssignment.select().where(RoleAssignment.actor_id == user.id).exists()

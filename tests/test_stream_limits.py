@@ -16,7 +16,6 @@ from identity_client.verifier import TokenRejected, TokenVerifier
 
 from conftest import ServerProcess, start_service
 from identity_grpc.records import ScopeRequest, Selector, TokenCredentials
-from identity_grpc.store.models import RevocationEvent, User
 from support import DEMO_PASSWORDS, auth_md, login, project_scope, rescope, system_admin_token
 
 EXHAUSTED = grpc.StatusCode.RESOURCE_EXHAUSTED
@@ -214,6 +213,7 @@ def test_many_revocations_of_one_user_fold_into_one_cutoff(folding_service, fold
     consumers; tokens issued afterwards stay valid. (Every backend.)"""
     service, replica = folding_service, folding_replica
     stub, core = service.stub, service.core
+    RevocationEvent = core.store.tables.RevocationEvent
     verifier = consumer(service)
     try:
         alice = login(stub, "alice", project_scope("acme"))
@@ -277,7 +277,7 @@ def test_ten_thousand_revocations_by_one_user_leave_every_consumer_local(unthrot
     if not service.core.settings.database_url.startswith("sqlite"):
         pytest.skip("the 10,000-revocation flood runs on SQLite only (time); folding's "
                     "store work is checked on every backend by the test above")
-    stub = service.stub
+    stub, tables = service.stub, service.core.store.tables
     first = consumer(service)
     second = None
     try:
@@ -310,7 +310,7 @@ def test_ten_thousand_revocations_by_one_user_leave_every_consumer_local(unthrot
         assert events <= FOLD_DEFAULT + 10, events
         assert sum(m.ByteSize() for m in messages) < 64 * 1024
         assert len(service.core.revocations) <= FOLD_DEFAULT + 10
-        assert RevocationEvent.select().count() <= 2 * FOLD_DEFAULT
+        assert tables.RevocationEvent.select().count() <= 2 * FOLD_DEFAULT
 
         # A consumer started afterwards gets the whole snapshot and is local too.
         second = consumer(service)
@@ -321,7 +321,7 @@ def test_ten_thousand_revocations_by_one_user_leave_every_consumer_local(unthrot
             with pytest.raises(TokenRejected, match="revoked"):
                 verifier.check(last_revoked)
             assert verifier.stats["remote_validations"] == calls
-        alice_id = User.get(User.name == "alice").id
+        alice_id = tables.User.get(tables.User.name == "alice").id
         assert service.core.revocations.owned_count(alice_id) <= FOLD_DEFAULT
     finally:
         first.close()
@@ -339,7 +339,8 @@ def test_a_snapshot_past_four_mebibytes_reaches_a_new_consumer_in_chunks(service
         pytest.skip("the snapshot's size does not depend on the backend: SQLite only (time)")
     stub, count = service.stub, 60_000
     now = int(service.clock())
-    table = RevocationEvent._meta.table_name  # as the replicas that disabled them wrote
+    # As the replicas that disabled them wrote.
+    table = service.core.store.tables.RevocationEvent._meta.table_name
     with service.core.db.atomic():
         service.core.db.cursor().executemany(
             f'INSERT INTO "{table}" (user_id, issued_before, expires_at) VALUES (?, ?, ?)',

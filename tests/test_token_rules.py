@@ -10,7 +10,7 @@ import pytest
 from identity_api.v1 import identity_pb2 as pb
 
 from conftest import start_service
-from identity_grpc.store import models
+from identity_grpc.store.models import is_sqlite
 from identity_grpc.tokens.keys import KeyRepository
 from support import login, project_scope, rescope, rpc_error, validate
 
@@ -103,18 +103,19 @@ def test_tokens_survive_a_server_restart(deployment):
         second.stop()
 
 
-def _store_snapshot() -> dict:
-    snapshot = {m.__name__: m.select().count() for m in models.ALL_MODELS}
-    snapshot["max_event"] = models.RevocationEvent.select().order_by(
-        models.RevocationEvent.id.desc()).first()
+def _store_snapshot(tables) -> dict:
+    snapshot = {m.__name__: m.select().count() for m in tables.all}
+    snapshot["max_event"] = tables.RevocationEvent.select().order_by(
+        tables.RevocationEvent.id.desc()).first()
     return snapshot
 
 
 def test_issuing_and_validating_write_nothing(stub, service):
-    db = service.core.db.obj
-    sqlite = db.__class__.__name__ == "SqliteDatabase"
+    tables = service.core.store.tables
+    db = service.core.store.db
+    sqlite = is_sqlite(db)
     login(stub, "alice")  # any first-use work happens before we measure
-    before = _store_snapshot()
+    before = _store_snapshot(tables)
     version_before = db.execute_sql("PRAGMA data_version").fetchone()[0] if sqlite else None
     nova = login(stub, "nova", project_scope("service")).token
     alice = login(stub, "alice")
@@ -122,7 +123,7 @@ def test_issuing_and_validating_write_nothing(stub, service):
     for _ in range(3):
         validate(stub, nova, scoped)
         stub.ListProjects(pb.ListProjectsRequest(), metadata=(("x-auth-token", alice.token),))
-    assert _store_snapshot() == before
+    assert _store_snapshot(tables) == before
     if sqlite:  # data_version moves when any other connection commits to the file
         assert db.execute_sql("PRAGMA data_version").fetchone()[0] == version_before
 

@@ -19,7 +19,6 @@ from identity_api.tokens import TokenPayload, new_audit_id
 from identity_api.v1 import identity_pb2 as pb
 
 from identity_client.verifier import TokenRejected, TokenVerifier
-from identity_grpc.store.models import RevocationEvent
 from identity_grpc.tokens.codec import TokenCodec
 from sources import http_call
 from support import AdminClient, login, project_scope, system_admin_token, validate
@@ -175,7 +174,7 @@ def test_a_cutoff_refuses_tokens_of_its_own_second_and_accepts_the_next(setting,
     service, base, erin, verifier = setting
     cuts = (_grpc_cutoffs(service, erin) if transport == "grpc"
             else _http_cutoffs(base, _HTTP_CALLER[base], erin))
-    codec = service.core.codec
+    codec, RevocationEvent = service.core.codec, service.core.store.tables.RevocationEvent
     for _ in range(3):  # a loaded machine may cross into the next second: try again
         _start_of_a_second()
         before = erin.token()

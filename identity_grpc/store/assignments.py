@@ -96,8 +96,9 @@ class AssignmentStore(ConceptStore):
 
     def add_implication(self, prior_role_id: str, implied_role_id: str) -> None:
         """Idempotent: an implication already there stays as it is."""
-        self.t.ImpliedRole.insert(prior_role=prior_role_id,
-                                  implied_role=implied_role_id).on_conflict_ignore().execute()
+        ImpliedRole = self.t.ImpliedRole
+        self._once(ImpliedRole.insert(prior_role=prior_role_id, implied_role=implied_role_id),
+                   ImpliedRole.prior_role).execute()
 
     def remove_implication(self, prior_role_id: str, implied_role_id: str) -> None:
         ImpliedRole = self.t.ImpliedRole
@@ -111,9 +112,11 @@ class AssignmentStore(ConceptStore):
     def grant(self, role_id: str, actor_type: str, actor_id: str, target_type: str,
               target_id: str, inherited: bool = False) -> None:
         """Idempotent: a grant already there stays as it is."""
-        self.t.RoleAssignment.insert(actor_type=actor_type, actor_id=actor_id,
-                                     target_type=target_type, target_id=target_id, role=role_id,
-                                     inherited=inherited).on_conflict_ignore().execute()
+        RoleAssignment = self.t.RoleAssignment
+        self._once(RoleAssignment.insert(actor_type=actor_type, actor_id=actor_id,
+                                         target_type=target_type, target_id=target_id,
+                                         role=role_id, inherited=inherited),
+                   RoleAssignment.role).execute()
 
     def revoke(self, role_id: str, actor_type: str, actor_id: str, target_type: str,
                target_id: str, inherited: bool = False) -> None:
@@ -204,6 +207,14 @@ class AssignmentStore(ConceptStore):
         return [row.role_id for row in rows]
 
     # ---- conditions ----------------------------------------------------------
+
+    def _once(self, insert, column):
+        """`insert`, doing nothing when the row is there already. MariaDB's INSERT
+        IGNORE would also swallow a missing role (a foreign key), which the other
+        backends refuse: there a no-op ON DUPLICATE KEY UPDATE keeps the refusal."""
+        if isinstance(getattr(self.db, "obj", self.db), pw.MySQLDatabase):
+            return insert.on_conflict(update={column: column})
+        return insert.on_conflict_ignore()
 
     @staticmethod
     def _tuple(values):

@@ -3,8 +3,9 @@
 An effective list shows what tokens would carry, and one stored grant can stand for
 a great many rows: a group of 300 members holding, by inheritance on a domain of 300
 projects, a role that implies three others is 360,000 rows. So nothing here builds
-a whole list. The stored grants (the *base* rows, in `BASE_KEY` order) are read a
-page at a time, and each expands lazily into the product, in this order, of
+a whole list. The stored grants (the *base* rows, in `AssignmentStore.base_key`
+order) are read a page at a time, and each expands lazily into the product, in this
+order, of
 
 * its actors: the user or group it names; in an effective list a group's members
   (by user id), or only the user a `user_id` filter names;
@@ -29,15 +30,14 @@ than asked for, or none, with a token to go on.
 import hashlib
 from dataclasses import dataclass
 
-import peewee as pw
-
 from .errors import InvalidArgument
 from .resources import MAX_PROJECT_DEPTH
-from .store.models import SYSTEM_TARGET, GroupMembership, Project, RoleAssignment
+from .store import Store
+from .store.models import SYSTEM_TARGET
 from .store.paging import BOOL, decode, encode, page_size_of
 
-BASE_KEY = (RoleAssignment.actor_type, RoleAssignment.actor_id, RoleAssignment.target_type,
-            RoleAssignment.target_id, RoleAssignment.inherited, RoleAssignment.role)
+# The base rows are read in `AssignmentStore.base_key` order: actor type, actor id,
+# target type, target id, inherited, role.
 # fingerprint, the base key, member, project, role, and whether the base row is done
 TOKEN_KINDS = [16, 8, 64, 8, 64, BOOL, 64, 64, 64, 64, BOOL]
 
@@ -73,12 +73,12 @@ class AssignmentQuery:
 
 @dataclass(frozen=True)
 class _Cursor:
-    base: tuple            # BASE_KEY values of the last base row looked at
+    base: tuple            # base key values of the last base row looked at
     position: tuple        # (member, project, role) of the last row given in it
     done: bool             # that base row has nothing more
 
 
-def list_page(query: AssignmentQuery, graph, resources, page_size: int,
+def list_page(store: Store, query: AssignmentQuery, graph, resources, page_size: int,
               page_token: str) -> tuple[list[Assignment], str]:
     """One page of the assignments matching `query` and the next page's token ("" on
     the last page). `graph` is the RoleGraph; `resources` the Resources manager,
@@ -88,21 +88,17 @@ def list_page(query: AssignmentQuery, graph, resources, page_size: int,
     size = page_size_of(page_size)
     cursor = _decode(page_token, query) if page_token else None
     want = size + 1  # one more than the page, to know whether there is a next one
-    base = _base_rows(query, graph, resources)
-    if cursor is not None:
-        after = pw.Tuple(*BASE_KEY) > pw.Tuple(*cursor.base) if cursor.done \
-            else pw.Tuple(*BASE_KEY) >= pw.Tuple(*cursor.base)
-        base = base.where(after)
     budget = want + 1  # the resumed base row may have nothing left to give
+    base = _base_rows(store, query, graph, resources, cursor, budget)
     rows: list[tuple[tuple, tuple, Assignment]] = []
-    earlier = _Siblings(graph)
+    earlier = _Siblings(store, graph)
     examined = 0
     last = None
-    for grant in base.order_by(*BASE_KEY).limit(budget):
+    for grant in base:
         examined, last = examined + 1, grant
         resume = cursor.position if cursor and not cursor.done and _key(grant) == cursor.base else None
         roles = earlier.roles_of(grant, query)
-        rows += _expand(grant, query, roles, resume, want - len(rows))
+        rows += _expand(store, grant, query, roles, resume, want - len(rows))
         if len(rows) >= want:
             last_base, last_position, _ = rows[size - 1]
             return [a for _, _, a in rows[:size]], _encode(query, last_base, last_position, False)
@@ -113,44 +109,43 @@ def list_page(query: AssignmentQuery, graph, resources, page_size: int,
 
 # ---- the stored grants ------------------------------------------------------------
 
-def _base_rows(query: AssignmentQuery, graph, resources) -> pw.ModelSelect:
-    rows = RoleAssignment.select(*BASE_KEY)
+def _base_rows(store: Store, query: AssignmentQuery, graph, resources,
+               cursor: "_Cursor | None", limit: int) -> list:
+    """Up to `limit` stored grants matching `query`, in key order from the cursor's."""
     actors = None
     if query.user_id:
         actors = [("user", query.user_id)]
         if query.effective:
-            actors += [("group", g.group_id) for g in GroupMembership.select(
-                GroupMembership.group).where(GroupMembership.user == query.user_id)]
+            actors += [("group", g) for g in store.groups.group_ids_of(query.user_id)]
     elif query.group_id:
         actors = [("group", query.group_id)]
-    if actors is not None:
-        rows = rows.where(any_actor(actors))
     targets = _target_filter(query, resources)
-    if targets is not None:
-        rows = rows.where(targets)
+    role_ids = None
     if query.role_id:
         if not query.effective:
-            rows = rows.where(RoleAssignment.role == query.role_id)
+            role_ids = query.role_id
         else:  # the grants of a role that is, or implies, the one asked for
-            rows = rows.where(RoleAssignment.role.in_(
-                [r for r in graph.roles if query.role_id in graph.closure([r])] or [""]))
-    return rows
+            role_ids = [r for r in graph.roles if query.role_id in graph.closure([r])] or [""]
+    after, inclusive = (None, False) if cursor is None else (cursor.base, not cursor.done)
+    return store.assignments.grants_in_key_order(actors, targets, role_ids, after, inclusive,
+                                                 limit)
 
 
-def _target_filter(query: AssignmentQuery, resources):
+def _target_filter(query: AssignmentQuery, resources) -> list | None:
+    """The targets of `AssignmentStore.grants_in_key_order` (None: any)."""
     if query.project_id:
         if not query.effective:
-            return on_target("project", query.project_id, inherited=None)
-        where = on_target("project", query.project_id, inherited=False)
+            return [("project", query.project_id, None)]
+        targets = [("project", query.project_id, False)]
         project = resources.get_project(query.project_id)  # grants inherited from above
         above = [p.id for p in resources.ancestors(project)]
         if above:
-            where |= on_target("project", above, inherited=True)
-        return where | on_target("domain", project.domain_id, inherited=True)
+            targets.append(("project", above, True))
+        return targets + [("domain", project.domain_id, True)]
     if query.domain_id:
-        return on_target("domain", query.domain_id, inherited=None)
+        return [("domain", query.domain_id, None)]
     if query.system:
-        return on_target("system", SYSTEM_TARGET, inherited=None)
+        return [("system", SYSTEM_TARGET, None)]
     return None
 
 
@@ -162,11 +157,12 @@ def _key(grant) -> tuple:
 class _Siblings:
     """The roles an earlier grant of the same actor on the same target (same key but
     for the role) already gives, so that a role two grants imply alike is listed
-    once. Siblings are neighbours in BASE_KEY order, so only the first grant of a
+    once. Siblings are neighbours in base key order, so only the first grant of a
     page asks the store for those before the page. (With a role filter the base rows
     skip grants that cannot give that role, and so can hide no duplicate of it.)"""
 
-    def __init__(self, graph):
+    def __init__(self, store: Store, graph):
+        self._store = store
         self._graph = graph
         self._prefix = None
         self._first = True
@@ -182,9 +178,8 @@ class _Siblings:
             self._prefix, self._given = prefix, set()
             first, self._first = self._first, False
             if first:
-                for row in RoleAssignment.select(RoleAssignment.role).where(
-                        _same_but_role(grant) & (RoleAssignment.role < grant.role_id)):
-                    self._given |= set(self._graph.closure([row.role_id]).items())
+                for role_id in self._store.assignments.roles_beside(grant):
+                    self._given |= set(self._graph.closure([role_id]).items())
         pairs = [p for p in sorted(closure.items()) if p not in self._given]
         self._given |= set(closure.items())
         if query.role_id:
@@ -192,17 +187,9 @@ class _Siblings:
         return pairs
 
 
-def _same_but_role(grant):
-    return ((RoleAssignment.actor_type == grant.actor_type)
-            & (RoleAssignment.actor_id == grant.actor_id)
-            & (RoleAssignment.target_type == grant.target_type)
-            & (RoleAssignment.target_id == grant.target_id)
-            & (RoleAssignment.inherited == bool(grant.inherited)))
-
-
 # ---- expanding one grant ------------------------------------------------------------
 
-def _expand(grant, query: AssignmentQuery, roles: list[tuple[str, str]], resume: tuple | None,
+def _expand(store: Store, grant, query: AssignmentQuery, roles: list[tuple[str, str]], resume: tuple | None,
             limit: int) -> list[tuple[tuple, tuple, Assignment]]:
     """Up to `limit` rows of the grant's expansion after position `resume` (None:
     from its start), each as (base key, position, row)."""
@@ -211,13 +198,13 @@ def _expand(grant, query: AssignmentQuery, roles: list[tuple[str, str]], resume:
     member_after, project_after, role_after = resume or (None, None, None)
     out: list = []
     fresh_targets = None  # the same for every actor: read once
-    for member in _members(grant, query, member_after, limit + 1):
+    for member in _members(store, grant, query, member_after, limit + 1):
         resuming = resume is not None and member == member_after
         if resuming:
-            targets = _targets(grant, query, project_after, limit + 1 - len(out))
+            targets = _targets(store, grant, query, project_after, limit + 1 - len(out))
         else:
             if fresh_targets is None:
-                fresh_targets = _targets(grant, query, None, limit + 1 - len(out))
+                fresh_targets = _targets(store, grant, query, None, limit + 1 - len(out))
                 if not fresh_targets:
                     return out  # it reaches no project: nothing for any member
             targets = fresh_targets
@@ -232,47 +219,29 @@ def _expand(grant, query: AssignmentQuery, roles: list[tuple[str, str]], resume:
     return out
 
 
-def _members(grant, query: AssignmentQuery, start: str | None, limit: int) -> list[str]:
+def _members(store: Store, grant, query: AssignmentQuery, start: str | None,
+             limit: int) -> list[str]:
     """The users a grant's actor stands for, by id from `start` on; [""] for the
     actor itself."""
     if not (query.effective and grant.actor_type == "group"):
         return [""]
     if query.user_id:
         return [query.user_id]
-    rows = GroupMembership.select(GroupMembership.user).where(GroupMembership.group == grant.actor_id)
-    if start is not None:
-        rows = rows.where(GroupMembership.user >= start)
-    return [m.user_id for m in rows.order_by(GroupMembership.user).limit(limit)]
+    return store.groups.member_ids_from(grant.actor_id, start, limit)
 
 
-def _targets(grant, query: AssignmentQuery, start: str | None, limit: int) -> list[str]:
+def _targets(store: Store, grant, query: AssignmentQuery, start: str | None,
+             limit: int) -> list[str]:
     """The projects an inherited grant reaches, by id from `start` on; [""] for the
     grant's target itself."""
     if not (query.effective and grant.inherited):
         return [""]
     if query.project_id:
         return [query.project_id]
-    rows = Project.select(Project.id)
     if grant.target_type == "domain":
-        rows = rows.where(Project.domain == grant.target_id)
-    else:
-        rows = rows.where(_below(grant.target_id))
-    if start is not None:
-        rows = rows.where(Project.id >= start)
-    return [p.id for p in rows.order_by(Project.id).limit(limit)]
-
-
-def _below(project_id: str):
-    """Projects below `project_id`, at any depth, as one condition the store can
-    page through in id order (one nested subquery per level)."""
-    where = Project.parent == project_id
-    level = None
-    for _ in range(MAX_PROJECT_DEPTH - 1):
-        alias = Project.alias()
-        level = alias.select(alias.id).where(
-            alias.parent == project_id if level is None else alias.parent.in_(level))
-        where |= Project.parent.in_(level)
-    return where
+        return store.resources.project_ids_from(start, limit, domain_id=grant.target_id)
+    return store.resources.project_ids_from(start, limit, below=grant.target_id,
+                                            max_depth=MAX_PROJECT_DEPTH)
 
 
 def _row(grant, member: str, target: str, role: str, by: str) -> Assignment:
@@ -294,26 +263,3 @@ def _decode(token: str, query: AssignmentQuery) -> _Cursor:
         raise InvalidArgument("page_token", "belongs to a list with other filters")
     return _Cursor(base=tuple(values[1:7]), position=tuple(values[7:10]), done=values[10])
 
-
-# ---- conditions shared with effective roles ----------------------------------------
-
-def on_target(target_type: str, target_id, inherited: bool | None):
-    where = RoleAssignment.target_type == target_type
-    if isinstance(target_id, list):
-        where &= RoleAssignment.target_id.in_(target_id)
-    else:
-        where &= RoleAssignment.target_id == target_id
-    if inherited is not None:
-        where &= RoleAssignment.inherited == inherited
-    return where
-
-
-def any_actor(actors: list[tuple[str, str]]):
-    users = [i for t, i in actors if t == "user"]
-    groups = [i for t, i in actors if t == "group"]
-    where = None
-    for actor_type, ids in (("user", users), ("group", groups)):
-        if ids:
-            clause = (RoleAssignment.actor_type == actor_type) & RoleAssignment.actor_id.in_(ids)
-            where = clause if where is None else where | clause
-    return where

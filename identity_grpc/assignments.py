@@ -11,13 +11,10 @@ they are held in memory and reloaded when any role changes.
 import threading
 
 from .assignment_pages import Assignment, AssignmentQuery, list_page
-from .assignment_pages import any_actor as _any_actor
-from .assignment_pages import on_target as _on_target
 from .errors import FailedPrecondition, InvalidArgument, NotFound
 from .records import RoleRecord
-from .store.models import Domain, Group, ImpliedRole, Project, Role, RoleAssignment, User
-from .store.paging import page
 from .store import Store
+from .store.assignments import AssignmentStore
 from .change_feed import Writer
 from .validation import check_name, check_text
 
@@ -29,16 +26,16 @@ class RoleGraph:
     """Every role and what it implies, loaded at once (a deployment has tens of
     roles, not millions)."""
 
-    def __init__(self, roles: dict[str, Role], implies: dict[str, set[str]]):
+    def __init__(self, roles: dict[str, object], implies: dict[str, set[str]]):
         self.roles = roles
         self.implies = implies
 
     @classmethod
-    def load(cls) -> "RoleGraph":
-        roles = {r.id: r for r in Role.select()}
+    def load(cls, store: AssignmentStore) -> "RoleGraph":
+        roles = {r.id: r for r in store.all_roles()}
         implies: dict[str, set[str]] = {}
-        for edge in ImpliedRole.select():
-            implies.setdefault(edge.prior_role_id, set()).add(edge.implied_role_id)
+        for prior, implied in store.implications():
+            implies.setdefault(prior, set()).add(implied)
         return cls(roles, implies)
 
     def closure(self, role_ids) -> dict[str, str]:
@@ -76,40 +73,35 @@ class Assignments:
         graph = self._graph
         if graph is None:
             with self._graph_lock:
-                graph = self._graph = self._graph or RoleGraph.load()
+                graph = self._graph = self._graph or RoleGraph.load(self._store.assignments)
         return graph
 
     def forget_roles(self) -> None:
         """Called on any role change: the graph is read again on next use."""
         self._graph = None
 
-    def find_role(self, name: str, domain_id: str = "") -> Role | None:
-        return Role.get_or_none((Role.domain_key == domain_id) & (Role.name == name))
+    def find_role(self, name: str, domain_id: str = ""):
+        return self._store.assignments.find_role(name, domain_id)
 
-    def get_role(self, role_id: str) -> Role:
-        role = Role.get_or_none(Role.id == role_id)
-        if role is None:
-            raise NotFound(f"role {role_id} not found")
-        return role
+    def get_role(self, role_id: str):
+        return self._store.assignments.get_role(role_id)
 
     def list_roles(self, name: str = "", domain_id: str = "", page_size: int = 0,
-                   page_token: str = "") -> tuple[list[Role], str]:
-        query = Role.select().where(Role.domain_key == domain_id)
-        if name:
-            query = query.where(Role.name == name)
-        return page(query, (Role.name, Role.id), page_size, page_token)
+                   page_token: str = "") -> tuple[list, str]:
+        return self._store.assignments.list_roles(name, domain_id, page_size, page_token)
 
-    def create_role(self, name: str, description: str = "", domain_id: str = "") -> Role:
+    def create_role(self, name: str, description: str = "", domain_id: str = ""):
         check_name("role.name", name)
         check_text("role.description", description)
-        if domain_id and not Domain.select().where(Domain.id == domain_id).exists():
+        if domain_id and not self._store.resources.domain_exists(domain_id):
             raise NotFound(f"domain {domain_id} not found")
         where = f" in domain {domain_id}" if domain_id else ""
-        return self._writer.create(Role, "role", f"a role named {name!r} already exists{where}",
-                                   name=name, description=description,
-                                   domain=domain_id or None, domain_key=domain_id)
+        with self._writer.unique(f"a role named {name!r} already exists{where}") as tx:
+            role = self._store.assignments.create_role(name, description, domain_id)
+            tx.changed("role", role.id)
+        return role
 
-    def update_role(self, role_id: str, **changes) -> Role:
+    def update_role(self, role_id: str, **changes):
         role = self.get_role(role_id)
         if not changes:
             return role  # nothing to write: an UPDATE with no column is no statement
@@ -117,18 +109,15 @@ class Assignments:
             check_name("role.name", changes["name"])
         check_text("role.description", changes.get("description") or "")
         with self._writer.unique(f"a role named {changes.get('name')!r} already exists") as tx:
-            Role.update(**changes).where(Role.id == role.id).execute()
+            role = self._store.assignments.update_role(role_id, lambda row: changes)
             tx.changed("role", role.id)
-        return self.get_role(role_id)
+        return role
 
     def delete_role(self, role_id: str) -> None:
         """Deletes the role with its assignments and implications."""
         self.get_role(role_id)
         with self._writer.transaction() as tx:
-            RoleAssignment.delete().where(RoleAssignment.role == role_id).execute()
-            ImpliedRole.delete().where((ImpliedRole.prior_role == role_id)
-                                       | (ImpliedRole.implied_role == role_id)).execute()
-            Role.delete().where(Role.id == role_id).execute()
+            self._store.assignments.delete_role(role_id)
             tx.changed("role", role_id)
 
     def add_implied_role(self, prior_role_id: str, implied_role_id: str) -> None:
@@ -139,27 +128,19 @@ class Assignments:
         if implied.domain_id:
             raise InvalidArgument("implied_role_id", "a domain-specific role cannot be implied")
         with self._writer.transaction() as tx:
-            ImpliedRole.insert(prior_role=prior_role_id,
-                               implied_role=implied_role_id).on_conflict_ignore().execute()
+            self._store.assignments.add_implication(prior_role_id, implied_role_id)
             tx.changed("role", prior_role_id)
 
     def remove_implied_role(self, prior_role_id: str, implied_role_id: str) -> None:
         with self._writer.transaction() as tx:
-            removed = ImpliedRole.delete().where((ImpliedRole.prior_role == prior_role_id)
-                                                 & (ImpliedRole.implied_role == implied_role_id)).execute()
-            if not removed:
-                raise NotFound("no such role implication")
+            self._store.assignments.remove_implication(prior_role_id, implied_role_id)
             tx.changed("role", prior_role_id)
 
-    @staticmethod
-    def names_for(assignments: list["Assignment"]) -> dict:
-        return names_for(assignments)
+    def names_for(self, assignments: list["Assignment"]) -> dict:
+        return names_for(self._store, assignments)
 
     def implied_roles(self, prior_role_id: str = "") -> list[tuple[str, str]]:
-        query = ImpliedRole.select()
-        if prior_role_id:
-            query = query.where(ImpliedRole.prior_role == prior_role_id)
-        return [(e.prior_role_id, e.implied_role_id) for e in query]
+        return self._store.assignments.implications(prior_role_id)
 
     # ---- grants ------------------------------------------------------------
 
@@ -168,40 +149,37 @@ class Assignments:
         actor_type, actor_id = _actor(user_id, group_id)
         self._check_grant(role_id, actor_type, actor_id, target_type, target_id, inherited)
         with self._writer.transaction() as tx:
-            RoleAssignment.insert(actor_type=actor_type, actor_id=actor_id,
-                                  target_type=target_type, target_id=target_id, role=role_id,
-                                  inherited=inherited).on_conflict_ignore().execute()
+            self._store.assignments.grant(role_id, actor_type, actor_id, target_type, target_id,
+                                          inherited)
             tx.changed(actor_type, actor_id)
 
     def revoke(self, role_id: str, *, target_type: str, target_id: str, user_id: str = "",
                group_id: str = "", inherited: bool = False) -> None:
         actor_type, actor_id = _actor(user_id, group_id)
         with self._writer.transaction() as tx:
-            removed = RoleAssignment.delete().where(
-                _grant_is(role_id, actor_type, actor_id, target_type, target_id, inherited)).execute()
-            if not removed:
-                raise NotFound("no such role assignment")
+            self._store.assignments.revoke(role_id, actor_type, actor_id, target_type, target_id,
+                                           inherited)
             tx.changed(actor_type, actor_id)
 
     def has_grant(self, role_id: str, *, target_type: str, target_id: str, user_id: str = "",
                   group_id: str = "", inherited: bool = False) -> bool:
         actor_type, actor_id = _actor(user_id, group_id)
-        return RoleAssignment.select().where(
-            _grant_is(role_id, actor_type, actor_id, target_type, target_id, inherited)).exists()
+        return self._store.assignments.has_grant(role_id, actor_type, actor_id, target_type,
+                                                 target_id, inherited)
 
     def _check_grant(self, role_id, actor_type, actor_id, target_type, target_id, inherited):
         role = self.get_role(role_id)
-        actor_model = User if actor_type == "user" else Group
-        actor = actor_model.get_or_none(actor_model.id == actor_id)
-        if actor is None:
+        actors = self._store.users if actor_type == "user" else self._store.groups
+        if not actors.exists(actor_id):
             raise NotFound(f"{actor_type} {actor_id} not found")
         if target_type == "system":
             if inherited:
                 raise InvalidArgument("inherited", "system grants cannot be inherited")
             target_domain = None
         else:
-            model = Project if target_type == "project" else Domain
-            target = model.get_or_none(model.id == target_id)
+            resources = self._store.resources
+            target = (resources.find_project(target_id) if target_type == "project"
+                      else resources.find_domain(target_id))
             if target is None:
                 raise NotFound(f"{target_type} {target_id} not found")
             target_domain = target.domain_id if target_type == "project" else target.id
@@ -216,22 +194,20 @@ class Assignments:
                         domain_id: str = "") -> tuple[RoleRecord, ...]:
         """For a project pass its `ancestor_ids` and `domain_id`, so that inherited
         grants on them count."""
-        where = _on_target(target_type, target_id, inherited=False)
+        targets = [(target_type, target_id, False)]
         if target_type == "project":
             if ancestor_ids:
-                where |= _on_target("project", list(ancestor_ids), inherited=True)
+                targets.append(("project", list(ancestor_ids), True))
             if domain_id:
-                where |= _on_target("domain", domain_id, inherited=True)
-        rows = RoleAssignment.select(RoleAssignment.role).where(where & _actor_is(user_id, group_ids))
-        return self.graph.expand({a.role_id for a in rows})
+                targets.append(("domain", domain_id, True))
+        return self.graph.expand(
+            self._store.assignments.role_ids_held(_actors(user_id, group_ids), targets))
 
     def target_ids(self, user_id: str, group_ids: list[str], target_type: str,
                    inherited: bool = False) -> set[str]:
         """Ids of the targets of one type on which the user holds any role."""
-        rows = (RoleAssignment.select(RoleAssignment.target_id).distinct()
-                .where((RoleAssignment.target_type == target_type)
-                       & (RoleAssignment.inherited == inherited) & _actor_is(user_id, group_ids)))
-        return {r.target_id for r in rows}
+        return self._store.assignments.target_ids(_actors(user_id, group_ids), target_type,
+                                                  inherited)
 
     def project_ids_reached(self, user_id: str, group_ids: list[str], resources,
                             deps: set | None = None) -> set[str]:
@@ -260,9 +236,7 @@ class Assignments:
         actors = ([("user", user_id)] if user_id else []) + [("group", g) for g in group_ids]
         if not actors:
             return []
-        rows = (RoleAssignment.select(RoleAssignment.target_type, RoleAssignment.target_id,
-                                      RoleAssignment.role).where(_any_actor(actors)))
-        return [(r.target_type, r.target_id, r.role_id) for r in rows]
+        return self._store.assignments.grants_held(actors)
 
     # ---- querying assignments ------------------------------------------------
 
@@ -273,7 +247,7 @@ class Assignments:
         expanded into their members, inherited grants into the projects they reach,
         implied roles added, each page computed on its own (`assignment_pages`).
         `resources` (the Resources manager) finds the projects above a project."""
-        return list_page(query, self.graph, resources, page_size, page_token)
+        return list_page(self._store, query, self.graph, resources, page_size, page_token)
 
 
 def _actor(user_id: str, group_id: str) -> tuple[str, str]:
@@ -282,21 +256,12 @@ def _actor(user_id: str, group_id: str) -> tuple[str, str]:
     return ("user", user_id) if user_id else ("group", group_id)
 
 
-def _grant_is(role_id, actor_type, actor_id, target_type, target_id, inherited):
-    return ((RoleAssignment.actor_type == actor_type) & (RoleAssignment.actor_id == actor_id)
-            & (RoleAssignment.role == role_id) & (RoleAssignment.inherited == inherited)
-            & (RoleAssignment.target_type == target_type) & (RoleAssignment.target_id == target_id))
+
+def _actors(user_id: str, group_ids: list[str]) -> list[tuple[str, str]]:
+    return [("user", user_id)] + [("group", g) for g in group_ids]
 
 
-def _actor_is(user_id: str, group_ids: list[str]):
-    return _any_actor([("user", user_id)] + [("group", g) for g in group_ids])
-
-
-def _names(model, ids: set[str]) -> dict[str, object]:
-    return {row.id: row for row in model.select().where(model.id.in_(list(ids)))} if ids else {}
-
-
-def names_for(assignments: list[Assignment]) -> dict[tuple[str, str], tuple[str, str, str]]:
+def names_for(store: Store, assignments: list[Assignment]) -> dict[tuple[str, str], tuple[str, str, str]]:
     """(kind, id) -> (name, domain id, domain name) for everything the assignments
     mention, in one query per kind."""
     wanted: dict[str, set[str]] = {"role": set(), "user": set(), "group": set(),
@@ -306,12 +271,13 @@ def names_for(assignments: list[Assignment]) -> dict[tuple[str, str], tuple[str,
         wanted[a.actor_type].add(a.actor_id)
         if a.target_type != "system":
             wanted[a.target_type].add(a.target_id)
-    rows = {kind: _names(model, wanted[kind]) for kind, model in (
-        ("role", Role), ("user", User), ("group", Group), ("project", Project))}
+    rows = {kind: by_ids(wanted[kind]) for kind, by_ids in (
+        ("role", store.assignments.roles_by_ids), ("user", store.users.by_ids),
+        ("group", store.groups.by_ids), ("project", store.resources.projects_by_ids))}
     domain_ids = set(wanted["domain"])
     for kind in rows:
         domain_ids |= {r.domain_id for r in rows[kind].values() if getattr(r, "domain_id", None)}
-    rows["domain"] = _names(Domain, domain_ids)
+    rows["domain"] = store.resources.domains_by_ids(domain_ids)
     domains = rows["domain"]
     result = {}
     for kind, by_id in rows.items():

@@ -21,8 +21,7 @@ import threading
 from .errors import FailedPrecondition, InvalidArgument, NotFound
 from .records import EndpointRecord, ServiceRecord
 from .sizing import MIB, estimate
-from .store.models import Endpoint, Region, Service, new_id
-from .store.paging import page
+from .store.models import new_id
 from .store import Store
 from .change_feed import Writer
 from .validation import check_name, check_text
@@ -91,7 +90,7 @@ class Catalog:
         if loaded is None:
             endpoints: dict[str, list[EndpointRecord]] = {}
             per_user = False
-            for e in Endpoint.select().where(Endpoint.enabled == True).order_by(Endpoint.id):  # noqa: E712
+            for e in self._store.catalog.enabled_endpoints():
                 if problem := url_template_problem(e.url):  # stored before templates were checked
                     log.warning("endpoint %s is left out of every catalog: %s", e.id, problem)
                     continue
@@ -102,62 +101,56 @@ class Catalog:
             services = tuple(
                 ServiceRecord(id=s.id, type=s.type, name=s.name,
                               endpoints=tuple(endpoints.get(s.id, ())))
-                for s in Service.select().where(Service.enabled == True).order_by(Service.type))  # noqa: E712
+                for s in self._store.catalog.enabled_services())
             loaded = self._loaded = (services, per_user)
         return loaded
 
     # ---- regions -----------------------------------------------------------
 
-    def get_region(self, region_id: str) -> Region:
-        return _get(Region, "region", region_id)
+    def get_region(self, region_id: str):
+        return _get(self._store.catalog.find_region, "region", region_id)
 
     def list_regions(self, parent_region_id: str = "", page_size: int = 0,
-                     page_token: str = "") -> tuple[list[Region], str]:
+                     page_token: str = "") -> tuple[list, str]:
         _check_text("parent_region_id", parent_region_id)
-        query = Region.select()
-        if parent_region_id:
-            query = query.where(Region.parent_region == parent_region_id)
-        return page(query, (Region.id,), page_size, page_token)
+        return self._store.catalog.list_regions(parent_region_id, page_size, page_token)
 
     def create_region(self, region_id: str = "", description: str = "",
-                      parent_region_id: str | None = None) -> Region:
+                      parent_region_id: str | None = None):
         region_id = region_id or new_id()
         check_name("region.id", region_id)
         _check_text("region.description", description)
         if parent_region_id:
             self._parent_region(parent_region_id)
-        return self._writer.create(Region, "catalog", f"region {region_id!r} already exists",
-                                   id=region_id, description=description,
-                                   parent_region=parent_region_id or None)
+        with self._writer.unique(f"region {region_id!r} already exists") as tx:
+            region = self._store.catalog.create_region(region_id, description, parent_region_id)
+            tx.changed("catalog", region.id)
+        return region
 
-    def update_region(self, region_id: str, **changes) -> Region:
-        self.get_region(region_id)
+    def update_region(self, region_id: str, **changes):
+        region = self.get_region(region_id)
         _check_text("region.description", changes.get("description", ""))
         if "parent_region_id" in changes:
             parent_id = changes.pop("parent_region_id") or None
             if parent_id:
                 self._parent_region(parent_id, moving=region_id)
             changes["parent_region"] = parent_id
-        self._apply(Region, region_id, changes)
-        return self.get_region(region_id)
+        return self._apply(self._store.catalog.update_region, region, changes)
 
     def delete_region(self, region_id: str) -> None:
         """Refused while endpoints or child regions use the region."""
         self.get_region(region_id)
+        catalog = self._store.catalog
         with self._writer.transaction() as tx:
             users = []
-            for noun, ids in (
-                    ("endpoint", [e.id for e in Endpoint.select(Endpoint.id)
-                                  .where(Endpoint.region == region_id).order_by(Endpoint.id)]),
-                    ("child region", [r.id for r in Region.select(Region.id)
-                                      .where(Region.parent_region == region_id)
-                                      .order_by(Region.id)])):
+            for noun, ids in (("endpoint", catalog.endpoint_ids_in_region(region_id)),
+                              ("child region", catalog.child_region_ids(region_id))):
                 if ids:
                     users.append(_some(noun, ids))
             if users:
                 raise FailedPrecondition(
                     f"region {region_id!r} is still used by {' and '.join(users)}")
-            Region.delete().where(Region.id == region_id).execute()
+            catalog.delete_region(region_id)
             tx.changed("catalog", region_id)
 
     def _parent_region(self, parent_id: str, moving: str | None = None) -> None:
@@ -169,77 +162,64 @@ class Catalog:
             if current == moving:
                 raise InvalidArgument("parent_region_id", "a region cannot be placed below itself")
             seen.add(current)
-            row = Region.get_or_none(Region.id == current)
+            row = self._store.catalog.find_region(current)
             if row is None:
                 raise NotFound(f"parent region {current} not found")
             current = row.parent_region_id
 
     # ---- services ----------------------------------------------------------
 
-    def get_service(self, service_id: str) -> Service:
-        return _get(Service, "service", service_id)
+    def get_service(self, service_id: str):
+        return _get(self._store.catalog.find_service, "service", service_id)
 
     def list_services(self, type: str = "", name: str = "", page_size: int = 0,
-                      page_token: str = "") -> tuple[list[Service], str]:
-        query = Service.select()
-        for field, value in ((Service.type, type), (Service.name, name)):
-            _check_text(field.name, value)
-            if value:
-                query = query.where(field == value)
-        return page(query, (Service.type, Service.name, Service.id), page_size, page_token)
+                      page_token: str = "") -> tuple[list, str]:
+        _check_text("type", type)
+        _check_text("name", name)
+        return self._store.catalog.list_services(type, name, page_size, page_token)
 
     def create_service(self, type: str, name: str = "", description: str = "",
-                       enabled: bool = True) -> Service:
+                       enabled: bool = True):
         _check_service(type=type, name=name, description=description)
         with self._writer.transaction() as tx:
-            service = Service.create(type=type, name=name, description=description,
-                                     enabled=enabled)
+            service = self._store.catalog.create_service(type, name, description, enabled)
             tx.changed("catalog", service.id)
         return service
 
-    def update_service(self, service_id: str, **changes) -> Service:
-        self.get_service(service_id)
+    def update_service(self, service_id: str, **changes):
+        service = self.get_service(service_id)
         _check_service(**changes)
-        self._apply(Service, service_id, changes)
-        return self.get_service(service_id)
+        return self._apply(self._store.catalog.update_service, service, changes)
 
     def delete_service(self, service_id: str) -> None:
         """Delete a service and, with it, its endpoints."""
         self.get_service(service_id)
         with self._writer.transaction() as tx:
-            doomed = [e.id for e in Endpoint.select(Endpoint.id).where(Endpoint.service == service_id)]
-            Endpoint.delete().where(Endpoint.service == service_id).execute()
-            Service.delete().where(Service.id == service_id).execute()
+            doomed = self._store.catalog.delete_service(service_id)
             for endpoint_id in doomed:
                 tx.changed("catalog", endpoint_id)
             tx.changed("catalog", service_id)
 
-    def find_service(self, type: str, name: str) -> Service | None:
-        return Service.get_or_none((Service.type == type) & (Service.name == name))
+    def find_service(self, type: str, name: str):
+        return self._store.catalog.find_service_by_type_and_name(type, name)
 
     # ---- endpoints ---------------------------------------------------------
 
-    def get_endpoint(self, endpoint_id: str) -> Endpoint:
-        return _get(Endpoint, "endpoint", endpoint_id)
+    def get_endpoint(self, endpoint_id: str):
+        return _get(self._store.catalog.find_endpoint, "endpoint", endpoint_id)
 
     def list_endpoints(self, service_id: str = "", interface: str = "", region_id: str = "",
                        enabled: bool | None = None, page_size: int = 0,
-                       page_token: str = "") -> tuple[list[Endpoint], str]:
+                       page_token: str = "") -> tuple[list, str]:
         if interface:
             _check_interface(interface)
         _check_text("service_id", service_id)
         _check_text("region_id", region_id)
-        query = Endpoint.select()
-        for field, value in ((Endpoint.service, service_id), (Endpoint.interface, interface),
-                             (Endpoint.region, region_id)):
-            if value:
-                query = query.where(field == value)
-        if enabled is not None:
-            query = query.where(Endpoint.enabled == enabled)
-        return page(query, (Endpoint.id,), page_size, page_token)
+        return self._store.catalog.list_endpoints(service_id, interface, region_id, enabled,
+                                                  page_size, page_token)
 
     def create_endpoint(self, service_id: str, interface: str, url: str,
-                        region_id: str | None = None, enabled: bool = True) -> Endpoint:
+                        region_id: str | None = None, enabled: bool = True):
         _check_interface(interface)
         _check_url(url)
         if not service_id:
@@ -248,13 +228,13 @@ class Catalog:
         if region_id:
             self.get_region(region_id)
         with self._writer.transaction() as tx:
-            endpoint = Endpoint.create(service=service_id, interface=interface, url=url,
-                                       region=region_id or None, enabled=enabled)
+            endpoint = self._store.catalog.create_endpoint(service_id, interface, url, region_id,
+                                                           enabled)
             tx.changed("catalog", endpoint.id)
         return endpoint
 
-    def update_endpoint(self, endpoint_id: str, **changes) -> Endpoint:
-        self.get_endpoint(endpoint_id)
+    def update_endpoint(self, endpoint_id: str, **changes):
+        endpoint = self.get_endpoint(endpoint_id)
         if "interface" in changes:
             _check_interface(changes["interface"])
         if "url" in changes:
@@ -264,29 +244,30 @@ class Catalog:
             if region_id:
                 self.get_region(region_id)
             changes["region"] = region_id
-        self._apply(Endpoint, endpoint_id, changes)
-        return self.get_endpoint(endpoint_id)
+        return self._apply(self._store.catalog.update_endpoint, endpoint, changes)
 
     def delete_endpoint(self, endpoint_id: str) -> None:
         self.get_endpoint(endpoint_id)
         with self._writer.transaction() as tx:
-            Endpoint.delete().where(Endpoint.id == endpoint_id).execute()
+            self._store.catalog.delete_endpoint(endpoint_id)
             tx.changed("catalog", endpoint_id)
 
     # ---- shared --------------------------------------------------------------
 
-    def _apply(self, model, row_id: str, changes: dict) -> None:
+    def _apply(self, update, row, changes: dict):
+        """`row` with `changes` written by `update` (a CatalogStore method), announced."""
         if not changes:
-            return
+            return row
         with self._writer.transaction() as tx:
-            model.update(**changes).where(model.id == row_id).execute()
-            tx.changed("catalog", row_id)
+            row = update(row.id, lambda current: changes)
+            tx.changed("catalog", row.id)
+        return row
 
 
-def _get(model, what: str, row_id: str):
+def _get(find, what: str, row_id: str):
     if "\x00" in row_id:
         raise InvalidArgument(f"{what}.id", "must not contain NUL characters")
-    row = model.get_or_none(model.id == row_id) if row_id else None
+    row = find(row_id) if row_id else None
     if row is None:
         raise NotFound(f"{what} {row_id} not found")
     return row

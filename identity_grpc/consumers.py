@@ -22,8 +22,7 @@ from .config import Settings
 from .errors import PermissionDenied, ResourceExhausted
 from .policy import Policy
 from .records import DomainRecord, ProjectRecord, TokenInfo
-from .resources import project_record
-from .store.models import Domain, Project
+from .resources import Resources, project_record
 from .tokens.keys import KeyRepository
 from .tokens.service import TokenService
 
@@ -180,12 +179,14 @@ class ObservedRevocations(RevocationList):
 
 
 class ConsumerService:
-    """The core calls behind GetSigningKeys, WatchRevocations and ListDomainProjects."""
+    """Owns what consuming services are served (GetSigningKeys, WatchRevocations,
+    ListDomainProjects); promises every revocation and change reaches each watcher."""
 
     def __init__(self, tokens: TokenService, keys: KeyRepository, hub: NoticeHub,
                  revocations: ObservedRevocations, cache: DependentCache,
-                 settings: Settings, policy: Policy):
+                 settings: Settings, policy: Policy, resources: Resources):
         self._tokens = tokens
+        self._resources = resources
         self._policy = policy
         self._keys = keys
         self.hub = hub
@@ -229,19 +230,19 @@ class ConsumerService:
             what = "the subject token" if subject_token else "this call"
             raise PermissionDenied(f"{what} needs a domain-scoped token")
         projects = self._cache.get(("domain_projects_list", domain.id),
-                                   lambda deps: _enabled_projects(domain.id, deps))
+                                   lambda deps: _enabled_projects(self._resources, domain.id, deps))
         return domain, projects
 
 
-def _enabled_projects(domain_id: str, deps: set[Dep]) -> tuple[ProjectRecord, ...]:
+def _enabled_projects(resources: Resources, domain_id: str,
+                      deps: set[Dep]) -> tuple[ProjectRecord, ...]:
     # Creating, renaming, enabling or deleting a project announces its domain's
     # "domain_projects" (resources.Resources._announce).
     deps.add((Kind.DOMAIN_PROJECTS, domain_id))
     deps.add((Kind.DOMAIN, domain_id))
-    rows = (Project.select(Project, Domain).join(Domain)
-            .where((Project.domain == domain_id) & (Project.enabled == True))  # noqa: E712
-            .order_by(Project.name))
-    return tuple(project_record(p, p.domain) for p in rows)
+    ids = resources.project_ids_in_domains([domain_id])
+    return tuple(project_record(p, p.domain)
+                 for p in resources.projects_with_domains(ids, enabled=True))
 
 
 def key_reloader(keys: KeyRepository, hub: NoticeHub) -> Callable[[], None]:

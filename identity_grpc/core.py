@@ -88,7 +88,7 @@ class Core:
                                     prune_interval=settings.prune_interval,
                                     change_retention=settings.change_retention)
         self.consumers = ConsumerService(self.tokens, self.keys, self.notices, self.revocations,
-                                         self.cache, settings, self.policy)
+                                         self.cache, settings, self.policy, self.resources)
         self._reload_keys = key_reloader(self.keys, self.notices)
         self._clock = clock
         self._next_sweep = 0.0

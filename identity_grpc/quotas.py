@@ -39,15 +39,13 @@ class DomainQuotas:
         return cls(users=settings.max_users_per_domain, groups=settings.max_groups_per_domain,
                    projects=settings.max_projects_per_domain)
 
-    def check(self, kind: str, domain_id: str, store: Store | None = None) -> None:
+    def check(self, kind: str, domain_id: str, store: Store) -> None:
         """Refuse one more of `kind` ("users", "groups", "projects") in the domain if
         that would pass its quota. Call it inside the transaction that creates it, on
         the store that transaction writes to."""
         limit = getattr(self, kind)
         if not limit:
             return
-        if store is None:  # transitional: a caller that has not moved to its store yet
-            store = _process_wide_store()
         if not store.db.in_transaction():
             raise RuntimeError("a quota is checked inside the creating transaction")
         store.resources.lock_domain(domain_id)
@@ -57,9 +55,3 @@ class DomainQuotas:
                 f"domain {domain_id} already holds {held} {kind}, its quota "
                 f"(max_{kind}_per_domain = {limit}): delete some or ask for a higher quota")
 
-
-def _process_wide_store() -> Store:
-    """The store of the process-wide binding, for callers that pass none (resources.py's
-    project create, until it passes its own). Delete with `database_proxy`."""
-    from .store.models import database_proxy
-    return Store(database_proxy)

@@ -17,9 +17,7 @@ from .errors import FailedPrecondition, InvalidArgument, NotFound
 from .quotas import DomainQuotas
 from .records import ProjectRecord
 from .records import domain_entry as domain_record
-from .store.models import (DEFAULT_DOMAIN_ID, Domain, Group, Project, Role, RoleAssignment,
-                           User)
-from .store.paging import page
+from .store.models import DEFAULT_DOMAIN_ID
 from .store import Store
 from .change_feed import PendingWrites, Writer
 from .validation import check_name, check_text
@@ -27,7 +25,7 @@ from .validation import check_name, check_text
 MAX_PROJECT_DEPTH = 5  # levels below the domain, as Keystone's default
 
 
-def project_record(row: Project, domain: Domain) -> ProjectRecord:
+def project_record(row, domain) -> ProjectRecord:
     return ProjectRecord(id=row.id, name=row.name, domain=domain_record(domain),
                          enabled=row.enabled, description=row.description,
                          parent_id=row.parent_id or "", is_domain=row.is_domain)
@@ -44,143 +42,72 @@ class Resources:
 
     # ---- lookups -----------------------------------------------------------
 
-    def find_domain(self, domain_id: str = "", name: str = "") -> Domain | None:
+    def find_domain(self, domain_id: str = "", name: str = ""):
         if domain_id:
-            return Domain.get_or_none(Domain.id == domain_id)
-        return Domain.get_or_none(Domain.name == name)
+            return self._store.resources.find_domain(domain_id)
+        return self._store.resources.find_domain_by_name(name)
 
-    def find_project(self, project_id: str = "", name: str = "",
-                     domain: Domain | None = None) -> Project | None:
+    def find_project(self, project_id: str = "", name: str = "", domain=None):
         if project_id:
-            return Project.get_or_none(Project.id == project_id)
+            return self._store.resources.find_project(project_id)
         if domain is None:
             return None
-        return Project.get_or_none((Project.domain == domain.id) & (Project.name == name))
+        return self._store.resources.find_project_by_name(domain.id, name)
 
-    def get_domain(self, domain_id: str) -> Domain:
-        row = Domain.get_or_none(Domain.id == domain_id)
-        if row is None:
-            raise NotFound(f"domain {domain_id} not found")
-        return row
+    def get_domain(self, domain_id: str):
+        return self._store.resources.get_domain(domain_id)
 
-    def get_project(self, project_id: str) -> Project:
-        row = Project.get_or_none(Project.id == project_id)
-        if row is None:
-            raise NotFound(f"project {project_id} not found")
-        return row
+    def get_project(self, project_id: str):
+        return self._store.resources.get_project(project_id)
 
     def domain_ids_of_projects(self, project_ids) -> set[str]:
         """The domains the projects are in, in one query."""
-        ids = sorted(set(project_ids))
-        if not ids:
-            return set()
-        return {r.domain_id for r in Project.select(Project.domain).where(Project.id.in_(ids))}
+        return self._store.resources.domain_ids_of_projects(project_ids)
 
     def projects_with_domains(self, project_ids, enabled: bool | None = None,
-                              limit: int | None = None) -> list[Project]:
+                              limit: int | None = None) -> list:
         """The projects of `project_ids` (only the enabled or disabled ones, when
         `enabled` is given), each with its domain, by name: one query."""
-        ids = sorted(set(project_ids))
-        if not ids:
-            return []
-        query = (Project.select(Project, Domain).join(Domain).where(Project.id.in_(ids))
-                 .order_by(Project.name, Project.id))
-        if enabled is not None:
-            query = query.where(Project.enabled == enabled)
-        return list(query.limit(limit))
+        return self._store.resources.projects_with_domains(project_ids, enabled, limit)
 
     def project_ids_in_domains(self, domain_ids) -> set[str]:
         """Ids of every project of the domains, in one query."""
-        ids = sorted(set(domain_ids))
-        if not ids:
-            return set()
-        return {p.id for p in Project.select(Project.id).where(Project.domain.in_(ids))}
+        return self._store.resources.project_ids_in_domains(domain_ids)
 
     def list_domains(self, name: str = "", enabled: bool | None = None, page_size: int = 0,
-                     page_token: str = "") -> tuple[list[Domain], str]:
-        query = Domain.select()
-        if name:
-            query = query.where(Domain.name == name)
-        if enabled is not None:
-            query = query.where(Domain.enabled == enabled)
-        return page(query, (Domain.name, Domain.id), page_size, page_token)
+                     page_token: str = "") -> tuple[list, str]:
+        return self._store.resources.list_domains(name, enabled, page_size, page_token)
 
     def list_projects(self, name: str = "", domain_id: str = "", parent_id: str = "",
                       enabled: bool | None = None, page_size: int = 0, page_token: str = "",
-                      top_level: bool = False) -> tuple[list[Project], str]:
+                      top_level: bool = False) -> tuple[list, str]:
         """`top_level`: only the projects right below their domain."""
-        query = Project.select()
-        if top_level:
-            query = query.where(Project.parent.is_null())
-        for field, value in ((Project.name, name), (Project.domain, domain_id),
-                             (Project.parent, parent_id)):
-            if value:
-                query = query.where(field == value)
-        if enabled is not None:
-            query = query.where(Project.enabled == enabled)
-        return page(query, (Project.name, Project.id), page_size, page_token)
+        return self._store.resources.list_projects(name, domain_id, parent_id, enabled,
+                                                   page_size, page_token, top_level)
 
     # ---- the hierarchy -------------------------------------------------------
 
-    def ancestors(self, project: Project) -> list[Project]:
+    def ancestors(self, project) -> list:
         """The project's parents, nearest first (at most MAX_PROJECT_DEPTH lookups)."""
-        chain, parent_id = [], project.parent_id
-        while parent_id and len(chain) <= MAX_PROJECT_DEPTH:
-            parent = Project.get_or_none(Project.id == parent_id)
-            if parent is None:
-                break
-            chain.append(parent)
-            parent_id = parent.parent_id
-        return chain
+        return self._store.resources.ancestors(project, MAX_PROJECT_DEPTH)
 
-    def subtree(self, project_id: str, limit: int | None = None) -> list[Project]:
+    def subtree(self, project_id: str, limit: int | None = None) -> list:
         """Every project below `project_id`, depth first, one query per level; with
         `limit`, no more than that many, the nearest levels first."""
-        children: dict[str, list[Project]] = {}
-        level, room = [project_id], limit
-        while level and room != 0:
-            rows = list(Project.select().where(Project.parent.in_(level))
-                        .order_by(Project.name, Project.id).limit(room))
-            for row in rows:
-                children.setdefault(row.parent_id, []).append(row)
-            level = [r.id for r in rows]
-            room = None if room is None else room - len(rows)
-        ordered: list[Project] = []
-
-        def walk(pid: str) -> None:
-            for child in children.get(pid, ()):
-                ordered.append(child)
-                walk(child.id)
-        walk(project_id)
-        return ordered
+        return self._store.resources.subtree(project_id, limit)
 
     def descendant_ids(self, project_ids: set[str]) -> set[str]:
         """Ids of every project below any of `project_ids`, one query per level."""
-        found: set[str] = set()
-        level = sorted(project_ids)
-        while level:
-            level = [r.id for r in Project.select(Project.id).where(Project.parent.in_(level))
-                     if r.id not in found]
-            found.update(level)
-        return found
+        return self._store.resources.descendant_ids(project_ids)
 
-    def _height(self, project_id: str) -> int:
-        """Levels of the subtree below `project_id` (0 for a leaf)."""
-        height, level = 0, [project_id]
-        while True:
-            level = [r.id for r in Project.select(Project.id).where(Project.parent.in_(level))]
-            if not level:
-                return height
-            height += 1
-
-    def _check_parent(self, parent_id: str, domain_id: str, moving: str | None = None) -> Project:
+    def _check_parent(self, parent_id: str, domain_id: str, moving: str | None = None):
         parent = self.get_project(parent_id)
         if parent.domain_id != domain_id:
             raise InvalidArgument("parent_id", "the parent must be in the same domain")
         above = self.ancestors(parent)
         if moving and (parent.id == moving or any(a.id == moving for a in above)):
             raise InvalidArgument("parent_id", "a project cannot be moved below itself")
-        height = self._height(moving) if moving else 0
+        height = self._store.resources.height(moving) if moving else 0
         if len(above) + 2 + height > MAX_PROJECT_DEPTH:
             raise InvalidArgument(
                 "parent_id", f"projects nest at most {MAX_PROJECT_DEPTH} levels deep")
@@ -188,13 +115,15 @@ class Resources:
 
     # ---- domains -------------------------------------------------------------
 
-    def create_domain(self, name: str, description: str = "", enabled: bool = True) -> Domain:
+    def create_domain(self, name: str, description: str = "", enabled: bool = True):
         check_name("domain.name", name)
         check_text("domain.description", description)
-        return self._writer.create(Domain, "domain", f"a domain named {name!r} already exists",
-                                   name=name, description=description, enabled=enabled)
+        with self._writer.unique(f"a domain named {name!r} already exists") as tx:
+            domain = self._store.resources.create_domain(name, description, enabled)
+            tx.changed("domain", domain.id)
+        return domain
 
-    def update_domain(self, domain_id: str, **changes) -> Domain:
+    def update_domain(self, domain_id: str, **changes):
         domain = self.get_domain(domain_id)
         if not changes:
             return domain  # nothing to write: an UPDATE with no column is no statement
@@ -202,11 +131,13 @@ class Resources:
             check_name("domain.name", changes["name"])
         check_text("domain.description", changes.get("description") or "")
         with self._writer.unique(f"a domain named {changes.get('name')!r} already exists") as tx:
-            Domain.update(**changes).where(Domain.id == domain_id).execute()
+            def change(row):
+                if changes.get("enabled") is False and row.enabled:
+                    self._revoke(tx, domain_id=domain_id)
+                return changes
+            domain = self._store.resources.update_domain(domain_id, change)
             tx.changed("domain", domain_id)
-            if changes.get("enabled") is False and domain.enabled:
-                self._revoke(tx, domain_id=domain_id)
-        return self.get_domain(domain_id)
+        return domain
 
     def set_domain_enabled(self, domain_id: str, enabled: bool) -> None:
         self.update_domain(domain_id, enabled=enabled)
@@ -217,22 +148,23 @@ class Resources:
             raise FailedPrecondition("the default domain cannot be deleted")
         if domain.enabled:
             raise FailedPrecondition(f"domain {domain.name!r} must be disabled before it is deleted")
+        store = self._store
         holding = [f"{n} {what}" for what, n in (
-            ("projects", Project.select().where(Project.domain == domain_id).count()),
-            ("users", User.select().where(User.domain == domain_id).count()),
-            ("groups", Group.select().where(Group.domain == domain_id).count()),
-            ("roles", Role.select().where(Role.domain == domain_id).count())) if n]
+            ("projects", store.resources.count_projects_in_domain(domain_id)),
+            ("users", store.users.count_in_domain(domain_id)),
+            ("groups", store.groups.count_in_domain(domain_id)),
+            ("roles", store.assignments.count_roles_in_domain(domain_id))) if n]
         if holding:
             raise FailedPrecondition(f"domain {domain.name!r} still holds {', '.join(holding)}")
         with self._writer.transaction() as tx:
-            _delete_assignments_on("domain", domain_id)
-            Domain.delete().where(Domain.id == domain_id).execute()
+            store.assignments.delete_on_target("domain", domain_id)
+            store.resources.delete_domain(domain_id)
             tx.changed("domain", domain_id)
 
     # ---- projects ------------------------------------------------------------
 
     def create_project(self, name: str, domain_id: str, description: str = "",
-                       enabled: bool = True, parent_id: str | None = None) -> Project:
+                       enabled: bool = True, parent_id: str | None = None):
         check_name("project.name", name)
         check_text("project.description", description)
         self.get_domain(domain_id)
@@ -240,13 +172,13 @@ class Resources:
             self._check_parent(parent_id, domain_id)
         conflict = f"a project named {name!r} already exists in domain {domain_id}"
         with self._writer.unique(conflict) as tx:
-            self._quotas.check("projects", domain_id)
-            project = Project.create(name=name, domain=domain_id, description=description,
-                                     enabled=enabled, parent=parent_id or None)
+            self._quotas.check("projects", domain_id, self._store)
+            project = self._store.resources.create_project(name, domain_id, description,
+                                                           enabled, parent_id)
             self._announce(tx, project)
         return project
 
-    def update_project(self, project_id: str, **changes) -> Project:
+    def update_project(self, project_id: str, **changes):
         project = self.get_project(project_id)
         if not changes:
             return project  # nothing to write: an UPDATE with no column is no statement
@@ -260,13 +192,15 @@ class Resources:
             changes["parent"] = new_parent
         conflict = f"a project named {changes.get('name')!r} already exists in domain {project.domain_id}"
         with self._writer.unique(conflict) as tx:
-            Project.update(**changes).where(Project.id == project_id).execute()
-            self._announce(tx, project)  # the old parent's children changed too
+            def change(row):
+                self._announce(tx, row)  # the old parent's children changed too
+                if changes.get("enabled") is False and row.enabled:
+                    self._revoke(tx, project_id=project_id)
+                return changes
+            project = self._store.resources.update_project(project_id, change)
             if changes.get("parent"):
                 tx.changed("project_children", changes["parent"])
-            if changes.get("enabled") is False and project.enabled:
-                self._revoke(tx, project_id=project_id)
-        return self.get_project(project_id)
+        return project
 
     def set_project_enabled(self, project_id: str, enabled: bool) -> None:
         self.update_project(project_id, enabled=enabled)
@@ -275,17 +209,17 @@ class Resources:
         """Deletes the project with the assignments on it and revokes its tokens;
         refused while it has child projects."""
         project = self.get_project(project_id)
-        children = Project.select().where(Project.parent == project_id).count()
+        children = self._store.resources.count_children(project_id)
         if children:
             raise FailedPrecondition(
                 f"project {project.name!r} has {children} child project(s); delete or move them first")
         with self._writer.transaction() as tx:
-            _delete_assignments_on("project", project_id)
-            Project.delete().where(Project.id == project_id).execute()
+            self._store.assignments.delete_on_target("project", project_id)
+            self._store.resources.delete_project(project_id)
             self._announce(tx, project)
             self._revoke(tx, project_id=project_id)
 
-    def _announce(self, tx: PendingWrites, project: Project) -> None:
+    def _announce(self, tx: PendingWrites, project) -> None:
         tx.changed("project", project.id)
         tx.changed("domain_projects", project.domain_id)
         if project.parent_id:
@@ -294,7 +228,3 @@ class Resources:
     def _revoke(self, tx: PendingWrites, **target) -> None:
         tx.revoke(Revocation.issued_until_now(self._max_token_lifetime, self._clock, **target))
 
-
-def _delete_assignments_on(target_type: str, target_id: str) -> None:
-    RoleAssignment.delete().where((RoleAssignment.target_type == target_type)
-                                  & (RoleAssignment.target_id == target_id)).execute()

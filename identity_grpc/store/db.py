@@ -26,7 +26,7 @@ import peewee as pw
 from playhouse.pool import PooledMySQLDatabase, PooledPostgresqlDatabase
 
 from ..validation import refuse_nul
-from . import models, schema
+from . import schema
 
 log = logging.getLogger(__name__)
 SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb")
@@ -154,7 +154,8 @@ def _keep_private(path: str) -> None:
 
 
 def open_database(url: str, upgrade: bool = True) -> pw.Database:
-    """Open the store at `url`, bind the models to it and bring its schema up to date.
+    """Open the store at `url` and bring its schema up to date (bind tables to it with
+    `models.Tables`, or open a whole `Store`).
     Raises StoreError when it cannot be opened or its schema is newer than the code."""
     try:
         db = make_database(url)
@@ -162,7 +163,6 @@ def open_database(url: str, upgrade: bool = True) -> pw.Database:
         raise StoreError(str(e).removeprefix("database_url: ")) from None
     except OSError as e:  # the SQLite file or its directory cannot be made
         raise StoreError(f"cannot create {e.filename}: {e.strerror}") from None
-    models.database_proxy.initialize(db)
     try:
         db.connect(reuse_if_open=True)
     except (pw.PeeweeException, OSError) as e:

@@ -1,8 +1,9 @@
 """Peewee models: the one description of the store, shared by every backend.
 
-Models bind to `database_proxy`, so the same code runs on SQLite, PostgreSQL and
-MariaDB; `store.db.open_database` decides which. Ids are assigned by the service
-(uuid4 hex) except the default domain's, `default`.
+`Tables(db)` defines the models bound to one database, so the same code runs on
+SQLite, PostgreSQL and MariaDB (`store.db.open_database` decides which), and each
+store has a set of its own. Ids are assigned by the service (uuid4 hex) except the
+default domain's, `default`.
 """
 
 import secrets
@@ -10,8 +11,6 @@ import time
 import uuid
 
 import peewee as pw
-
-database_proxy = pw.DatabaseProxy()
 
 DEFAULT_DOMAIN_ID = "default"
 SYSTEM_TARGET = "all"  # the target id of a system role assignment
@@ -257,29 +256,7 @@ def _define(db: pw.Database) -> list:
     class SchemaVersion(BaseModel):
         version = pw.IntegerField()
 
-    return [SchemaVersion, Domain, Project, User, Password, Group, GroupMembership, Role, ImpliedRole, RoleAssignment, Region, Service, Endpoint, RevocationEvent, Change, ApiKey]
+    return [SchemaVersion, Domain, Project, User, Password, Group, GroupMembership, Role,
+            ImpliedRole, RoleAssignment, Region, Service, Endpoint, RevocationEvent, Change, ApiKey]
 
 
-# Transitional: the models bound to the process-wide proxy, for code that has not
-# moved to a store of its own yet.
-_proxied = Tables(database_proxy)
-Domain = _proxied.Domain
-Project = _proxied.Project
-User = _proxied.User
-Password = _proxied.Password
-Group = _proxied.Group
-GroupMembership = _proxied.GroupMembership
-Role = _proxied.Role
-ImpliedRole = _proxied.ImpliedRole
-RoleAssignment = _proxied.RoleAssignment
-Region = _proxied.Region
-Service = _proxied.Service
-Endpoint = _proxied.Endpoint
-RevocationEvent = _proxied.RevocationEvent
-Change = _proxied.Change
-ApiKey = _proxied.ApiKey
-
-ALL_MODELS = [
-    Domain, Project, User, Password, Group, GroupMembership, Role, ImpliedRole,
-    RoleAssignment, Region, Service, Endpoint, RevocationEvent, Change, ApiKey,
-]

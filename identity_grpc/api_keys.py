@@ -17,6 +17,8 @@ from typing import Callable
 
 import peewee as pw
 
+from identity_api.changes import Kind
+
 from .errors import InvalidArgument, NotFound
 from .records import RoleRecord
 from .store.models import new_id
@@ -93,7 +95,7 @@ class ApiKeys:
             row = self._store.credentials.create(
                 key_id, user_id, project_id, hash_secret(random_part), json.dumps(wanted),
                 int(self._clock()), name=name, expires_at=expires_at)
-            tx.changed("api_key", key_id)
+            tx.changed(Kind.API_KEY, key_id)
         return row, f"{key_id}.{random_part}"
 
     def get(self, key_id: str) -> ApiKey:
@@ -115,7 +117,7 @@ class ApiKeys:
         with self._writer.transaction() as tx:
             if not self._store.credentials.delete(key_id):
                 raise NotFound(f"api key {key_id} not found")
-            tx.changed("api_key", key_id)
+            tx.changed(Kind.API_KEY, key_id)
 
     def find_for_auth(self, secret: str) -> ApiKey | None:
         """The key this secret belongs to, or None. Checks neither expiry nor the user."""

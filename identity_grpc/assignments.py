@@ -10,6 +10,8 @@ they are held in memory and reloaded when any role changes.
 
 import threading
 
+from identity_api.changes import Kind
+
 from .assignment_pages import Assignment, AssignmentQuery, list_page
 from .errors import FailedPrecondition, InvalidArgument, NotFound
 from .records import RoleRecord
@@ -98,7 +100,7 @@ class Assignments:
         where = f" in domain {domain_id}" if domain_id else ""
         with self._writer.unique(f"a role named {name!r} already exists{where}") as tx:
             role = self._store.assignments.create_role(name, description, domain_id)
-            tx.changed("role", role.id)
+            tx.changed(Kind.ROLE, role.id)
         return role
 
     def update_role(self, role_id: str, **changes):
@@ -110,15 +112,19 @@ class Assignments:
         check_text("role.description", changes.get("description") or "")
         with self._writer.unique(f"a role named {changes.get('name')!r} already exists") as tx:
             role = self._store.assignments.update_role(role_id, lambda row: changes)
-            tx.changed("role", role.id)
+            tx.changed(Kind.ROLE, role.id)
         return role
 
     def delete_role(self, role_id: str) -> None:
-        """Deletes the role with its assignments and implications."""
+        """Deletes the role with its assignments and implications. Everyone who held
+        it is announced too: what was computed from their grants (the projects they
+        may scope to) changes with them, not only what carried the role."""
         self.get_role(role_id)
         with self._writer.transaction() as tx:
+            for actor_type, actor_id in self._store.assignments.actors_holding(role_id):
+                tx.changed(Kind(actor_type), actor_id)
             self._store.assignments.delete_role(role_id)
-            tx.changed("role", role_id)
+            tx.changed(Kind.ROLE, role_id)
 
     def add_implied_role(self, prior_role_id: str, implied_role_id: str) -> None:
         prior, implied = self.get_role(prior_role_id), self.get_role(implied_role_id)
@@ -129,12 +135,12 @@ class Assignments:
             raise InvalidArgument("implied_role_id", "a domain-specific role cannot be implied")
         with self._writer.transaction() as tx:
             self._store.assignments.add_implication(prior_role_id, implied_role_id)
-            tx.changed("role", prior_role_id)
+            tx.changed(Kind.ROLE, prior_role_id)
 
     def remove_implied_role(self, prior_role_id: str, implied_role_id: str) -> None:
         with self._writer.transaction() as tx:
             self._store.assignments.remove_implication(prior_role_id, implied_role_id)
-            tx.changed("role", prior_role_id)
+            tx.changed(Kind.ROLE, prior_role_id)
 
     def names_for(self, assignments: list["Assignment"]) -> dict:
         return names_for(self._store, assignments)
@@ -191,17 +197,21 @@ class Assignments:
 
     def effective_roles(self, user_id: str, group_ids: list[str], target_type: str,
                         target_id: str, ancestor_ids: list[str] = (),
-                        domain_id: str = "") -> tuple[RoleRecord, ...]:
+                        domain_id: str = "", deps: set | None = None) -> tuple[RoleRecord, ...]:
         """For a project pass its `ancestor_ids` and `domain_id`, so that inherited
-        grants on them count."""
+        grants on them count. `deps` (a scope cache's) gets every role the answer was
+        made of: those granted and all they imply, domain-specific ones included."""
         targets = [(target_type, target_id, False)]
         if target_type == "project":
             if ancestor_ids:
                 targets.append(("project", list(ancestor_ids), True))
             if domain_id:
                 targets.append(("domain", domain_id, True))
-        return self.graph.expand(
-            self._store.assignments.role_ids_held(_actors(user_id, group_ids), targets))
+        held = self._store.assignments.role_ids_held(_actors(user_id, group_ids), targets)
+        graph = self.graph
+        if deps is not None:
+            deps.update((Kind.ROLE, r) for r in graph.closure(held))
+        return graph.expand(held)
 
     def target_ids(self, user_id: str, group_ids: list[str], target_type: str,
                    inherited: bool = False) -> set[str]:
@@ -221,12 +231,12 @@ class Assignments:
         ids = self.target_ids(user_id, group_ids, "project")
         domain_ids = self.target_ids(user_id, group_ids, "domain", inherited=True)
         if domain_ids:
-            deps.update(("domain_projects", d) for d in domain_ids)
+            deps.update((Kind.DOMAIN_PROJECTS, d) for d in domain_ids)
             ids |= resources.project_ids_in_domains(domain_ids)
         roots = self.target_ids(user_id, group_ids, "project", inherited=True)
         if roots:
             below = resources.descendant_ids(roots)
-            deps.update(("project_children", p) for p in roots | below)
+            deps.update((Kind.PROJECT_CHILDREN, p) for p in roots | below)
             ids |= below
         return ids
 

@@ -18,6 +18,8 @@ import logging
 import re
 import threading
 
+from identity_api.changes import Kind
+
 from .errors import FailedPrecondition, InvalidArgument, NotFound
 from .records import EndpointRecord, ServiceRecord
 from .sizing import MIB, estimate
@@ -124,7 +126,7 @@ class Catalog:
             self._parent_region(parent_region_id)
         with self._writer.unique(f"region {region_id!r} already exists") as tx:
             region = self._store.catalog.create_region(region_id, description, parent_region_id)
-            tx.changed("catalog", region.id)
+            tx.changed(Kind.CATALOG, region.id)
         return region
 
     def update_region(self, region_id: str, **changes):
@@ -151,7 +153,7 @@ class Catalog:
                 raise FailedPrecondition(
                     f"region {region_id!r} is still used by {' and '.join(users)}")
             catalog.delete_region(region_id)
-            tx.changed("catalog", region_id)
+            tx.changed(Kind.CATALOG, region_id)
 
     def _parent_region(self, parent_id: str, moving: str | None = None) -> None:
         """Check that `parent_id` exists and, when `moving` is given, that making it
@@ -183,7 +185,7 @@ class Catalog:
         _check_service(type=type, name=name, description=description)
         with self._writer.transaction() as tx:
             service = self._store.catalog.create_service(type, name, description, enabled)
-            tx.changed("catalog", service.id)
+            tx.changed(Kind.CATALOG, service.id)
         return service
 
     def update_service(self, service_id: str, **changes):
@@ -197,8 +199,8 @@ class Catalog:
         with self._writer.transaction() as tx:
             doomed = self._store.catalog.delete_service(service_id)
             for endpoint_id in doomed:
-                tx.changed("catalog", endpoint_id)
-            tx.changed("catalog", service_id)
+                tx.changed(Kind.CATALOG, endpoint_id)
+            tx.changed(Kind.CATALOG, service_id)
 
     def find_service(self, type: str, name: str):
         return self._store.catalog.find_service_by_type_and_name(type, name)
@@ -230,7 +232,7 @@ class Catalog:
         with self._writer.transaction() as tx:
             endpoint = self._store.catalog.create_endpoint(service_id, interface, url, region_id,
                                                            enabled)
-            tx.changed("catalog", endpoint.id)
+            tx.changed(Kind.CATALOG, endpoint.id)
         return endpoint
 
     def update_endpoint(self, endpoint_id: str, **changes):
@@ -250,7 +252,7 @@ class Catalog:
         self.get_endpoint(endpoint_id)
         with self._writer.transaction() as tx:
             self._store.catalog.delete_endpoint(endpoint_id)
-            tx.changed("catalog", endpoint_id)
+            tx.changed(Kind.CATALOG, endpoint_id)
 
     # ---- shared --------------------------------------------------------------
 
@@ -260,7 +262,7 @@ class Catalog:
             return row
         with self._writer.transaction() as tx:
             row = update(row.id, lambda current: changes)
-            tx.changed("catalog", row.id)
+            tx.changed(Kind.CATALOG, row.id)
         return row
 
 

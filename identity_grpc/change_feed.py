@@ -66,14 +66,6 @@ class Writer:
         for event in pending.revocations:
             self._revocations.add(event)
 
-    def create(self, model, entity: str, conflict: str, **fields):
-        """Insert a row and announce it; a clash with a unique name becomes
-        AlreadyExists."""
-        with self.unique(conflict) as tx:
-            row = model.create(**fields)
-            tx.changed(entity, row.id)
-        return row
-
     @contextmanager
     def unique(self, conflict: str) -> Iterator[PendingWrites]:
         """A transaction in which a unique-name clash becomes AlreadyExists(conflict).

@@ -109,9 +109,9 @@ class Core:
             self.cache.clear()
         elif entity == Kind.CATALOG:
             self.catalog.forget()
-        elif entity == Kind.ROLE:
+        elif entity == Kind.ROLE:  # the answers that carried or implied it
             self.assignments.forget_roles()
-            self.cache.clear()
+            self.cache.invalidate(entity, entity_id)
         else:
             self.cache.invalidate(entity, entity_id)
         self.notices.changed(entity, entity_id)  # after: consumers re-asking get fresh facts

@@ -13,6 +13,8 @@ from typing import Callable
 
 from identity_api.revocation import Revocation
 
+from identity_api.changes import Kind
+
 from .errors import FailedPrecondition, InvalidArgument, NotFound
 from .quotas import DomainQuotas
 from .records import ProjectRecord
@@ -120,7 +122,7 @@ class Resources:
         check_text("domain.description", description)
         with self._writer.unique(f"a domain named {name!r} already exists") as tx:
             domain = self._store.resources.create_domain(name, description, enabled)
-            tx.changed("domain", domain.id)
+            tx.changed(Kind.DOMAIN, domain.id)
         return domain
 
     def update_domain(self, domain_id: str, **changes):
@@ -136,7 +138,7 @@ class Resources:
                     self._revoke(tx, domain_id=domain_id)
                 return changes
             domain = self._store.resources.update_domain(domain_id, change)
-            tx.changed("domain", domain_id)
+            tx.changed(Kind.DOMAIN, domain_id)
         return domain
 
     def set_domain_enabled(self, domain_id: str, enabled: bool) -> None:
@@ -159,7 +161,7 @@ class Resources:
         with self._writer.transaction() as tx:
             store.assignments.delete_on_target("domain", domain_id)
             store.resources.delete_domain(domain_id)
-            tx.changed("domain", domain_id)
+            tx.changed(Kind.DOMAIN, domain_id)
 
     # ---- projects ------------------------------------------------------------
 
@@ -199,7 +201,7 @@ class Resources:
                 return changes
             project = self._store.resources.update_project(project_id, change)
             if changes.get("parent"):
-                tx.changed("project_children", changes["parent"])
+                tx.changed(Kind.PROJECT_CHILDREN, changes["parent"])
         return project
 
     def set_project_enabled(self, project_id: str, enabled: bool) -> None:
@@ -220,10 +222,10 @@ class Resources:
             self._revoke(tx, project_id=project_id)
 
     def _announce(self, tx: PendingWrites, project) -> None:
-        tx.changed("project", project.id)
-        tx.changed("domain_projects", project.domain_id)
+        tx.changed(Kind.PROJECT, project.id)
+        tx.changed(Kind.DOMAIN_PROJECTS, project.domain_id)
         if project.parent_id:
-            tx.changed("project_children", project.parent_id)
+            tx.changed(Kind.PROJECT_CHILDREN, project.parent_id)
 
     def _revoke(self, tx: PendingWrites, **target) -> None:
         tx.revoke(Revocation.issued_until_now(self._max_token_lifetime, self._clock, **target))

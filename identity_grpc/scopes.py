@@ -186,12 +186,14 @@ class Scopes:
             domain = domain_record(row)
         roles = self._assignments.effective_roles(
             user_id, group_ids, scope_type, scope_id,
-            ancestor_ids=ancestors if project else (), domain_id=project.domain.id if project else "")
+            ancestor_ids=ancestors if project else (), domain_id=project.domain.id if project else "",
+            deps=deps)
         if not roles:
             return Refusal(f"the user holds no role on the {scope_type}")
         if api_key_id is not None and role_ids_of(key):
             # A key limited to some roles also gives what those imply (member -> reader).
             allowed = self._assignments.graph.closure(role_ids_of(key))
+            deps.update((Kind.ROLE, r) for r in allowed)
             roles = tuple(r for r in roles if r.id in allowed)
             if not roles:
                 return Refusal("the user no longer holds any of its api key's roles")

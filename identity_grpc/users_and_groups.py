@@ -14,6 +14,8 @@ from typing import Callable
 import peewee as pw
 from identity_api.revocation import Revocation
 
+from identity_api.changes import Kind
+
 from . import user_options
 from .errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
 from .login_throttle import LoginThrottle
@@ -175,7 +177,7 @@ class UsersAndGroups:
     def _store_password(self, tx: PendingWrites, user_id: str, hashed: str) -> None:
         now = self._now()
         self._store.users.add_password(user_id, hashed, now, self._rules.expiry_for(now))
-        tx.changed("user", user_id)
+        tx.changed(Kind.USER, user_id)
         tx.revoke(self._user_cutoff(user_id))  # every token issued before this millisecond
 
     def password_expiries(self, user_ids) -> dict[str, int | None]:
@@ -206,7 +208,7 @@ class UsersAndGroups:
                 options=options_json)
             if hashed:
                 self._store.users.add_password(user.id, hashed, now, self._rules.expiry_for(now))
-            tx.changed("user", user.id)
+            tx.changed(Kind.USER, user.id)
         return user
 
     def update_user(self, user_id: str, password: str | None = None, merge_extra: bool = False,
@@ -250,7 +252,7 @@ class UsersAndGroups:
 
             with self._writer.unique(conflict) as tx:
                 self._store.users.update(user_id, change)
-                tx.changed("user", user_id)
+                tx.changed(Kind.USER, user_id)
                 if changes.get("enabled") is False and was_enabled[-1]:
                     tx.revoke(self._user_cutoff(user_id))
                 if hashed is not None:
@@ -267,9 +269,9 @@ class UsersAndGroups:
         with self._writer.transaction() as tx:
             self._store.assignments.delete_for_actor("user", user_id)
             for key_id in self._store.credentials.ids_for_user(user_id):
-                tx.changed("api_key", key_id)
+                tx.changed(Kind.API_KEY, key_id)
             self._store.users.delete(user_id)
-            tx.changed("user", user_id)
+            tx.changed(Kind.USER, user_id)
             tx.revoke(self._user_cutoff(user_id))
 
     # ---- groups --------------------------------------------------------------
@@ -291,7 +293,7 @@ class UsersAndGroups:
         with self._writer.unique(f"a group named {name!r} already exists in domain {domain_id}") as tx:
             self._quotas.check("groups", domain_id, self._store)
             group = self._store.groups.create(name, domain_id, description)
-            tx.changed("group", group.id)
+            tx.changed(Kind.GROUP, group.id)
         return group
 
     def update_group(self, group_id: str, **changes) -> Group:
@@ -304,7 +306,7 @@ class UsersAndGroups:
         conflict = f"a group named {changes.get('name')!r} already exists in domain {group.domain_id}"
         with self._writer.unique(conflict) as tx:
             self._store.groups.set_fields(group, **changes)
-            tx.changed("group", group_id)
+            tx.changed(Kind.GROUP, group_id)
         return self.get_group(group_id)
 
     def delete_group(self, group_id: str) -> None:
@@ -315,22 +317,22 @@ class UsersAndGroups:
             self._store.assignments.delete_for_actor("group", group_id)
             members = self._store.groups.member_ids(group_id)
             self._store.groups.delete(group_id)
-            tx.changed("group", group_id)
+            tx.changed(Kind.GROUP, group_id)
             for user_id in members:
-                tx.changed("user", user_id)
+                tx.changed(Kind.USER, user_id)
 
     def add_user_to_group(self, user_id: str, group_id: str) -> None:
         self.get_user(user_id)
         self.get_group(group_id)
         with self._writer.transaction() as tx:
             self._store.groups.add_member(user_id, group_id)
-            tx.changed("user", user_id)
+            tx.changed(Kind.USER, user_id)
 
     def remove_user_from_group(self, user_id: str, group_id: str) -> None:
         with self._writer.transaction() as tx:
             if not self._store.groups.remove_member(user_id, group_id):
                 raise NotFound(f"user {user_id} is not a member of group {group_id}")
-            tx.changed("user", user_id)
+            tx.changed(Kind.USER, user_id)
 
     def is_member(self, user_id: str, group_id: str) -> bool:
         return self._store.groups.is_member(user_id, group_id)

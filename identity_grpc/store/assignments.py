@@ -90,6 +90,13 @@ class AssignmentStore(ConceptStore):
                                        | (ImpliedRole.implied_role == role_id)).execute()
             return Role.delete().where(Role.id == role_id).execute()
 
+    def actors_holding(self, role_id: str) -> set[tuple[str, str]]:
+        """(actor type, actor id) of everyone granted the role, anywhere: one query."""
+        RoleAssignment = self.t.RoleAssignment
+        rows = (RoleAssignment.select(RoleAssignment.actor_type, RoleAssignment.actor_id)
+                .distinct().where(RoleAssignment.role == role_id).tuples())
+        return set(rows)
+
     # ---- implied roles -------------------------------------------------------
 
     def implications(self, prior_role_id: str = "") -> list[tuple[str, str]]:

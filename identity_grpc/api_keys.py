@@ -55,6 +55,9 @@ def role_ids_of(key: ApiKey) -> list[str]:
 
 
 class ApiKeys:
+    """Owns API keys (only their secrets' hashes); promises a key never gives more than
+    its user holds on its project."""
+
     def __init__(self, store: Store, writer: Writer, roles_on: RolesOn, clock: Callable[[], float] = time.time):
         self._store = store
         self._writer = writer

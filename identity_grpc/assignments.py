@@ -62,6 +62,9 @@ class RoleGraph:
 
 
 class Assignments:
+    """Owns roles, implied roles and grants; promises an effective role set that any
+    grant or implication change shows at once."""
+
     def __init__(self, store: Store, writer: Writer):
         self._store = store
         self._writer = writer

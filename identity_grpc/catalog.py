@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 
 
 class Catalog:
+    """Owns regions, services and endpoints; promises a rendered catalog that no change
+    outlives."""
+
     def __init__(self, store: Store, writer: Writer, max_bytes: int = 16 * MIB):
         self._store = store
         self._writer = writer

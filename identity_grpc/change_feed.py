@@ -47,6 +47,9 @@ class PendingWrites:
 
 
 class Writer:
+    """Owns writing a change: the change feed and revocation events in the same
+    transaction; promises this server's caches apply it once committed."""
+
     def __init__(self, store: Store, on_change: OnChange, revocations: RevocationList):
         self._store = store
         self._db = store.db

@@ -108,6 +108,9 @@ class Attempt:
 
 
 class LoginThrottle:
+    """Owns the throttles of failed passwords per (account, address) and per address;
+    promises a guesser's budget, however it names the account."""
+
     def __init__(self, per_account_and_address: int, per_address: int, window: float,
                  clock: Callable[[], float] = time.time):
         """Limits of failures within `window` seconds; 0 turns one off."""

@@ -87,6 +87,9 @@ class PasswordRules:
 
 
 class Passwords:
+    """Owns argon2id hashing on a bounded pool of threads; promises that a flood is
+    shed (RESOURCE_EXHAUSTED) before its queue passes the limit."""
+
     def __init__(self, params: HashParameters = HashParameters(), concurrency: int = 0,
                  queue_limit: int = 0, nice: int = 0):
         """`concurrency` hashing threads (0: one per CPU), `queue_limit` login checks

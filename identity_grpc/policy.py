@@ -162,6 +162,9 @@ def credentials(caller: TokenInfo) -> dict:
 
 
 class Policy:
+    """Owns the authorization rules (defaults and a policy file's overrides); promises
+    one decision per rule, memoised for token operations."""
+
     def __init__(self, policy_file: str = ""):
         self._enforcer = Enforcer(DEFAULT_RULES, credential_keys=CREDENTIAL_KEYS)
         if policy_file:

@@ -30,6 +30,9 @@ _HELD = {"users": lambda store, domain_id: store.users.count_in_domain(domain_id
 
 @dataclass(frozen=True)
 class DomainQuotas:
+    """Owns how many users, groups and projects one domain may hold; promises the limit
+    holds under concurrent creates."""
+
     users: int = 0
     groups: int = 0
     projects: int = 0

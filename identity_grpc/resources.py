@@ -34,6 +34,9 @@ def project_record(row, domain) -> ProjectRecord:
 
 
 class Resources:
+    """Owns domains and projects (the hierarchy too); promises that disabling or
+    deleting one cuts off every token scoped to it."""
+
     def __init__(self, store: Store, writer: Writer, max_token_lifetime: int,
                  quotas: DomainQuotas = DomainQuotas(), clock: Callable[[], float] = time.time):
         self._store = store

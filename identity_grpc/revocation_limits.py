@@ -71,6 +71,9 @@ class TokenBuckets:
 
 
 class RevocationLimits:
+    """Owns what one user's revocations may cost: the rate, and folding many into one
+    cutoff; promises no revocation is lost by folding."""
+
     def __init__(self, revocations: RevocationList, store: RevocationStore, *, rate: float,
                  burst: int, fold_threshold: int, max_token_lifetime: int,
                  clock: Callable[[], float] = time.time):

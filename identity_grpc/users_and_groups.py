@@ -35,6 +35,9 @@ User = Group = Password = pw.Model
 
 
 class UsersAndGroups:
+    """Owns users (with their passwords and lockout) and groups (with membership);
+    promises that a change taking rights away revokes or invalidates at once."""
+
     def __init__(self, store: Store, writer: Writer, passwords: Passwords, max_token_lifetime: int,
                  rules: PasswordRules = PasswordRules(), clock: Callable[[], float] = time.time,
                  quotas: DomainQuotas = DomainQuotas(),

@@ -15,7 +15,7 @@ from identity_api.revocation import Revocation
 
 from identity_api.changes import Kind
 
-from .errors import FailedPrecondition, InvalidArgument, NotFound
+from .errors import FailedPrecondition, InvalidArgument
 from .quotas import DomainQuotas
 from .records import ProjectRecord
 from .records import domain_entry as domain_record

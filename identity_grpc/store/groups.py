@@ -5,7 +5,7 @@ import peewee as pw
 from ..errors import NotFound
 from .base import ConceptStore
 from .paging import page
-from .users import clash_named
+from .unique import refusing_clash
 
 
 class GroupStore(ConceptStore):
@@ -54,7 +54,7 @@ class GroupStore(ConceptStore):
     def create(self, name: str, domain_id: str, description: str = ""):
         """The new group. AlreadyExists when its domain holds one of that name; a
         domain that does not exist is an IntegrityError."""
-        with clash_named(f"a group named {name!r} already exists in domain {domain_id}"):
+        with refusing_clash(f"a group named {name!r} already exists in domain {domain_id}"):
             return self.t.Group.create(name=name, domain=domain_id, description=description)
 
     def set_fields(self, group, **fields) -> bool:
@@ -65,7 +65,7 @@ class GroupStore(ConceptStore):
         new name is taken in its domain."""
         Group = self.t.Group
         conflict = f"a group named {fields.get('name')!r} already exists in domain {group.domain_id}"
-        with clash_named(conflict):
+        with refusing_clash(conflict):
             return bool(Group.update(**fields).where(Group.id == group.id).execute())
 
     def delete(self, group_id: str) -> bool:

@@ -1,26 +1,12 @@
-"""Users and their password history (tables User, Password): what a user is, how it is found, and its passwords newest last."""
-
-from contextlib import contextmanager
+"""Users and their password history (tables User, Password): what a user is, how it
+is found, and its passwords, newest last."""
 
 import peewee as pw
 
-from ..errors import AlreadyExists, NotFound
-from . import conflicts
+from ..errors import NotFound
 from .base import Change, ConceptStore
 from .paging import page
-
-
-@contextmanager
-def clash_named(conflict):
-    """A unique-name clash inside becomes AlreadyExists(`conflict`, or what the
-    function `conflict` returns); any other integrity error (a reference that
-    vanished) passes through. Its transaction is the caller's to roll back."""
-    try:
-        yield
-    except pw.IntegrityError as e:
-        if conflicts.kind_of(e) != conflicts.UNIQUE:
-            raise
-        raise AlreadyExists(conflict() if callable(conflict) else conflict) from None
+from .unique import refusing_clash
 
 
 class UserStore(ConceptStore):
@@ -77,7 +63,7 @@ class UserStore(ConceptStore):
         """The new user (email, description, enabled, default_project, extra, options:
         the columns' own names). AlreadyExists when its domain holds one of that name;
         a domain or project that does not exist is an IntegrityError."""
-        with clash_named(f"a user named {name!r} already exists in domain {domain_id}"):
+        with refusing_clash(f"a user named {name!r} already exists in domain {domain_id}"):
             return self.t.User.create(name=name, domain=domain_id, **fields)
 
     def update(self, user_id: str, change: Change):
@@ -93,7 +79,7 @@ class UserStore(ConceptStore):
         def conflict():
             return (f"a user named {read['fields'].get('name')!r} already exists in "
                     f"domain {read['domain']}")
-        with clash_named(conflict):
+        with refusing_clash(conflict):
             return super().update(self.t.User, user_id, remembering, f"user {user_id} not found")
 
     def delete(self, user_id: str) -> bool:

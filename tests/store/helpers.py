@@ -1,7 +1,10 @@
 """What the concept stores' conformance tests share: another domain to put things in,
-two replicas running work at once, and paging with rows inserted between pages."""
+two replicas running work at once (or racing to change one row), and paging with rows
+inserted between pages."""
 
 import threading
+import time
+from typing import Callable
 
 import pytest
 
@@ -67,3 +70,57 @@ def pages_with_inserts(list_page, insert, page_size: int = 2):
         number += 1
         if not token:
             return names
+
+
+ROUNDS = 6
+
+
+def pages_while_inserting(list_page: Callable[[str], tuple[list, str]],
+                          insert: Callable[[int], None]) -> list[list]:
+    """Every page of `list_page(token)`, `insert(n)` called after page n."""
+    pages, token = [], ""
+    while True:
+        rows, token = list_page(token)
+        pages.append(rows)
+        if not token:
+            return pages
+        insert(len(pages))
+
+
+def appending(update: Callable[[object, Callable], object], letter: str, pause: float = 0.003):
+    """A change that appends `letter` to a row's description, `pause` between the read
+    and the write (where another replica's change would fall)."""
+    def change(row):
+        time.sleep(pause)
+        return {"description": row.description + letter}
+    return lambda: update(change)
+
+
+def race(store, other_store, update_on: Callable[[object], Callable]) -> None:
+    """Two replicas append ROUNDS letters each ("a" by `store`, "b" by `other_store`)
+    to one row's description at once, each attempt retried as an operation is.
+    `update_on(replica)(change)` changes the row through that replica's store."""
+    saved, retry.backoff = retry.backoff, (lambda attempt: 0.001)
+    errors = []
+
+    def run(replica, letter):
+        try:
+            work = appending(update_on(replica), letter)
+            for _ in range(ROUNDS):
+                retry.retrying(replica.db, work)()
+        except Exception as e:  # reported below, with the backend's words
+            errors.append(e)
+        finally:
+            replica.db.close()
+
+    try:
+        threads = [threading.Thread(target=run, args=(s, c))
+                   for s, c in ((store, "a"), (other_store, "b"))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not any(t.is_alive() for t in threads)
+    finally:
+        retry.backoff = saved
+    assert not errors, errors

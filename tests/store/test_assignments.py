@@ -9,7 +9,7 @@ from identity_grpc.assignments import RoleGraph
 from identity_grpc.errors import AlreadyExists, InvalidArgument, NotFound
 from identity_grpc.store.models import SYSTEM_TARGET
 
-from .resources_support import ROUNDS, is_reference_error, pages_while_inserting, race
+from .helpers import ROUNDS, is_reference_error, pages_while_inserting, race
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import pytest
 
 from identity_grpc.errors import AlreadyExists, InvalidArgument, NotFound
 
-from .resources_support import ROUNDS, is_reference_error, pages_while_inserting, race
+from .helpers import ROUNDS, is_reference_error, pages_while_inserting, race
 
 
 @pytest.fixture

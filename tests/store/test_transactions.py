@@ -4,7 +4,6 @@ every backend: two replicas changing one row at once lose neither change, a chan
 that refuses writes nothing, and a lock that never clears ends in Aborted."""
 
 import threading
-import time
 
 import pytest
 
@@ -12,7 +11,8 @@ from identity_grpc.errors import Aborted, InvalidArgument, NotFound
 from identity_grpc.operations import retry
 from identity_grpc.store.models import DEFAULT_DOMAIN_ID, is_sqlite
 
-ROUNDS = 10
+from .helpers import ROUNDS, race
+
 
 
 @pytest.fixture(autouse=True)
@@ -25,14 +25,11 @@ def description(store) -> str:
     return store.tables.Domain.get_by_id(DEFAULT_DOMAIN_ID).description
 
 
-def append_letter(store, letter: str, pause: float = 0.0):
-    """Append `letter` to the default domain's description; `pause` between the read
-    and the write widens the window another replica's change would fall into."""
-    def change(row):
-        time.sleep(pause)
-        return {"description": row.description + letter}
-    return store.resources.update(store.tables.Domain, DEFAULT_DOMAIN_ID, change,
-                                  "domain default not found")
+def append_letter(store, letter: str):
+    """Append `letter` to the default domain's description."""
+    return store.resources.update(
+        store.tables.Domain, DEFAULT_DOMAIN_ID,
+        lambda row: {"description": row.description + letter}, "domain default not found")
 
 
 def test_a_change_is_a_function_of_the_row_as_the_transaction_reads_it(store):
@@ -55,37 +52,11 @@ def test_a_missing_row_is_not_found_and_a_refused_change_writes_nothing(store):
 
 
 def test_two_replicas_changing_one_row_at_once_lose_neither_change(store, other_store):
-    """Each change reads, waits for the other to have read too where the backend lets
-    it (the row lock makes the second wait instead), then writes: with a read outside
-    the lock one of the two appends would be lost."""
-    retry.backoff = lambda attempt: 0.001  # restored below
-    errors = []
-
-    def run(replica, letter):
-        try:
-            for _ in range(ROUNDS):
-                retry.retrying(replica.db, append_letter)(replica, letter, 0.003)
-        except Exception as e:  # reported below, with the backend's words
-            errors.append(e)
-        finally:
-            replica.db.close()
-
-    try:
-        threads = [threading.Thread(target=run, args=(s, c))
-                   for s, c in ((store, "a"), (other_store, "b"))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-        assert not any(t.is_alive() for t in threads)
-    finally:
-        retry.backoff = _BACKOFF
-    assert not errors, errors
-    final = description(store)
-    assert sorted(final) == sorted("a" * ROUNDS + "b" * ROUNDS)
-
-
-_BACKOFF = retry.backoff
+    """Each change reads, pauses, then writes: with a read outside the row lock one of
+    the two appends would be lost."""
+    race(store, other_store, lambda replica: lambda change: replica.resources.update(
+        replica.tables.Domain, DEFAULT_DOMAIN_ID, change, "domain default not found"))
+    assert sorted(description(store)) == sorted("a" * ROUNDS + "b" * ROUNDS)
 
 
 def _short_lock_wait(store) -> None:

@@ -18,7 +18,7 @@ from .records import RoleRecord
 from .store import Store
 from .store.assignments import AssignmentStore
 from .change_feed import Writer
-from .validation import check_name, check_text
+from .validation import check_name, check_text, check_named_changes
 
 ACTOR_TYPES = ("user", "group")
 TARGET_TYPES = ("project", "domain", "system")
@@ -110,9 +110,7 @@ class Assignments:
         role = self.get_role(role_id)
         if not changes:
             return role  # nothing to write: an UPDATE with no column is no statement
-        if "name" in changes:
-            check_name("role.name", changes["name"])
-        check_text("role.description", changes.get("description") or "")
+        check_named_changes("role", changes)
         with self._writer.unique(f"a role named {changes.get('name')!r} already exists") as tx:
             role = self._store.assignments.update_role(role_id, lambda row: changes)
             tx.changed(Kind.ROLE, role.id)

@@ -22,7 +22,7 @@ from .records import domain_entry as domain_record
 from .store.models import DEFAULT_DOMAIN_ID
 from .store import Store
 from .change_feed import PendingWrites, Writer
-from .validation import check_name, check_text
+from .validation import check_name, check_text, check_named_changes
 
 MAX_PROJECT_DEPTH = 5  # levels below the domain, as Keystone's default
 
@@ -132,9 +132,7 @@ class Resources:
         domain = self.get_domain(domain_id)
         if not changes:
             return domain  # nothing to write: an UPDATE with no column is no statement
-        if "name" in changes:
-            check_name("domain.name", changes["name"])
-        check_text("domain.description", changes.get("description") or "")
+        check_named_changes("domain", changes)
         with self._writer.unique(f"a domain named {changes.get('name')!r} already exists") as tx:
             def change(row):
                 if changes.get("enabled") is False and row.enabled:
@@ -187,9 +185,7 @@ class Resources:
         project = self.get_project(project_id)
         if not changes:
             return project  # nothing to write: an UPDATE with no column is no statement
-        if "name" in changes:
-            check_name("project.name", changes["name"])
-        check_text("project.description", changes.get("description") or "")
+        check_named_changes("project", changes)
         if "parent_id" in changes:
             new_parent = changes.pop("parent_id") or None
             if new_parent:

@@ -23,7 +23,7 @@ from .passwords import DAY, PasswordRules, Passwords
 from .quotas import DomainQuotas
 from .store import Store
 from .change_feed import PendingWrites, Writer
-from .validation import MAX_EMAIL_LENGTH, check_name, check_text
+from .validation import MAX_EMAIL_LENGTH, check_name, check_text, check_named_changes
 
 PASSWORD_EXPIRED = "the password has expired: change it with ChangePassword"
 # One answer for an unknown user, a disabled one and a wrong original password.
@@ -303,9 +303,7 @@ class UsersAndGroups:
         group = self.get_group(group_id)
         if not changes:
             return group  # nothing to write: an UPDATE with no column is no statement
-        if "name" in changes:
-            check_name("group.name", changes["name"])
-        check_text("group.description", changes.get("description") or "")
+        check_named_changes("group", changes)
         conflict = f"a group named {changes.get('name')!r} already exists in domain {group.domain_id}"
         with self._writer.unique(conflict) as tx:
             self._store.groups.set_fields(group, **changes)

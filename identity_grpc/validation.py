@@ -61,3 +61,11 @@ def check_id_or_name(field: str, ident: str, name: str) -> None:
         check_id(f"{field}.id", ident)
     else:
         check_name(f"{field}.name", name)
+
+
+def check_named_changes(entity: str, changes: dict) -> None:
+    """An update's new name (if any) and description, checked as `<entity>.name` and
+    `<entity>.description`, as creating one checks them."""
+    if "name" in changes:
+        check_name(f"{entity}.name", changes["name"])
+    check_text(f"{entity}.description", changes.get("description") or "")

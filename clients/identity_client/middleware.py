@@ -27,6 +27,7 @@ import json
 import logging
 
 import grpc
+from identity_api.handlers import behavior_of, rebuilt
 
 from .verifier import IdentityContext, IdentityUnavailable, TokenRejected, TokenVerifier
 
@@ -156,14 +157,6 @@ def _service_status(verifier, service_token, local_only) -> str | None:
 
 # ---- gRPC -------------------------------------------------------------------------------
 
-_HANDLER_KINDS = {
-    (False, False): ("unary_unary", grpc.unary_unary_rpc_method_handler),
-    (False, True): ("unary_stream", grpc.unary_stream_rpc_method_handler),
-    (True, False): ("stream_unary", grpc.stream_unary_rpc_method_handler),
-    (True, True): ("stream_stream", grpc.stream_stream_rpc_method_handler),
-}
-
-
 class GrpcAuthInterceptor(grpc.ServerInterceptor):
     """Refuses calls without a valid token, and makes the caller's identity available
     to the handler through `current_identity()`. Methods whose full name starts with
@@ -187,12 +180,10 @@ class GrpcAuthInterceptor(grpc.ServerInterceptor):
         handler = continuation(handler_call_details)
         if handler is None or method.startswith(self._exempt):
             return handler
-        shape = (handler.request_streaming, handler.response_streaming)
-        kind, factory = _HANDLER_KINDS[shape]
-        behavior = getattr(handler, kind)
-        wrapped = self._wrap_stream(behavior) if shape[1] else self._wrap(behavior)
-        handler = factory(wrapped, request_deserializer=handler.request_deserializer,
-                          response_serializer=handler.response_serializer)
+        behavior = behavior_of(handler)
+        wrapped = (self._wrap_stream(behavior) if handler.response_streaming
+                   else self._wrap(behavior))
+        handler = rebuilt(handler, wrapped)
         self._handlers[method] = handler
         return handler
 

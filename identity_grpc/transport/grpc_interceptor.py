@@ -26,6 +26,7 @@ import time
 import uuid
 
 import grpc
+from identity_api.handlers import rebuilt
 
 from .. import errors
 from ..records import TokenInfo
@@ -103,15 +104,12 @@ class RequestInterceptor(grpc.ServerInterceptor):
         if method in self._token_optional:
             needs_caller = None  # only with a token
         if handler.unary_unary is not None:
-            handler = grpc.unary_unary_rpc_method_handler(
-                self._wrap(method, handler.unary_unary, needs_caller),
-                request_deserializer=_tolerant(handler.request_deserializer),
-                response_serializer=handler.response_serializer)
+            handler = rebuilt(handler, self._wrap(method, handler.unary_unary, needs_caller),
+                              wrap_deserializer=_tolerant)
         elif handler.unary_stream is not None and ours:
-            handler = grpc.unary_stream_rpc_method_handler(
-                self._wrap_stream(method, handler.unary_stream, needs_caller),
-                request_deserializer=_tolerant(handler.request_deserializer),
-                response_serializer=handler.response_serializer)
+            handler = rebuilt(handler,
+                              self._wrap_stream(method, handler.unary_stream, needs_caller),
+                              wrap_deserializer=_tolerant)
         else:
             return handler  # other streaming methods (health watch, reflection)
         self._handlers[method] = handler

@@ -118,6 +118,11 @@ def test_one_caller_cannot_take_every_stream_slot_from_the_services(service):
         verifier = consumer(service)
         bob = login(stub, "bob", project_scope("acme")).token
         verifier.check(bob)
+        if verifier.check_local(bob) is None:
+            # A change notice from the set-up above (the reader's grant, announced
+            # again when this server's watcher reads it from the feed) landed during
+            # that first check, which is then rightly not cached: the next one is.
+            verifier.check(bob)
         stays_local(verifier, bob, verifier.stats["remote_validations"])
 
         # Its other processes (the same service user) each get a stream, up to the cap.
@@ -357,6 +362,11 @@ def test_a_snapshot_past_four_mebibytes_reaches_a_new_consumer_in_chunks(service
     try:
         bob = login(stub, "bob", project_scope("acme")).token
         verifier.check(bob)
+        if verifier.check_local(bob) is None:
+            # A change notice from the set-up above (the reader's grant, announced
+            # again when this server's watcher reads it from the feed) landed during
+            # that first check, which is then rightly not cached: the next one is.
+            verifier.check(bob)
         stays_local(verifier, bob, verifier.stats["remote_validations"])
         assert verifier.revocations_held >= count
     finally:

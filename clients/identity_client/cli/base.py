@@ -198,6 +198,17 @@ def create_or_show(connection, kind, service, method, request, domain_ref, or_sh
         return connection.find(kind, request.name, domain_ref)
 
 
+ID_NAME = (("id", "ID"), ("name", "Name"))
+
+
+def described_fields(e) -> dict:
+    """A group's or role's fields (and --long columns): a name and description in a domain."""
+    return {"id": e.id, "name": e.name, "domain_id": e.domain_id, "description": e.description}
+
+
+DESCRIBED_LONG = (*ID_NAME, ("domain_id", "Domain ID"), ("description", "Description"))
+
+
 # ---- a resource's commands, from a small description of it --------------------------
 
 @dataclass(frozen=True)
@@ -245,6 +256,18 @@ class ResourceCommand:
 
     def fields(self, entity) -> dict:
         return self.resource.fields(entity)
+
+    def add_ref(self, parser, help: str = "name or id") -> None:
+        """The positional naming it (and its --domain where it is in one)."""
+        parser.add_argument("ref", metavar=self.resource.metavar,
+                            help=None if self.resource.by_id else help)
+        if self.resource.in_domain:
+            self.add_domain_option(parser, self.resource.kind)
+
+    def entity_id(self, args) -> str:
+        r = self.resource
+        return args.ref if r.by_id else self.connection.find_id(r.kind, args.ref,
+                                                                self.domain_ref(args))
 
 
 class CreateNamed(ResourceCommand, ShowOne):
@@ -323,10 +346,7 @@ class ShowFound(ResourceCommand, ShowOne):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("ref", metavar=self.resource.metavar,
-                            help=None if self.resource.by_id else "name or id")
-        if self.resource.in_domain:
-            self.add_domain_option(parser, self.resource.kind)
+        self.add_ref(parser)
         return parser
 
     def take_action(self, args):
@@ -358,10 +378,7 @@ class SetFound(ResourceCommand, Command):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("ref", metavar=self.resource.metavar,
-                            help=None if self.resource.by_id else self.ref_help)
-        if self.resource.in_domain:
-            self.add_domain_option(parser, self.resource.kind)
+        self.add_ref(parser, self.ref_help)
         self.options(parser)
         return parser
 
@@ -370,9 +387,7 @@ class SetFound(ResourceCommand, Command):
 
     def take_action(self, args):
         r = self.resource
-        entity_id = args.ref if r.by_id else self.connection.find_id(r.kind, args.ref,
-                                                                     self.domain_ref(args))
-        request = getattr(apb, f"Update{r.name}Request")(id=entity_id)
+        request = getattr(apb, f"Update{r.name}Request")(id=self.entity_id(args))
         copy_set(request, args, self.changes, self.fields_changed)
         self.more(args, request)
         self.connection.call(r.service, f"Update{r.name}", request)

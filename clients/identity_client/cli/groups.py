@@ -3,18 +3,10 @@
 
 from identity_api.admin.v1 import admin_pb2 as apb
 
-from .base import CliError, Command, CreateNamed, DeleteFound, ListAll, Resource, SetFound, \
-    ShowFound, add_domain
+from .base import DESCRIBED_LONG, ID_NAME, CliError, Command, CreateNamed, DeleteFound, ListAll, \
+    Resource, SetFound, ShowFound, add_domain, described_fields
 
-COLUMNS = (("id", "ID"), ("name", "Name"))
-
-
-def group_fields(g) -> dict:
-    return {"id": g.id, "name": g.name, "domain_id": g.domain_id, "description": g.description}
-
-
-GROUP = Resource("group", group_fields, columns=COLUMNS, in_domain=True,
-                 long=(*COLUMNS, ("domain_id", "Domain ID"), ("description", "Description")))
+GROUP = Resource("group", described_fields, columns=ID_NAME, long=DESCRIBED_LONG, in_domain=True)
 
 
 class CreateGroup(CreateNamed):

@@ -1,18 +1,10 @@
 """`identity role create|list|show|set|delete`, and granting: `role add`, `role
 remove` (to a user or group, on a project, a domain or the system)."""
 
-from .base import Command, CreateNamed, DeleteFound, ListAll, Resource, SetFound, ShowFound, \
-    add_domain, grant
+from .base import DESCRIBED_LONG, ID_NAME, Command, CreateNamed, DeleteFound, ListAll, Resource, \
+    SetFound, ShowFound, add_domain, described_fields, grant
 
-COLUMNS = (("id", "ID"), ("name", "Name"))
-
-
-def role_fields(r) -> dict:
-    return {"id": r.id, "name": r.name, "domain_id": r.domain_id, "description": r.description}
-
-
-ROLE = Resource("role", role_fields, columns=COLUMNS, in_domain=True,
-                long=(*COLUMNS, ("domain_id", "Domain ID"), ("description", "Description")))
+ROLE = Resource("role", described_fields, columns=ID_NAME, long=DESCRIBED_LONG, in_domain=True)
 
 
 def add_role_domain(parser, what: str = "role") -> None:

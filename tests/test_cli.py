@@ -473,3 +473,48 @@ def test_os_cloud_reads_clouds_yaml_like_openstackclient(admin, served, tmp_path
     assert token(Cli(OS_CLOUD="demo", OS_PROJECT_NAME="cyberdyne"))["project_id"] == acme
     missing = Cli(OS_CLOUD="nowhere").run("token", "issue", cwd=tmp_path, expect=2)
     assert "has no cloud 'nowhere'" in missing.stderr
+
+
+@pytest.mark.slow
+def test_create_show_set_and_list_long_of_each_resource(admin):
+    """The shared create/show/set/list commands print each resource's own fields."""
+    group, role, name, kind, region = (unique("grp"), unique("rl"), unique("svc"),
+                                       unique("type"), unique("Region"))
+    made = admin.json("group", "create", group, "--description", "g")
+    assert made == {"description": "g", "domain_id": "default", "id": made["id"], "name": group}
+    assert admin.json("group", "create", group, "--or-show")["id"] == made["id"]
+    admin.run("group", "set", group, "--description", "g2")
+    assert admin.run("group", "show", group, "-f", "value", "-c", "description").stdout == "g2\n"
+    long = [g for g in admin.json("group", "list", "--long") if g["Name"] == group]
+    assert long == [{"ID": made["id"], "Name": group, "Domain ID": "default",
+                     "Description": "g2"}]
+    role_id = admin.json("role", "create", role)["id"]
+    admin.run("role", "set", role, "--name", role + "x")
+    assert [r for r in admin.json("role", "list", "--long") if r["ID"] == role_id] == [
+        {"ID": role_id, "Name": role + "x", "Domain ID": "", "Description": ""}]
+    service = admin.json("service", "create", kind, "--name", name, "--disable")
+    assert service == {"description": "", "enabled": False, "id": service["id"], "name": name,
+                       "type": kind}
+    admin.run("service", "set", name, "--enable", "--description", "d")
+    assert [s for s in admin.json("service", "list", "--long") if s["ID"] == service["id"]] == [
+        {"ID": service["id"], "Name": name, "Type": kind, "Description": "d", "Enabled": True}]
+    admin.run("region", "create", region)
+    admin.run("region", "set", region, "--description", "r")
+    assert admin.run("region", "show", region, "-f", "yaml").stdout == (
+        f"description: r\nparent_region: ''\nregion: {region}\n")
+    endpoint = admin.json("endpoint", "create", name, "internal", "http://x", "--region", region)
+    admin.run("endpoint", "set", endpoint["id"], "--url", "http://y", "--disable")
+    assert admin.json("endpoint", "show", endpoint["id"]) == {
+        "enabled": False, "id": endpoint["id"], "interface": "internal", "region": region,
+        "region_id": region, "service_id": service["id"], "service_name": name,
+        "service_type": kind, "url": "http://y"}
+    assert admin.run("domain", "show", "Default", "-f", "value").stdout.splitlines()[1:] == [
+        "True", "default", "Default"]
+    assert admin.run("role-get", role_id, "-f", "value").stdout == f"{role_id}\n{role}x\n"
+    rows = list(csv.reader(io.StringIO(admin.run("region", "list", "-f", "csv").stdout)))
+    assert rows[0] == ["Region", "Parent Region", "Description"] and [region, "", "r"] in rows
+    admin.run("endpoint", "delete", endpoint["id"])
+    admin.run("service", "delete", name)
+    admin.run("region", "delete", region)
+    admin.run("role", "delete", role + "x")
+    admin.run("group", "delete", group)

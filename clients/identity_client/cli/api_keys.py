@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from google.protobuf.timestamp_pb2 import Timestamp
 from identity_api.admin.v1 import admin_pb2 as apb
 
-from .base import DeleteFound, Lister, ShowOne, UsageError, add_domain, listing, show, \
+from .base import DeleteFound, Lister, Resource, ShowOne, UsageError, add_domain, listing, show, \
     timestamp
 
 COLUMNS = [("id", "ID"), ("name", "Name"), ("project_id", "Project ID"), ("roles", "Roles"),
@@ -82,7 +82,7 @@ class ListApiKey(Lister):
 
 class DeleteApiKey(DeleteFound):
     """Delete API keys"""
-    kind, in_domain, by_id, service, method = "id", False, True, "ApiKeys", "DeleteApiKey"
+    resource = Resource("api key", api_key_fields, by_id=True, name="ApiKey", metavar="ID")
 
 
 COMMANDS = {"api key create": CreateApiKey, "api key list": ListApiKey,

@@ -7,11 +7,11 @@ name)."""
 
 from identity_api.admin.v1 import admin_pb2 as apb
 
-from .base import Command, Lister, ShowOne, UsageError, add_domain, listing
-from .projects import holders, project_fields
-from .roles import role_fields
+from .base import Command, Lister, ShowOne, UsageError, add_domain, grant, listing
+from .projects import PROJECT, holders, project_fields
+from .roles import ROLE
 from .tokens import token_fields
-from .users import user_fields
+from .users import USER, user_fields
 
 USER_KEYS = ("id", "name", "email", "enabled", "tenantId")
 TENANT_KEYS = ("id", "name", "description", "enabled")
@@ -133,7 +133,7 @@ class UserList(Lister):
 
     def take_action(self, args):
         c = self.connection
-        users = c.list_all("Users", "ListUsers", apb.ListUsersRequest(), "users")
+        users = USER.list_all(c)
         if args.tenant:
             held = holders(c, "user", project_id=c.find_id("project", args.tenant))
             users = [u for u in users if u.id in held]
@@ -227,9 +227,8 @@ class TenantList(Lister):
     """List tenants (projects) (classic form)"""
 
     def take_action(self, args):
-        projects = self.connection.list_all("Projects", "ListProjects",
-                                            apb.ListProjectsRequest(), "projects")
-        return listing(columns("id", "name", "enabled"), [project_fields(p) for p in projects])
+        return listing(columns("id", "name", "enabled"),
+                       [project_fields(p) for p in PROJECT.list_all(self.connection)])
 
 
 class TenantGet(Entity, ClassicShow):
@@ -258,15 +257,15 @@ class RoleCreate(ClassicShow):
 
     def take_action(self, args):
         made = self.connection.call("Roles", "CreateRole", apb.CreateRoleRequest(name=args.name))
-        return legacy_show(role_fields(made), ("id", "name"))
+        return legacy_show(ROLE.fields(made), ("id", "name"))
 
 
 class RoleList(Lister):
     """List roles (classic form)"""
 
     def take_action(self, args):
-        roles = self.connection.list_all("Roles", "ListRoles", apb.ListRolesRequest(), "roles")
-        return listing(columns("id", "name"), [role_fields(r) for r in roles])
+        roles = ROLE.list_all(self.connection)
+        return listing(columns("id", "name"), [ROLE.fields(r) for r in roles])
 
 
 class RoleGet(Entity, ClassicShow):
@@ -274,8 +273,8 @@ class RoleGet(Entity, ClassicShow):
     kind = "role"
 
     def take_action(self, args):
-        return legacy_show(role_fields(self.connection.find("role", self.ref(args))),
-                           ("id", "name"))
+        role = self.connection.find("role", self.ref(args))
+        return legacy_show(ROLE.fields(role), ("id", "name"))
 
 
 class RoleDelete(Delete):
@@ -298,10 +297,9 @@ class UserRole(Command):
         c = self.connection
         if not args.tenant:
             raise UsageError("--tenant-id is required (a role is granted on a tenant)")
-        request = apb.GrantRequest(role_id=c.find_id("role", args.role))
-        request.actor.user_id = c.find_id("user", args.user)
-        request.target.project_id = c.find_id("project", args.tenant)
-        c.call("Assignments", self.method, request)
+        role_id = c.find_id("role", args.role)
+        grant(c, self.method, role_id, {"user_id": c.find_id("user", args.user)},
+              {"project_id": c.find_id("project", args.tenant)})
 
 
 class UserRoleAdd(UserRole):

@@ -2,13 +2,10 @@
 
 from identity_api.admin.v1 import admin_pb2 as apb
 
-from .base import Command, DeleteFound, Lister, ShowOne, copy_set, enable_disable, listing, \
+from .base import DeleteFound, ListAll, Resource, SetFound, ShowFound, ShowOne, enable_disable, \
     show
 
 INTERFACES = ["public", "internal", "admin"]
-COLUMNS = [("id", "ID"), ("region", "Region"), ("service_name", "Service Name"),
-           ("service_type", "Service Type"), ("enabled", "Enabled"),
-           ("interface", "Interface"), ("url", "URL")]
 
 
 def endpoint_fields(e, services: dict) -> dict:
@@ -22,6 +19,12 @@ def endpoint_fields(e, services: dict) -> dict:
 def services_by_id(connection) -> dict:
     return {s.id: s for s in connection.list_all("Services", "ListServices",
                                                  apb.ListServicesRequest(), "services")}
+
+
+ENDPOINT = Resource("endpoint", endpoint_fields, by_id=True, columns=(
+    ("id", "ID"), ("region", "Region"), ("service_name", "Service Name"),
+    ("service_type", "Service Type"), ("enabled", "Enabled"), ("interface", "Interface"),
+    ("url", "URL")))
 
 
 class CreateEndpoint(ShowOne):
@@ -47,63 +50,52 @@ class CreateEndpoint(ShowOne):
         return show(endpoint_fields(made, {service.id: service}))
 
 
-class ListEndpoint(Lister):
+class ListEndpoint(ListAll):
     """List endpoints"""
+    resource, with_long = ENDPOINT, False
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
+    def options(self, parser):
         parser.add_argument("--service", metavar="SERVICE", help="id, name or type")
         parser.add_argument("--interface", choices=INTERFACES)
         parser.add_argument("--region", metavar="REGION_ID")
-        return parser
 
-    def take_action(self, args):
-        c = self.connection
-        request = apb.ListEndpointsRequest(service_id=c.find_id("service", args.service),
-                                           interface=args.interface or "",
-                                           region_id=args.region or "")
-        endpoints = c.list_all("Endpoints", "ListEndpoints", request, "endpoints")
-        services = services_by_id(c)
-        return listing(COLUMNS, [endpoint_fields(e, services) for e in endpoints])
+    def request(self, args):
+        return {"service_id": self.connection.find_id("service", args.service),
+                "interface": args.interface or "", "region_id": args.region or ""}
+
+    def entities(self, args):
+        endpoints = super().entities(args)
+        self.services = services_by_id(self.connection)
+        return endpoints
+
+    def fields(self, endpoint):
+        return endpoint_fields(endpoint, self.services)
 
 
-class ShowEndpoint(ShowOne):
+class ShowEndpoint(ShowFound):
     """Show an endpoint"""
+    resource = ENDPOINT
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument("endpoint", metavar="ENDPOINT_ID")
-        return parser
-
-    def take_action(self, args):
-        endpoint = self.connection.call("Endpoints", "GetEndpoint",
-                                        apb.GetRequest(id=args.endpoint))
-        return show(endpoint_fields(endpoint, services_by_id(self.connection)))
+    def fields(self, endpoint):
+        return endpoint_fields(endpoint, services_by_id(self.connection))
 
 
-class SetEndpoint(Command):
+class SetEndpoint(SetFound):
     """Change an endpoint"""
+    resource = ENDPOINT
+    changes = ("interface", "region", "url", "enabled")
+    fields_changed = ("interface", "region_id", "url", "enabled")
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument("endpoint", metavar="ENDPOINT_ID")
+    def options(self, parser):
         parser.add_argument("--interface", choices=INTERFACES)
         parser.add_argument("--region", metavar="REGION_ID")
         parser.add_argument("--url")
         enable_disable(parser, "endpoint")
-        return parser
-
-    def take_action(self, args):
-        request = apb.UpdateEndpointRequest(id=args.endpoint)
-        copy_set(request, args, ("interface", "region", "url", "enabled"),
-                 ("interface", "region_id", "url", "enabled"))
-        self.connection.call("Endpoints", "UpdateEndpoint", request)
 
 
 class DeleteEndpoint(DeleteFound):
     """Delete endpoints"""
-    kind, in_domain, by_id = "endpoint_id", False, True
-    service, method = "Endpoints", "DeleteEndpoint"
+    resource = ENDPOINT
 
 
 COMMANDS = {"endpoint create": CreateEndpoint, "endpoint list": ListEndpoint,

@@ -3,86 +3,48 @@
 
 from identity_api.admin.v1 import admin_pb2 as apb
 
-from .base import CliError, Command, DeleteFound, Lister, ShowFound, ShowOne, \
-    add_description, add_domain, add_long, \
-    add_or_show, copy_set, create_or_show, listing, show
+from .base import DESCRIBED_LONG, ID_NAME, CliError, Command, CreateNamed, DeleteFound, ListAll, \
+    Resource, SetFound, ShowFound, add_domain, described_fields
 
-COLUMNS = [("id", "ID"), ("name", "Name")]
-LONG = [*COLUMNS, ("domain_id", "Domain ID"), ("description", "Description")]
+GROUP = Resource("group", described_fields, columns=ID_NAME, long=DESCRIBED_LONG, in_domain=True)
 
 
-def group_fields(g) -> dict:
-    return {"id": g.id, "name": g.name, "domain_id": g.domain_id, "description": g.description}
-
-
-class CreateGroup(ShowOne):
+class CreateGroup(CreateNamed):
     """Create a group"""
-
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument("name", metavar="NAME")
-        add_domain(parser, "group")
-        add_description(parser)
-        add_or_show(parser)
-        return parser
-
-    def take_action(self, args):
-        c = self.connection
-        request = apb.CreateGroupRequest(name=args.name, domain_id=c.domain_id(args.domain),
-                                         description=args.description or "")
-        return show(group_fields(create_or_show(c, "group", "Groups", "CreateGroup", request,
-                                                args.domain, args.or_show)))
+    resource = GROUP
 
 
-class ListGroup(Lister):
+class ListGroup(ListAll):
     """List groups"""
+    resource = GROUP
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
+    def options(self, parser):
         add_domain(parser, "groups")
         parser.add_argument("--user", metavar="USER", help="only the groups this user is in")
         add_domain(parser, "--user", "--user-domain")
         parser.add_argument("--name", help="only groups of this name")
-        add_long(parser)
-        return parser
 
-    def take_action(self, args):
+    def entities(self, args):
         c = self.connection
         if args.user:
             user_id = c.find_id("user", args.user, args.user_domain)
-            groups = c.call("Users", "ListUserGroups", apb.GetRequest(id=user_id)).groups
-        else:
-            groups = c.list_all("Groups", "ListGroups", apb.ListGroupsRequest(
-                name=args.name or "", domain_id=c.domain_id(args.domain)), "groups")
-        return listing(LONG if args.long else COLUMNS, [group_fields(g) for g in groups])
+            return c.call("Users", "ListUserGroups", apb.GetRequest(id=user_id)).groups
+        return GROUP.list_all(c, name=args.name or "", domain_id=c.domain_id(args.domain))
 
 
 class ShowGroup(ShowFound):
     """Show a group"""
-    kind, fields = "group", staticmethod(group_fields)
+    resource = GROUP
 
 
-class SetGroup(Command):
+class SetGroup(SetFound):
     """Change a group"""
-
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument("group", metavar="GROUP", help="name or id")
-        add_domain(parser, "group")
-        parser.add_argument("--name", help="a new name")
-        add_description(parser)
-        return parser
-
-    def take_action(self, args):
-        request = apb.UpdateGroupRequest(
-            id=self.connection.find_id("group", args.group, args.domain))
-        copy_set(request, args, ("name", "description"))
-        self.connection.call("Groups", "UpdateGroup", request)
+    resource = GROUP
 
 
 class DeleteGroup(DeleteFound):
     """Delete groups"""
-    kind, service, method = "group", "Groups", "DeleteGroup"
+    resource = GROUP
 
 
 class Membership(Command):

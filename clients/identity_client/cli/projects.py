@@ -3,18 +3,20 @@
 from identity_api.admin.v1 import admin_pb2 as apb
 from identity_api.v1 import identity_pb2 as pb
 
-from .base import Command, DeleteFound, Lister, ShowFound, ShowOne, add_description, \
-    add_domain, add_long, \
-    add_or_show, copy_set, create_or_show, enable_disable, listing, show
+from .base import CreateNamed, DeleteFound, ListAll, Resource, SetFound, ShowFound, add_domain, \
+    listing
 
-COLUMNS = [("id", "ID"), ("name", "Name")]
-LONG = [*COLUMNS, ("domain_id", "Domain ID"), ("parent_id", "Parent ID"),
-        ("description", "Description"), ("enabled", "Enabled")]
+COLUMNS = (("id", "ID"), ("name", "Name"))
 
 
 def project_fields(p) -> dict:
     return {"id": p.id, "name": p.name, "domain_id": p.domain_id, "parent_id": p.parent_id,
             "description": p.description, "enabled": p.enabled, "is_domain": p.is_domain}
+
+
+PROJECT = Resource("project", project_fields, columns=COLUMNS, in_domain=True, long=(
+    *COLUMNS, ("domain_id", "Domain ID"), ("parent_id", "Parent ID"),
+    ("description", "Description"), ("enabled", "Enabled")))
 
 
 def holders(connection, field: str, **request) -> set[str]:
@@ -25,36 +27,23 @@ def holders(connection, field: str, **request) -> set[str]:
             effective=True, **request), "role_assignments") if a.HasField(field)}
 
 
-class CreateProject(ShowOne):
+class CreateProject(CreateNamed):
     """Create a project"""
+    resource, enabling = PROJECT, True
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument("name", metavar="NAME")
-        add_domain(parser, "project")
+    def options(self, parser):
         parser.add_argument("--parent", metavar="PROJECT", help="the parent project (name or id)")
-        add_description(parser)
-        enable_disable(parser, "project")
-        add_or_show(parser)
-        return parser
+        super().options(parser)
 
-    def take_action(self, args):
-        c = self.connection
-        request = apb.CreateProjectRequest(
-            name=args.name, domain_id=c.domain_id(args.domain),
-            parent_id=c.find_id("project", args.parent, args.domain),
-            description=args.description or "")
-        if args.enabled is not None:
-            request.enabled = args.enabled
-        return show(project_fields(create_or_show(c, "project", "Projects", "CreateProject",
-                                                  request, args.domain, args.or_show)))
+    def more(self, args):
+        return {"parent_id": self.connection.find_id("project", args.parent, args.domain)}
 
 
-class ListProject(Lister):
+class ListProject(ListAll):
     """List projects"""
+    resource = PROJECT
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
+    def options(self, parser):
         add_domain(parser, "projects")
         parser.add_argument("--parent", metavar="PROJECT", help="only the children of this project")
         parser.add_argument("--name", help="only projects of this name")
@@ -62,57 +51,46 @@ class ListProject(Lister):
         add_domain(parser, "--user", "--user-domain")
         parser.add_argument("--my-projects", action="store_true",
                             help="the projects the caller holds a role on")
-        add_long(parser)
-        return parser
 
     def take_action(self, args):
+        if not args.my_projects:
+            return super().take_action(args)
+        mine = self.connection.call("Identity", "ListProjects", pb.ListProjectsRequest()).projects
+        return listing(PROJECT.long if args.long else COLUMNS, [
+            {"id": p.id, "name": p.name, "domain_id": p.domain.id, "parent_id": p.parent_id,
+             "description": p.description, "enabled": p.enabled} for p in mine])
+
+    def entities(self, args):
         c = self.connection
-        columns = LONG if args.long else COLUMNS
-        if args.my_projects:
-            mine = c.call("Identity", "ListProjects", pb.ListProjectsRequest()).projects
-            return listing(columns, [{"id": p.id, "name": p.name, "domain_id": p.domain.id,
-                                      "parent_id": p.parent_id, "description": p.description,
-                                      "enabled": p.enabled} for p in mine])
-        request = apb.ListProjectsRequest(name=args.name or "", domain_id=c.domain_id(args.domain),
-                                          parent_id=c.find_id("project", args.parent, args.domain))
-        projects = c.list_all("Projects", "ListProjects", request, "projects")
+        projects = PROJECT.list_all(c, name=args.name or "", domain_id=c.domain_id(args.domain),
+                                    parent_id=c.find_id("project", args.parent, args.domain))
         if args.user:
             held = holders(c, "project", user_id=c.find_id("user", args.user, args.user_domain))
             projects = [p for p in projects if p.id in held]
-        return listing(columns, [project_fields(p) for p in projects])
+        return projects
 
 
 class ShowProject(ShowFound):
     """Show a project"""
-    kind, fields = "project", staticmethod(project_fields)
+    resource = PROJECT
 
 
-class SetProject(Command):
+class SetProject(SetFound):
     """Change a project"""
+    resource, enabling, changes = PROJECT, True, ("name", "description", "enabled")
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument("project", metavar="PROJECT", help="name or id")
-        add_domain(parser, "project")
-        parser.add_argument("--name", help="a new name")
-        add_description(parser)
+    def more_options(self, parser):
         parser.add_argument("--parent", metavar="PROJECT",
                             help="move it under this project ('' for the top)")
-        enable_disable(parser, "project")
-        return parser
 
-    def take_action(self, args):
-        c = self.connection
-        request = apb.UpdateProjectRequest(id=c.find_id("project", args.project, args.domain))
-        copy_set(request, args, ("name", "description", "enabled"))
+    def more(self, args, request):
         if args.parent is not None:
-            request.parent_id = c.find_id("project", args.parent, args.domain)
-        c.call("Projects", "UpdateProject", request)
+            request.parent_id = self.connection.find_id("project", args.parent, args.domain)
 
 
 class DeleteProject(DeleteFound):
     """Delete projects"""
-    kind, service, method = "project", "Projects", "DeleteProject"
+    resource = PROJECT
 
 
 COMMANDS = {"project create": CreateProject, "project list": ListProject,

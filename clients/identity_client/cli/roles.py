@@ -1,18 +1,10 @@
 """`identity role create|list|show|set|delete`, and granting: `role add`, `role
 remove` (to a user or group, on a project, a domain or the system)."""
 
-from identity_api.admin.v1 import admin_pb2 as apb
+from .base import DESCRIBED_LONG, ID_NAME, Command, CreateNamed, DeleteFound, ListAll, Resource, \
+    SetFound, ShowFound, add_domain, described_fields, grant
 
-from .base import Command, DeleteFound, Lister, ShowFound, ShowOne, add_description, \
-    add_domain, add_long, \
-    add_or_show, copy_set, create_or_show, listing, show
-
-COLUMNS = [("id", "ID"), ("name", "Name")]
-LONG = [*COLUMNS, ("domain_id", "Domain ID"), ("description", "Description")]
-
-
-def role_fields(r) -> dict:
-    return {"id": r.id, "name": r.name, "domain_id": r.domain_id, "description": r.description}
+ROLE = Resource("role", described_fields, columns=ID_NAME, long=DESCRIBED_LONG, in_domain=True)
 
 
 def add_role_domain(parser, what: str = "role") -> None:
@@ -20,65 +12,42 @@ def add_role_domain(parser, what: str = "role") -> None:
                         help=f"the domain of a domain-specific {what}")
 
 
-class CreateRole(ShowOne):
+class RoleDomain:
+    """Create, list and set say --domain as a domain-specific role's."""
+
+    def add_domain_option(self, parser, what):
+        add_role_domain(parser, what)
+
+
+class CreateRole(RoleDomain, CreateNamed):
     """Create a role"""
-
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument("name", metavar="NAME")
-        add_role_domain(parser)
-        add_description(parser)
-        add_or_show(parser)
-        return parser
-
-    def take_action(self, args):
-        c = self.connection
-        request = apb.CreateRoleRequest(name=args.name, domain_id=c.domain_id(args.domain),
-                                        description=args.description or "")
-        return show(role_fields(create_or_show(c, "role", "Roles", "CreateRole", request,
-                                               args.domain, args.or_show)))
+    resource = ROLE
 
 
-class ListRole(Lister):
+class ListRole(RoleDomain, ListAll):
     """List roles (global ones, or a domain's)"""
+    resource = ROLE
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        add_role_domain(parser, "roles")
-        add_long(parser)
-        return parser
+    def options(self, parser):
+        self.add_domain_option(parser, "roles")
 
-    def take_action(self, args):
-        roles = self.connection.list_all("Roles", "ListRoles", apb.ListRolesRequest(
-            domain_id=self.connection.domain_id(args.domain)), "roles")
-        return listing(LONG if args.long else COLUMNS, [role_fields(r) for r in roles])
+    def request(self, args):
+        return {"domain_id": self.connection.domain_id(args.domain)}
 
 
 class ShowRole(ShowFound):
     """Show a role (--domain for a domain-specific one)"""
-    kind, fields = "role", staticmethod(role_fields)
+    resource = ROLE
 
 
-class SetRole(Command):
+class SetRole(RoleDomain, SetFound):
     """Change a role"""
-
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument("role", metavar="ROLE", help="name or id")
-        add_role_domain(parser)
-        parser.add_argument("--name", help="a new name")
-        add_description(parser)
-        return parser
-
-    def take_action(self, args):
-        request = apb.UpdateRoleRequest(id=self.connection.find_id("role", args.role, args.domain))
-        copy_set(request, args, ("name", "description"))
-        self.connection.call("Roles", "UpdateRole", request)
+    resource = ROLE
 
 
 class DeleteRole(DeleteFound):
     """Delete roles (--domain for domain-specific ones)"""
-    kind, service, method = "role", "Roles", "DeleteRole"
+    resource = ROLE
 
 
 class Grant(Command):
@@ -104,19 +73,18 @@ class Grant(Command):
 
     def take_action(self, args):
         c = self.connection
-        request = apb.GrantRequest(role_id=c.find_id("role", args.role, args.role_domain),
-                                   inherited=args.inherited)
+        role_id = c.find_id("role", args.role, args.role_domain)
         if args.user:
-            request.actor.user_id = c.find_id("user", args.user, args.user_domain)
+            actor = {"user_id": c.find_id("user", args.user, args.user_domain)}
         else:
-            request.actor.group_id = c.find_id("group", args.group, args.group_domain)
+            actor = {"group_id": c.find_id("group", args.group, args.group_domain)}
         if args.project:
-            request.target.project_id = c.find_id("project", args.project, args.project_domain)
+            target = {"project_id": c.find_id("project", args.project, args.project_domain)}
         elif args.domain:
-            request.target.domain_id = c.domain_id(args.domain)
+            target = {"domain_id": c.domain_id(args.domain)}
         else:
-            request.target.system = True
-        c.call("Assignments", self.method, request)
+            target = {"system": True}
+        grant(c, self.method, role_id, actor, target, args.inherited)
 
 
 class AddRole(Grant):

@@ -1,13 +1,8 @@
 """`identity service create|list|show|set|delete` (a service named by id, name or type)."""
 
-from identity_api.admin.v1 import admin_pb2 as apb
+from .base import CreateNamed, DeleteFound, ListAll, Resource, SetFound, ShowFound
 
-from .base import Command, DeleteFound, Lister, ShowFound, ShowOne, add_description, \
-    add_long, copy_set, \
-    enable_disable, listing, show
-
-COLUMNS = [("id", "ID"), ("name", "Name"), ("type", "Type")]
-LONG = [*COLUMNS, ("description", "Description"), ("enabled", "Enabled")]
+COLUMNS = (("id", "ID"), ("name", "Name"), ("type", "Type"))
 
 
 def service_fields(s) -> dict:
@@ -15,65 +10,45 @@ def service_fields(s) -> dict:
             "enabled": s.enabled}
 
 
-class CreateService(ShowOne):
-    """Create a service"""
+SERVICE = Resource("service", service_fields, columns=COLUMNS,
+                   long=(*COLUMNS, ("description", "Description"), ("enabled", "Enabled")))
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
+
+class CreateService(CreateNamed):
+    """Create a service"""
+    resource, enabling, or_show = SERVICE, True, False
+
+    def subject(self, parser):
         parser.add_argument("type", metavar="TYPE", help="e.g. compute, identity")
         parser.add_argument("--name", help="e.g. nova")
-        add_description(parser)
-        enable_disable(parser, "service")
-        return parser
 
-    def take_action(self, args):
-        request = apb.CreateServiceRequest(type=args.type, name=args.name or "",
-                                           description=args.description or "")
-        if args.enabled is not None:
-            request.enabled = args.enabled
-        return show(service_fields(self.connection.call("Services", "CreateService", request)))
+    def more(self, args):
+        return {"type": args.type}
 
 
-class ListService(Lister):
+class ListService(ListAll):
     """List services"""
-
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        add_long(parser)
-        return parser
-
-    def take_action(self, args):
-        services = self.connection.list_all("Services", "ListServices",
-                                            apb.ListServicesRequest(), "services")
-        return listing(LONG if args.long else COLUMNS, [service_fields(s) for s in services])
+    resource = SERVICE
 
 
 class ShowService(ShowFound):
     """Show a service (by id, name or type)"""
-    kind, in_domain, fields = "service", False, staticmethod(service_fields)
+    resource = SERVICE
 
 
-class SetService(Command):
+class SetService(SetFound):
     """Change a service"""
+    resource, enabling, ref_help = SERVICE, True, "id, name or type"
+    changes = ("type", "name", "description", "enabled")
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument("service", metavar="SERVICE", help="id, name or type")
+    def options(self, parser):
         parser.add_argument("--type", help="a new type")
-        parser.add_argument("--name", help="a new name")
-        add_description(parser)
-        enable_disable(parser, "service")
-        return parser
-
-    def take_action(self, args):
-        request = apb.UpdateServiceRequest(id=self.connection.find_id("service", args.service))
-        copy_set(request, args, ("type", "name", "description", "enabled"))
-        self.connection.call("Services", "UpdateService", request)
+        super().options(parser)
 
 
 class DeleteService(DeleteFound):
     """Delete services (by ids, names or types) and their endpoints"""
-    kind, in_domain, service, method = "service", False, "Services", "DeleteService"
+    resource = SERVICE
 
 
 COMMANDS = {"service create": CreateService, "service list": ListService,

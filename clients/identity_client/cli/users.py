@@ -2,15 +2,12 @@
 
 from identity_api.admin.v1 import admin_pb2 as apb
 
-from .base import Command, DeleteFound, Lister, ShowFound, ShowOne, UsageError, \
-    add_description, add_domain, add_long, \
-    add_or_show, copy_set, create_or_show, enable_disable, listing, show, timestamp
+from .base import Command, CreateNamed, DeleteFound, ListAll, Resource, SetFound, ShowFound, \
+    UsageError, add_description, add_domain, enable_disable, timestamp
 from .connection import ask
 from .projects import holders
 
-COLUMNS = [("id", "ID"), ("name", "Name")]
-LONG = [*COLUMNS, ("domain_id", "Domain ID"), ("default_project_id", "Project"),
-        ("email", "Email"), ("description", "Description"), ("enabled", "Enabled")]
+COLUMNS = (("id", "ID"), ("name", "Name"))
 
 
 def user_fields(u) -> dict:
@@ -21,6 +18,11 @@ def user_fields(u) -> dict:
     if u.extra:
         fields["extra"] = dict(u.extra)
     return fields
+
+
+USER = Resource("user", user_fields, columns=COLUMNS, in_domain=True, long=(
+    *COLUMNS, ("domain_id", "Domain ID"), ("default_project_id", "Project"), ("email", "Email"),
+    ("description", "Description"), ("enabled", "Enabled")))
 
 
 def add_password(parser) -> None:
@@ -46,92 +48,71 @@ def add_user_options(parser) -> None:
     enable_disable(parser, "user")
 
 
-class CreateUser(ShowOne):
+class CreateUser(CreateNamed):
     """Create a user"""
+    resource, enabling = USER, True  # add_user_options adds --enable/--disable
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument("name", metavar="NAME")
-        add_domain(parser, "user")
+    def options(self, parser):
         add_password(parser)
         add_user_options(parser)
-        add_or_show(parser)
-        return parser
 
-    def take_action(self, args):
+    def more(self, args):
         c = self.connection
-        request = apb.CreateUserRequest(
-            name=args.name, domain_id=c.domain_id(args.domain),
-            password=new_password(args) or "", email=args.email or "",
-            description=args.description or "",
-            default_project_id=c.find_id("project", args.project,
-                                         args.project_domain or args.domain))
-        if args.enabled is not None:
-            request.enabled = args.enabled
-        return show(user_fields(create_or_show(c, "user", "Users", "CreateUser", request,
-                                               args.domain, args.or_show)))
+        return {"password": new_password(args) or "", "email": args.email or "",
+                "default_project_id": c.find_id("project", args.project,
+                                                args.project_domain or args.domain)}
 
 
-class ListUser(Lister):
+class ListUser(ListAll):
     """List users"""
+    resource = USER
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
+    def options(self, parser):
         add_domain(parser, "users")
         parser.add_argument("--group", metavar="GROUP", help="only the members of this group")
         parser.add_argument("--project", metavar="PROJECT",
                             help="only users holding a role on this project")
         parser.add_argument("--name", help="only users of this name")
-        add_long(parser)
-        return parser
 
-    def take_action(self, args):
+    def entities(self, args):
         c = self.connection
         if args.group:
             group_id = c.find_id("group", args.group, args.domain)
             users = c.call("Groups", "ListGroupUsers", apb.GetRequest(id=group_id)).users
         else:
-            users = c.list_all("Users", "ListUsers", apb.ListUsersRequest(
-                name=args.name or "", domain_id=c.domain_id(args.domain)), "users")
+            users = USER.list_all(c, name=args.name or "", domain_id=c.domain_id(args.domain))
         if args.project:
             held = holders(c, "user", project_id=c.find_id("project", args.project, args.domain))
             users = [u for u in users if u.id in held]
-        return listing(LONG if args.long else COLUMNS, [user_fields(u) for u in users])
+        return users
 
 
 class ShowUser(ShowFound):
     """Show a user"""
-    kind, fields = "user", staticmethod(user_fields)
+    resource = USER
 
 
-class SetUser(Command):
+class SetUser(SetFound):
     """Change a user"""
+    resource, changes = USER, ("name", "email", "description", "enabled")
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument("user", metavar="USER", help="name or id")
-        add_domain(parser, "user")
+    def options(self, parser):
         parser.add_argument("--name", help="a new name")
         add_password(parser)
         add_user_options(parser)
-        return parser
 
-    def take_action(self, args):
-        c = self.connection
-        request = apb.UpdateUserRequest(id=c.find_id("user", args.user, args.domain))
-        copy_set(request, args, ("name", "email", "description", "enabled"))
+    def more(self, args, request):
         password = new_password(args)
         if password is not None:
             request.password = password
         if args.project is not None:
-            request.default_project_id = c.find_id("project", args.project,
-                                                   args.project_domain or args.domain)
-        c.call("Users", "UpdateUser", request)
+            request.default_project_id = self.connection.find_id(
+                "project", args.project, args.project_domain or args.domain)
 
 
 class DeleteUser(DeleteFound):
     """Delete users"""
-    kind, service, method = "user", "Users", "DeleteUser"
+    resource = USER
 
 
 class SetUserPassword(Command):

@@ -27,7 +27,7 @@ import json
 import logging
 
 import grpc
-from identity_api.handlers import behavior_of, rebuilt
+from identity_api.handlers import behavior_of, rebuilt, WrappingInterceptor
 
 from .verifier import IdentityContext, IdentityUnavailable, TokenRejected, TokenVerifier
 
@@ -157,7 +157,7 @@ def _service_status(verifier, service_token, local_only) -> str | None:
 
 # ---- gRPC -------------------------------------------------------------------------------
 
-class GrpcAuthInterceptor(grpc.ServerInterceptor):
+class GrpcAuthInterceptor(WrappingInterceptor):
     """Refuses calls without a valid token, and makes the caller's identity available
     to the handler through `current_identity()`. Methods whose full name starts with
     one of `exempt_prefixes` (health checks, reflection) are left alone.
@@ -167,25 +167,17 @@ class GrpcAuthInterceptor(grpc.ServerInterceptor):
 
     def __init__(self, verifier: TokenVerifier, www_authenticate_uri: str,
                  exempt_prefixes: tuple[str, ...] = ("/grpc.health.", "/grpc.reflection.")):
+        super().__init__()
         self._verifier = verifier
         self._trailer = (("www-authenticate", _challenge(www_authenticate_uri)),)
         self._exempt = tuple(exempt_prefixes)
-        self._handlers: dict[str, grpc.RpcMethodHandler] = {}
 
-    def intercept_service(self, continuation, handler_call_details):
-        method = handler_call_details.method
-        handler = self._handlers.get(method)
-        if handler is not None:
-            return handler
-        handler = continuation(handler_call_details)
-        if handler is None or method.startswith(self._exempt):
-            return handler
+    def wrap_handler(self, method: str, handler: grpc.RpcMethodHandler):
+        if method.startswith(self._exempt):
+            return None
         behavior = behavior_of(handler)
-        wrapped = (self._wrap_stream(behavior) if handler.response_streaming
-                   else self._wrap(behavior))
-        handler = rebuilt(handler, wrapped)
-        self._handlers[method] = handler
-        return handler
+        return rebuilt(handler, self._wrap_stream(behavior) if handler.response_streaming
+                       else self._wrap(behavior))
 
     def _identity(self, context) -> IdentityContext:
         token = service_token = None

@@ -26,7 +26,7 @@ import time
 import uuid
 
 import grpc
-from identity_api.handlers import rebuilt
+from identity_api.handlers import WrappingInterceptor, rebuilt
 
 from .. import errors
 from ..records import TokenInfo
@@ -76,44 +76,33 @@ def _tolerant(deserializer):
     return deserialize
 
 
-class RequestInterceptor(grpc.ServerInterceptor):
+class RequestInterceptor(WrappingInterceptor):
     def __init__(self, tokens: TokenOps, auth_url: str, authenticated_prefix: str,
                  anonymous_methods: frozenset[str], on_store_error=lambda: None,
                  token_optional_methods: frozenset[str] = frozenset()):
         """Methods whose full name starts with `authenticated_prefix` need a caller,
         except the `anonymous_methods` (full names), and the `token_optional_methods`,
         whose caller is authenticated only when the call carries a token."""
+        super().__init__()
         self._tokens = tokens
         self._token_optional = token_optional_methods
         self._challenge = (("www-authenticate", f'Keystone uri="{auth_url.rstrip("/")}/v3"'),)
         self._prefix = authenticated_prefix
         self._anonymous = anonymous_methods
         self._on_store_error = on_store_error
-        self._handlers: dict[str, grpc.RpcMethodHandler] = {}
 
-    def intercept_service(self, continuation, handler_call_details):
-        method = handler_call_details.method
-        handler = self._handlers.get(method)
-        if handler is not None:
-            return handler
-        handler = continuation(handler_call_details)
-        if handler is None:
-            return handler
+    def wrap_handler(self, method: str, handler: grpc.RpcMethodHandler):
         ours = method.startswith(self._prefix)
         needs_caller = ours and method not in self._anonymous
         if method in self._token_optional:
             needs_caller = None  # only with a token
         if handler.unary_unary is not None:
-            handler = rebuilt(handler, self._wrap(method, handler.unary_unary, needs_caller),
-                              wrap_deserializer=_tolerant)
-        elif handler.unary_stream is not None and ours:
-            handler = rebuilt(handler,
-                              self._wrap_stream(method, handler.unary_stream, needs_caller),
-                              wrap_deserializer=_tolerant)
-        else:
-            return handler  # other streaming methods (health watch, reflection)
-        self._handlers[method] = handler
-        return handler
+            return rebuilt(handler, self._wrap(method, handler.unary_unary, needs_caller),
+                           wrap_deserializer=_tolerant)
+        if handler.unary_stream is not None and ours:
+            return rebuilt(handler, self._wrap_stream(method, handler.unary_stream, needs_caller),
+                           wrap_deserializer=_tolerant)
+        return None  # other streaming methods (health watch, reflection)
 
     def _wrap(self, method: str, behavior, needs_caller: bool | None):
         """`needs_caller` None: authenticate the caller if the call carries a token."""

@@ -1,6 +1,6 @@
 """Rebuilding a gRPC method handler around new behaviour (same kind, same
-serializers), as the service's interceptor and `identity_client`'s middleware both do;
-it depends on grpcio alone."""
+serializers), once per method, as the service's interceptor and `identity_client`'s
+middleware both do; it depends on grpcio alone."""
 
 from typing import Callable
 
@@ -32,3 +32,30 @@ def rebuilt(handler: grpc.RpcMethodHandler, behavior: Callable,
         deserializer = wrap_deserializer(deserializer)
     return factory(behavior, request_deserializer=deserializer,
                    response_serializer=handler.response_serializer)
+
+
+class WrappingInterceptor(grpc.ServerInterceptor):
+    """A server interceptor that wraps each method's handler once (`wrap_handler`)
+    and serves every later call of the method with it, so nothing is rebuilt per
+    call. A method `wrap_handler` leaves alone (None) passes through as resolved."""
+
+    def __init__(self):
+        self._handlers: dict[str, grpc.RpcMethodHandler] = {}
+
+    def wrap_handler(self, method: str,
+                     handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler | None:
+        raise NotImplementedError
+
+    def intercept_service(self, continuation, handler_call_details):
+        method = handler_call_details.method
+        handler = self._handlers.get(method)
+        if handler is not None:
+            return handler
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return handler
+        wrapped = self.wrap_handler(method, handler)
+        if wrapped is None:
+            return handler
+        self._handlers[method] = wrapped
+        return wrapped

@@ -18,11 +18,13 @@ def test_a_new_store_has_the_default_domain_and_the_latest_schema(database_url):
     assert (default.name, default.enabled) == ("Default", True)
 
 
-def test_opening_an_older_store_upgrades_it_in_place(database_url):
+@pytest.mark.parametrize("version", [1, 2])
+def test_opening_an_older_store_upgrades_it_in_place(database_url, version):
     db = make_database(database_url)
     t = models.Tables(db)
-    assert schema.upgrade(db, target=2) == 2
-    # Give the store the shape version-2 code made: no v3 columns, no API key table.
+    assert schema.upgrade(db, target=version) == version
+    # Give the store the shape that version's code made: no v3 columns, no API key
+    # table (and at version 1 no change feed either).
     migrator = SchemaMigrator.from_database(db)
     migrate(*[migrator.drop_column("user", c)
               for c in ("extra", "failed_auth_count", "failed_auth_at", "options")],
@@ -33,6 +35,7 @@ def test_opening_an_older_store_upgrades_it_in_place(database_url):
                    (True,))
     assert "extra" not in {c.name for c in db.get_columns("user")}
     assert not db.table_exists(t.ApiKey._meta.table_name)
+    assert db.table_exists(t.Change._meta.table_name) == (version >= 2)
     db.close()
 
     db = open_database(database_url)

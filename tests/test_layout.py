@@ -86,3 +86,40 @@ def test_transports_reach_the_core_only_through_operations():
     assert len(modules) > 10
     problems = [p for path in modules for p in _violations(path)]
     assert not problems, "\n".join(problems)
+
+
+# What code outside the store may take from its models: constants and helpers, never
+# a table. (`generate.py`, the bulk loader, binds the tables of the store it opened.)
+MODEL_CONSTANTS = {"DEFAULT_DOMAIN_ID", "SYSTEM_TARGET", "new_id", "now_seconds", "is_sqlite"}
+BULK_LOADERS = {"generate.py"}
+
+
+def _table_uses(path: Path, tree: ast.AST) -> list[str]:
+    where = path.relative_to(PACKAGE)
+    problems = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("store.models"):
+            taken = {alias.name for alias in node.names} - MODEL_CONSTANTS
+            if taken and path.name not in BULK_LOADERS:
+                problems.append(f"{where}:{node.lineno} imports {sorted(taken)} from the models")
+        if (isinstance(node, ast.Attribute) and node.attr in ("tables", "t")
+                and path.name not in BULK_LOADERS):
+            problems.append(f"{where}:{node.lineno} reaches a store's tables (.{node.attr})")
+    return problems
+
+
+def test_only_the_store_touches_tables():
+    """Managers, operations and transports reach data through the concept stores'
+    methods (`identity_grpc/store/<concept>.py`), never a table: what a backend must
+    do is then all in the store, where the conformance suite checks it."""
+    modules = [p for p in sorted(PACKAGE.rglob("*.py")) if "store" not in p.relative_to(PACKAGE).parts]
+    assert len(modules) > 40
+    problems = [p for path in modules for p in _table_uses(path, ast.parse(path.read_text()))]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_table_rule_sees_what_it_forbids():
+    tree = ast.parse("from ..store.models import User, new_id\nx = self._store.t.User\n"
+                     "y = core.store.tables.Project\n")
+    problems = _table_uses(PACKAGE / "scopes.py", tree)
+    assert len(problems) == 3 and "['User']" in problems[0]

@@ -54,9 +54,11 @@ class RoleGraph:
             stack.extend((i, role_id) for i in sorted(self.implies.get(role_id, ()), reverse=True))
         return reached
 
-    def expand(self, role_ids) -> tuple[RoleRecord, ...]:
-        """The global roles a token carries for these grants, sorted by name."""
-        rows = (self.roles[r] for r in self.closure(role_ids) if r in self.roles)
+    def expand(self, role_ids, reached: dict | None = None) -> tuple[RoleRecord, ...]:
+        """The global roles a token carries for these grants, sorted by name
+        (`reached`: their `closure`, when the caller has it already)."""
+        reached = self.closure(role_ids) if reached is None else reached
+        rows = (self.roles[r] for r in reached if r in self.roles)
         return tuple(sorted((RoleRecord(id=r.id, name=r.name) for r in rows if not r.domain_id),
                             key=lambda r: r.name))
 
@@ -210,9 +212,10 @@ class Assignments:
                 targets.append(("domain", domain_id, True))
         held = self._store.assignments.role_ids_held(_actors(user_id, group_ids), targets)
         graph = self.graph
+        reached = graph.closure(held)
         if deps is not None:
-            deps.update((Kind.ROLE, r) for r in graph.closure(held))
-        return graph.expand(held)
+            deps.update((Kind.ROLE, r) for r in reached)
+        return graph.expand(held, reached)
 
     def target_ids(self, user_id: str, group_ids: list[str], target_type: str,
                    inherited: bool = False) -> set[str]:

@@ -240,9 +240,8 @@ def _enabled_projects(resources: Resources, domain_id: str,
     # "domain_projects" (resources.Resources._announce).
     deps.add((Kind.DOMAIN_PROJECTS, domain_id))
     deps.add((Kind.DOMAIN, domain_id))
-    ids = resources.project_ids_in_domains([domain_id])
     return tuple(project_record(p, p.domain)
-                 for p in resources.projects_with_domains(ids, enabled=True))
+                 for p in resources.enabled_projects_of_domain(domain_id))
 
 
 def key_reloader(keys: KeyRepository, hub: NoticeHub) -> Callable[[], None]:

@@ -44,7 +44,7 @@ class CredentialChecks:
                 user = self._identity.find_user(user_id=selector.id)
                 claimed = selector.id
             else:
-                domain = self.find_domain(selector.domain, "user.domain")
+                domain = find_domain(self._resources, selector.domain, "user.domain")
                 user = self._identity.find_user(name=selector.name, domain_id=domain.id) if domain else None
                 claimed = f"{domain.id if domain else selector.domain.id or selector.domain.name}/{selector.name}"
             if not self._identity.check_password(user, credentials.password, source, claimed) \
@@ -70,8 +70,6 @@ class CredentialChecks:
             raise Unauthenticated(AUTH_FAILED)
         return key
 
-    def find_domain(self, selector: Selector, field: str):
-        return find_domain(self._resources, selector, field)
 
 
 def find_domain(resources: Resources, selector: Selector, field: str):

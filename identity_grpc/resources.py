@@ -69,6 +69,10 @@ class Resources:
         """The domains the projects are in, in one query."""
         return self._store.resources.domain_ids_of_projects(project_ids)
 
+    def enabled_projects_of_domain(self, domain_id: str) -> list:
+        """What a domain-scoped token's consumers list (`ListDomainProjects`)."""
+        return self._store.resources.enabled_projects_of_domain(domain_id)
+
     def projects_with_domains(self, project_ids, enabled: bool | None = None,
                               limit: int | None = None) -> list:
         """The projects of `project_ids` (only the enabled or disabled ones, when

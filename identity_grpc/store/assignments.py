@@ -12,7 +12,7 @@ from contextlib import nullcontext
 import peewee as pw
 
 from ..errors import NotFound
-from .base import Change, ConceptStore
+from .base import Change, ConceptStore, present
 from .paging import page
 from .unique import refusing_clash
 
@@ -37,10 +37,7 @@ class AssignmentStore(ConceptStore):
 
     def get_role(self, role_id: str):
         Role = self.t.Role
-        role = Role.get_or_none(Role.id == role_id)
-        if role is None:
-            raise NotFound(f"role {role_id} not found")
-        return role
+        return present(Role.get_or_none(Role.id == role_id), f"role {role_id} not found")
 
     def all_roles(self) -> list:
         return list(self.t.Role.select())
@@ -72,13 +69,9 @@ class AssignmentStore(ConceptStore):
 
     def update_role(self, role_id: str, change: Change):
         """`change(row)` gives the fields to set (see `ConceptStore.update`)."""
-        written: dict = {}
-
-        def recorded(row):
-            written.update(fields := change(row))
-            return fields
-        with refusing_clash(lambda: f"a role named {written.get('name')!r} already exists"):
-            return self.update(self.t.Role, role_id, recorded, f"role {role_id} not found")
+        return self.update(self.t.Role, role_id, change, f"role {role_id} not found",
+                           clash=lambda row, fields: f"a role named {fields.get('name')!r} "
+                                                     "already exists")
 
     def delete_role(self, role_id: str) -> int:
         """Deletes the role with its assignments and implications; rows of Role

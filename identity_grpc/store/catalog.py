@@ -6,8 +6,7 @@ deleted with its endpoints."""
 
 from contextlib import nullcontext
 
-from ..errors import NotFound
-from .base import Change, ConceptStore
+from .base import Change, ConceptStore, present
 from .paging import page
 from .unique import refusing_clash
 
@@ -34,10 +33,7 @@ class CatalogStore(ConceptStore):
         return Region.get_or_none(Region.id == region_id)
 
     def get_region(self, region_id: str):
-        row = self.find_region(region_id)
-        if row is None:
-            raise NotFound(f"region {region_id} not found")
-        return row
+        return present(self.find_region(region_id), f"region {region_id} not found")
 
     def list_regions(self, parent_region_id: str = "", page_size: int = 0,
                      page_token: str = "") -> tuple[list, str]:
@@ -80,10 +76,7 @@ class CatalogStore(ConceptStore):
         return Service.get_or_none(Service.id == service_id)
 
     def get_service(self, service_id: str):
-        row = self.find_service(service_id)
-        if row is None:
-            raise NotFound(f"service {service_id} not found")
-        return row
+        return present(self.find_service(service_id), f"service {service_id} not found")
 
     def find_service_by_type_and_name(self, type: str, name: str):
         Service = self.t.Service
@@ -123,10 +116,7 @@ class CatalogStore(ConceptStore):
         return Endpoint.get_or_none(Endpoint.id == endpoint_id)
 
     def get_endpoint(self, endpoint_id: str):
-        row = self.find_endpoint(endpoint_id)
-        if row is None:
-            raise NotFound(f"endpoint {endpoint_id} not found")
-        return row
+        return present(self.find_endpoint(endpoint_id), f"endpoint {endpoint_id} not found")
 
     def list_endpoints(self, service_id: str = "", interface: str = "", region_id: str = "",
                        enabled: bool | None = None, page_size: int = 0,

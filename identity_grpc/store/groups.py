@@ -2,8 +2,7 @@
 
 import peewee as pw
 
-from ..errors import NotFound
-from .base import ConceptStore
+from .base import ConceptStore, present
 from .paging import page
 from .unique import refusing_clash
 
@@ -18,10 +17,7 @@ class GroupStore(ConceptStore):
 
     def get(self, group_id: str):
         """The group, or NotFound("group <id> not found")."""
-        group = self.find(group_id)
-        if group is None:
-            raise NotFound(f"group {group_id} not found")
-        return group
+        return present(self.find(group_id), f"group {group_id} not found")
 
     def find_by_name(self, domain_id: str, name: str):
         """The group named `name` in the domain, or None."""

@@ -5,8 +5,7 @@ users, groups or roles, or a project with child projects, is refused by the stor
 itself (an IntegrityError of kind `conflicts.REFERENCE`, for the operation's retry to
 run the manager's checks again, which name what holds it)."""
 
-from ..errors import NotFound
-from .base import Change, ConceptStore
+from .base import Change, ConceptStore, present
 from .models import is_sqlite
 from .paging import page
 from .unique import refusing_clash
@@ -24,10 +23,7 @@ class ResourceStore(ConceptStore):
         return Domain.get_or_none(Domain.name == name)
 
     def get_domain(self, domain_id: str):
-        row = self.find_domain(domain_id)
-        if row is None:
-            raise NotFound(f"domain {domain_id} not found")
-        return row
+        return present(self.find_domain(domain_id), f"domain {domain_id} not found")
 
     def domains_by_ids(self, domain_ids) -> dict:
         """id -> row of the domains of `domain_ids` that exist, in one query."""
@@ -56,16 +52,9 @@ class ResourceStore(ConceptStore):
 
     def update_domain(self, domain_id: str, change: Change):
         """`change(row)` gives the fields to set (see `ConceptStore.update`)."""
-        written: dict = {}
-
-        def conflict():
-            return f"a domain named {written.get('name')!r} already exists"
-
-        def recorded(row):
-            written.update(fields := change(row))
-            return fields
-        with refusing_clash(conflict):
-            return self.update(self.t.Domain, domain_id, recorded, f"domain {domain_id} not found")
+        return self.update(self.t.Domain, domain_id, change, f"domain {domain_id} not found",
+                           clash=lambda row, fields: f"a domain named {fields.get('name')!r} "
+                                                     "already exists")
 
     def delete_domain(self, domain_id: str) -> int:
         """Rows deleted (0 or 1); refused while anything is in the domain."""
@@ -83,10 +72,7 @@ class ResourceStore(ConceptStore):
         return Project.get_or_none((Project.domain == domain_id) & (Project.name == name))
 
     def get_project(self, project_id: str):
-        row = self.find_project(project_id)
-        if row is None:
-            raise NotFound(f"project {project_id} not found")
-        return row
+        return present(self.find_project(project_id), f"project {project_id} not found")
 
     def projects_by_ids(self, project_ids) -> dict:
         """id -> row of the projects of `project_ids` that exist, in one query."""
@@ -119,6 +105,13 @@ class ResourceStore(ConceptStore):
         if enabled is not None:
             query = query.where(Project.enabled == enabled)
         return list(query.limit(limit))
+
+    def enabled_projects_of_domain(self, domain_id: str) -> list:
+        """The domain's enabled projects, each with its domain, by name: one query."""
+        Project, Domain = self.t.Project, self.t.Domain
+        return list(Project.select(Project, Domain).join(Domain)
+                    .where((Project.domain == domain_id) & (Project.enabled == True))  # noqa: E712
+                    .order_by(Project.name, Project.id))
 
     def project_ids_in_domains(self, domain_ids) -> set[str]:
         """Ids of every project of the domains, in one query."""
@@ -154,18 +147,9 @@ class ResourceStore(ConceptStore):
 
     def update_project(self, project_id: str, change: Change):
         """`change(row)` gives the fields to set (`parent`, not `parent_id`)."""
-        seen: dict = {}
-
-        def conflict():
-            return (f"a project named {seen['fields'].get('name')!r} already exists in domain "
-                    f"{seen['row'].domain_id}")
-
-        def recorded(row):
-            seen["row"], seen["fields"] = row, change(row)
-            return seen["fields"]
-        with refusing_clash(conflict):
-            return self.update(self.t.Project, project_id, recorded,
-                               f"project {project_id} not found")
+        return self.update(self.t.Project, project_id, change, f"project {project_id} not found",
+                           clash=lambda row, fields: f"a project named {fields.get('name')!r} "
+                                                     f"already exists in domain {row.domain_id}")
 
     def delete_project(self, project_id: str) -> int:
         """Rows deleted (0 or 1); refused while it has child projects."""

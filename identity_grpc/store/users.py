@@ -3,8 +3,7 @@ is found, and its passwords, newest last."""
 
 import peewee as pw
 
-from ..errors import NotFound
-from .base import Change, ConceptStore
+from .base import Change, ConceptStore, present
 from .paging import page
 from .unique import refusing_clash
 
@@ -19,10 +18,7 @@ class UserStore(ConceptStore):
 
     def get(self, user_id: str):
         """The user, or NotFound("user <id> not found")."""
-        user = self.find(user_id)
-        if user is None:
-            raise NotFound(f"user {user_id} not found")
-        return user
+        return present(self.find(user_id), f"user {user_id} not found")
 
     def find_by_name(self, domain_id: str, name: str):
         """The user named `name` in the domain, or None."""
@@ -70,17 +66,10 @@ class UserStore(ConceptStore):
         """Apply `change` to the user's row, read locked in this transaction (see
         `ConceptStore.update`); NotFound when there is no such user, AlreadyExists
         when the new name is taken in its domain."""
-        read = {}
-
-        def remembering(row):
-            read["domain"], read["fields"] = row.domain_id, change(row)
-            return read["fields"]
-
-        def conflict():
-            return (f"a user named {read['fields'].get('name')!r} already exists in "
-                    f"domain {read['domain']}")
-        with refusing_clash(conflict):
-            return super().update(self.t.User, user_id, remembering, f"user {user_id} not found")
+        return super().update(
+            self.t.User, user_id, change, f"user {user_id} not found",
+            clash=lambda row, fields: f"a user named {fields.get('name')!r} already exists "
+                                      f"in domain {row.domain_id}")
 
     def delete(self, user_id: str) -> bool:
         """Delete the user with its passwords, memberships and API keys (the tables'

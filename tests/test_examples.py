@@ -90,6 +90,17 @@ class Process:
                 return line
         pytest.fail(f"no {text!r} from {self.name} within {timeout}s: {self.stderr()}")
 
+    def logged(self, text: str, timeout: float = 10.0) -> bool:
+        """Whether `text` is in what the process printed, waiting up to `timeout`
+        seconds for it: a server may print a call's line after answering it, and the
+        reader thread may not have read it yet."""
+        deadline = time.monotonic() + timeout
+        while text not in "".join(self.lines):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
     def stderr(self) -> str:
         self._stderr.flush()
         return self.stderr_path.read_text()
@@ -192,8 +203,7 @@ def test_default_sequence_calls_the_compute_service(cloud):
     assert "200 OK" in out
     assert "acme-web-1" in out and "acme-db-1" in out
     assert "bar-app-1" not in out
-    assert "compute: HTTP GET /v2.1/servers by alice (project acme) -> 200" in "".join(
-        cloud["compute"].lines)
+    assert cloud["compute"].logged("compute: HTTP GET /v2.1/servers by alice (project acme) -> 200")
 
 
 def test_default_sequence_without_the_flag_keeps_validating(cloud):
@@ -289,6 +299,6 @@ def test_the_grpc_side(cloud):
         assert {s["project_name"] for s in listed["servers"]} == {"acme"}
     finally:
         channel.close()
-    lines = "".join(cloud["compute"].lines)
-    assert "compute: gRPC ListServers by - -> UNAUTHENTICATED" in lines
-    assert "compute: gRPC CreateServer by alice (project acme) -> OK (created acme-grpc)" in lines
+    compute = cloud["compute"]
+    assert compute.logged("compute: gRPC ListServers by - -> UNAUTHENTICATED")
+    assert compute.logged("compute: gRPC CreateServer by alice (project acme) -> OK (created acme-grpc)")

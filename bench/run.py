@@ -6,12 +6,18 @@ deployment, and drives it from separate load processes (bench/load.py), so that 
 client never shares the server's interpreter. Every operation is measured at each
 concurrency in the same run as a no-op RPC (Ping) through the same server stack, and
 reported as a ratio to it: absolute figures on a shared 2-core machine vary by a
-third from run to run, ratios measured together do not. Then bench/flood.py
-measures the hot path under a flood of wrong passwords against its quiet self, and
-bench/soak.py drives a long mixed session and checks the server gives its memory back.
+third from run to run, ratios measured together do not. The real ceiling of Python
+gRPC here is lower than that Ping, though: the bare server of bench/bare.py (plain
+grpcio, 32 threads, no interceptor, a no-op) is measured too, beside Ping and every
+gRPC token call, at 16 calls in flight on 1 channel and 64 on 4 from one load
+process, in interleaved rounds, and each median reported as a share of it (and of
+Ping). Then bench/flood.py measures the hot path under a flood of wrong passwords
+against its quiet self, and bench/soak.py drives a long mixed session and checks the
+server gives its memory back.
 
     bench/run.py [--sizes small,large] [--duration 3] [--concurrency 1,16,64]
-                 [--only speed|soak] [--soak-duration 75]
+                 [--only speed|ceiling|soak] [--skip runs,ceiling,scaling,flood,soak]
+                 [--ceiling-rounds 3] [--soak-duration 75]
 
 The large deployment (a million users) is generated once and kept in bench/var/large
 for the next run. Figures go to stdout and, as JSON, to bench/results-<time>.json and
@@ -22,6 +28,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -36,6 +43,7 @@ from identity_api.v1 import identity_pb2 as pb  # noqa: E402
 from identity_api.v1 import identity_pb2_grpc as rpc  # noqa: E402
 
 import flood  # noqa: E402
+from bare import BareServer  # noqa: E402
 import micro  # noqa: E402
 import soak  # noqa: E402
 
@@ -48,6 +56,16 @@ ADMIN_PASSWORD = "bench-admin-password"
 CEILING_TARGETS = (("validate", 0.50), ("list_projects", 0.35), ("catalog", 0.35),
                    ("rescope", 0.40))
 VALIDATE_P99_MS, VALIDATE_P99_AT = 10.0, 16
+# The bare ceiling (bench/bare.py: plain grpcio, 32 threads, no interceptor, a no-op),
+# measured beside the service's gRPC calls at each (calls in flight, channels) from
+# one load process, in interleaved rounds; issue 13's least shares of it, and the
+# most ValidateToken's p99 may be as a multiple of the ceiling's own at that load.
+BARE_LOADS = ((16, 1), (64, 4))
+BARE_OPS = ("noop", "validate", "list_projects", "catalog", "rescope")
+BARE_TARGETS = (("noop", 0.90), ("validate", 0.80), ("list_projects", 0.75),
+                ("catalog", 0.75), ("rescope", 0.60))
+VALIDATE_P99_OF_BARE = 1.3
+PARTS = ("runs", "ceiling", "scaling", "flood", "soak")
 PASSWORD_SHARE_OF_ARGON2 = 0.85
 PASSWORD_PAIRS = 3
 MIDDLEWARE_US = 50.0
@@ -184,14 +202,15 @@ def tokens_for(address: str) -> tuple[dict, str, int]:
 # ---- load -----------------------------------------------------------------------------------
 
 def measure(address: str, op: str, concurrency: int, duration: float, tokens: dict,
-            project_id: str) -> dict:
-    """`concurrency` calls in flight, from two load processes (one at concurrency 1)."""
-    processes = 1 if concurrency == 1 else 2
+            project_id: str, processes: int | None = None, channels: int | None = None) -> dict:
+    """`concurrency` calls in flight, from two load processes (one at concurrency 1)
+    of 4 channels each (1 at concurrency 1), unless told how many of each."""
+    processes = processes or (1 if concurrency == 1 else 2)
     shares = [concurrency // processes + (i < concurrency % processes) for i in range(processes)]
     start_at = time.time() + 2.0  # time to start Python and connect, then a warm-up
     jobs = [dict(PROBE, address=address, op=op, concurrency=share, duration=duration,
-                 start_at=start_at, channels=1 if share == 1 else 4, tokens=tokens,
-                 project_id=project_id) for share in shares]
+                 start_at=start_at, channels=channels or (1 if share == 1 else 4),
+                 tokens=tokens, project_id=project_id) for share in shares]
     loads = [subprocess.Popen([sys.executable, str(ROOT / "bench" / "load.py")], cwd=ROOT,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
              for _ in jobs]
@@ -230,6 +249,45 @@ def measure_password(address: str, concurrency: int, args, tokens: dict, project
                  "ratios": [round(ratio, 3) for ratio, _, _ in pairs]}
 
 
+def measure_ceiling(server: Server, args, tokens: dict, project_id: str) -> dict:
+    """Every gRPC token call and the service's Ping beside the bare ceiling, at each of
+    BARE_LOADS from one load process, in `args.ceiling_rounds` interleaved rounds
+    (the machine drifts within a run: a round shares its moment); the medians, each
+    as a share of the ceiling's median and of the service's own Ping."""
+    bare = BareServer()
+    rounds: dict[tuple[int, str], list[dict]] = {}
+    try:
+        for round_ in range(args.ceiling_rounds):
+            for in_flight, channels in BARE_LOADS:
+                for name, target, op in [("bare", bare, "noop")] + [
+                        (op, server, op) for op in BARE_OPS]:
+                    run = measure(target.address, op, in_flight, args.duration, tokens,
+                                  project_id, processes=1, channels=channels)
+                    rounds.setdefault((in_flight, name), []).append(run)
+                    print(f"[ceiling round {round_ + 1}] {name:>13} c={in_flight:<3} "
+                          f"{channels} channel(s) {run['rps']:>9.1f} req/s  "
+                          f"p99 {run['p99_ms']:8.2f} ms", flush=True)
+    finally:
+        bare.stop()
+    loads = []
+    for in_flight, channels in BARE_LOADS:
+        def median(name, key):
+            return statistics.median(r[key] for r in rounds[(in_flight, name)])
+        ceiling, ping = median("bare", "rps"), median("noop", "rps")
+        rows = [{"op": name, "rps": median(name, "rps"), "p50_ms": median(name, "p50_ms"),
+                 "p99_ms": median(name, "p99_ms"),
+                 "share_of_bare": round(median(name, "rps") / ceiling, 3),
+                 "share_of_ping": round(median(name, "rps") / ping, 3),
+                 "rounds_rps": [r["rps"] for r in rounds[(in_flight, name)]],
+                 "errors": sum(r["errors"] for r in rounds[(in_flight, name)])}
+                for name in ("bare", *BARE_OPS)]
+        loads.append({"concurrency": in_flight, "channels": channels, "load_processes": 1,
+                      "rows": rows, "validate_p99_of_bare": round(
+                          median("validate", "p99_ms") / median("bare", "p99_ms"), 2)})
+    return {"rounds": args.ceiling_rounds, "duration": args.duration,
+            "server_threads": BareServer.THREADS, "loads": loads}
+
+
 def percentile(sorted_values: list[float], p: float) -> float:
     if not sorted_values:
         return float("nan")
@@ -245,28 +303,14 @@ def bench_size(size: str, args) -> dict:
     server = Server(config)
     try:
         tokens, project_id, result["probe_projects"] = tokens_for(server.address)
-        argon2 = hash_parameters(settings)
-        result["argon2"] = {"parameters": argon2, "beside_password": {}}
-        for concurrency in args.concurrency:
-            for op in OPERATIONS:
-                if op == "password":
-                    run, yardstick = measure_password(server.address, concurrency, args,
-                                                      tokens, project_id, argon2)
-                    result["argon2"]["beside_password"][str(concurrency)] = yardstick
-                else:
-                    run = measure(server.address, op, concurrency, args.duration, tokens,
-                                  project_id)
-                result["runs"].append(run)
-                print(f"[{size}] {op:>13} c={concurrency:<3} {run['rps']:>9.1f} req/s  "
-                      f"p50 {run['p50_ms']:8.2f} ms  p99 {run['p99_ms']:8.2f} ms", flush=True)
-        result["server_memory"] = server.memory_mb()
-        result["middleware"] = micro.middleware_check(
-            server.address, SERVICE_USER, SERVICE_PASSWORD, "service",
-            [tokens["project"]] + fresh_tokens(server.address, tokens["user"], project_id, 200))
+        if "runs" in args.parts:
+            measure_runs(server, args, result, tokens, project_id, hash_parameters(settings))
+        if "ceiling" in args.parts and args.ceiling_rounds > 0:
+            result["ceiling"] = measure_ceiling(server, args, tokens, project_id)
     finally:
         server.stop()
     top = max(args.concurrency)
-    for processes in (1, 2):
+    for processes in (1, 2) if "scaling" in args.parts else ():
         server = Server(config, processes)
         try:
             for op in ("noop", "validate"):
@@ -277,9 +321,34 @@ def bench_size(size: str, args) -> dict:
                       flush=True)
         finally:
             server.stop()
-    result["flood"] = flood.run(lambda env: Server(config, env=env), args.duration, tokens,
-                                project_id)
+    if "flood" in args.parts:
+        result["flood"] = flood.run(lambda env: Server(config, env=env), args.duration, tokens,
+                                    project_id)
     return result
+
+
+def measure_runs(server: Server, args, result: dict, tokens: dict, project_id: str,
+                 argon2: dict) -> None:
+    """Every operation at each concurrency beside the service's own Ping, the
+    middleware's check and the server's memory, into `result`."""
+    size = result["size"]
+    result["argon2"] = {"parameters": argon2, "beside_password": {}}
+    for concurrency in args.concurrency:
+        for op in OPERATIONS:
+            if op == "password":
+                run, yardstick = measure_password(server.address, concurrency, args,
+                                                  tokens, project_id, argon2)
+                result["argon2"]["beside_password"][str(concurrency)] = yardstick
+            else:
+                run = measure(server.address, op, concurrency, args.duration, tokens,
+                              project_id)
+            result["runs"].append(run)
+            print(f"[{size}] {op:>13} c={concurrency:<3} {run['rps']:>9.1f} req/s  "
+                  f"p50 {run['p50_ms']:8.2f} ms  p99 {run['p99_ms']:8.2f} ms", flush=True)
+    result["server_memory"] = server.memory_mb()
+    result["middleware"] = micro.middleware_check(
+        server.address, SERVICE_USER, SERVICE_PASSWORD, "service",
+        [tokens["project"]] + fresh_tokens(server.address, tokens["user"], project_id, 200))
 
 
 def hash_parameters(settings) -> dict:
@@ -316,11 +385,22 @@ def verdicts(result: dict, small: dict | None) -> list[dict]:
         ceiling_p99 = runs[("noop", VALIDATE_P99_AT)]["p99_ms"]  # the stack's own tail
         check(f"validate p99 at c={VALIDATE_P99_AT} (no-op's: {ceiling_p99:.1f} ms)", p99,
               f"<= {VALIDATE_P99_MS}", p99 <= VALIDATE_P99_MS, "ms")
+    for load in result.get("ceiling", {}).get("loads", ()):
+        rows = {row["op"]: row for row in load["rows"]}
+        where = f"c={load['concurrency']}, {load['channels']} channel(s)"
+        for op, share in BARE_TARGETS:
+            ratio = rows[op]["share_of_bare"]
+            check(f"{op} {where} / bare ceiling", ratio, f">= {share}", ratio >= share)
+        ratio = load["validate_p99_of_bare"]
+        check(f"validate p99 {where} / bare's (bare: {rows['bare']['p99_ms']:.1f} ms)", ratio,
+              f"<= {VALIDATE_P99_OF_BARE}", ratio <= VALIDATE_P99_OF_BARE, "x")
     for concurrency in sorted({c for _, c in runs}):
         raw = result["argon2"]["beside_password"][str(concurrency)]
         ratio = runs[("password", concurrency)]["rps"] / raw["rate"]
         check(f"password c={concurrency} / raw argon2 ({raw['threads']} thread)",
               round(ratio, 3), f">= {PASSWORD_SHARE_OF_ARGON2}", ratio >= PASSWORD_SHARE_OF_ARGON2)
+    if "middleware" not in result:  # the runs were skipped
+        return checks
     middleware = result["middleware"]
     check("middleware local check", round(middleware["check_us"], 2), f"<= {MIDDLEWARE_US}",
           middleware["check_us"] <= MIDDLEWARE_US, "us")
@@ -340,8 +420,39 @@ def verdicts(result: dict, small: dict | None) -> list[dict]:
 
 
 def report(result: dict) -> None:
-    runs = {(r["op"], r["concurrency"]): r for r in result["runs"]}
     print(f"\n== {result['size']} deployment (probe user sees {result['probe_projects']} projects)")
+    if result["runs"]:
+        report_runs(result)
+    if "ceiling" in result:
+        report_ceiling(result["ceiling"])
+    scaling = {(r["op"], r["processes"]): r["rps"] for r in result["scaling"]}
+    for op in ("noop", "validate") if scaling else ():
+        one, two = scaling[(op, 1)], scaling[(op, 2)]
+        print(f"processes 1 -> 2, {op}: {one} -> {two} req/s (x{two / one:.2f})")
+    if "flood" in result:
+        flood.report(result["flood"])
+    print(f"{'target':>48} {'figure':>9} {'limit':>8}")
+    for c in result["verdicts"]:
+        print(f"{c['target']:>48} {c['figure']:>9} {c['limit']:>8} {c['unit']:<3}"
+              f"{'met' if c['met'] else 'MISSED'}")
+
+
+def report_ceiling(ceiling: dict) -> None:
+    print(f"beside the bare ceiling (medians of {ceiling['rounds']} interleaved rounds, "
+          f"{ceiling['duration']:g} s each, one load process):")
+    print(f"{'operation':>14} {'c':>3} {'ch':>2} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'/ bare':>7} {'/ Ping':>7}")
+    for load in ceiling["loads"]:
+        for row in load["rows"]:
+            print(f"{row['op']:>14} {load['concurrency']:>3} {load['channels']:>2} "
+                  f"{row['rps']:>9.1f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} "
+                  f"{row['share_of_bare']:>7.3f} {row['share_of_ping']:>7.3f}")
+        print(f"{'':>14} validate p99 / bare p99 at c={load['concurrency']}: "
+              f"x{load['validate_p99_of_bare']}")
+
+
+def report_runs(result: dict) -> None:
+    runs = {(r["op"], r["concurrency"]): r for r in result["runs"]}
     print(f"{'operation':>14} {'c':>3} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'/ no-op':>8}")
     for (op, concurrency), run in sorted(runs.items(), key=lambda kv: (kv[0][1], OPERATIONS.index(kv[0][0]))):
         ratio = run["rps"] / runs[("noop", concurrency)]["rps"]
@@ -354,15 +465,6 @@ def report(result: dict) -> None:
     print(f"middleware: local check {m['check_us']:.2f} us, through WSGI {m['wsgi_us']:.2f} us, "
           f"first sight of a token {m['first_sight_us']:.0f} us (one ValidateToken call)")
     print(f"server memory: peak {result['server_memory']['peak_mb']} MB")
-    scaling = {(r["op"], r["processes"]): r["rps"] for r in result["scaling"]}
-    for op in ("noop", "validate"):
-        one, two = scaling[(op, 1)], scaling[(op, 2)]
-        print(f"processes 1 -> 2, {op}: {one} -> {two} req/s (x{two / one:.2f})")
-    flood.report(result["flood"])
-    print(f"{'target':>48} {'figure':>9} {'limit':>8}")
-    for c in result["verdicts"]:
-        print(f"{c['target']:>48} {c['figure']:>9} {c['limit']:>8} {c['unit']:<3}"
-              f"{'met' if c['met'] else 'MISSED'}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -372,23 +474,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per measurement")
     parser.add_argument("--concurrency", default="1,16,64",
                         help="calls in flight, comma-separated (default 1,16,64)")
-    parser.add_argument("--only", choices=("speed", "soak"),
-                        help="only the speed runs (per size), or only the memory soak")
+    parser.add_argument("--only", choices=("speed", "ceiling", "soak"),
+                        help="only the speed runs (per size: every part but the soak), only "
+                             "the bare-ceiling comparison, or only the memory soak")
+    parser.add_argument("--skip", default="",
+                        help=f"comma-separated parts not to run, of {', '.join(PARTS)} (runs: "
+                             "every operation beside the service's Ping at each concurrency)")
+    parser.add_argument("--ceiling-rounds", type=int, default=3,
+                        help="interleaved rounds beside the bare ceiling (default 3; 0: none)")
     parser.add_argument("--soak-duration", type=float, default=75.0,
                         help="seconds of the soak's mixed session (default 75; 0: no soak)")
     args = parser.parse_args(argv)
     args.concurrency = [int(c) for c in args.concurrency.split(",")]
+    skipped = {p.strip() for p in args.skip.split(",") if p.strip()}
+    if unknown := skipped - set(PARTS):
+        parser.error(f"unknown part(s) {sorted(unknown)} to skip: use {', '.join(PARTS)}")
+    only = {"speed": set(PARTS) - {"soak"}, "ceiling": {"ceiling"}, "soak": {"soak"}}
+    args.parts = only.get(args.only, set(PARTS)) - skipped
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     if unknown := set(sizes) - {"small", "large"}:
         parser.error(f"unknown size(s) {sorted(unknown)}: use small and/or large")
     results = []
-    for size in sizes if args.only != "soak" else ():
+    for size in sizes if args.parts - {"soak"} else ():
         result = bench_size(size, args)
         small = results[0] if results and results[0]["size"] == "small" else None
-        result["verdicts"] = verdicts(result, small) + result["flood"]["verdicts"]
+        result["verdicts"] = verdicts(result, small) + result.get("flood", {}).get("verdicts", [])
         results.append(result)
     soaked = None
-    if args.only != "speed" and args.soak_duration > 0:
+    if "soak" in args.parts and args.soak_duration > 0:
         soaked = soak.soak(args.soak_duration)
     for result in results:
         report(result)

@@ -180,11 +180,16 @@ class _Siblings:
             if first:
                 for role_id in self._store.assignments.roles_beside(grant):
                     self._given |= set(self._graph.closure([role_id]).items())
-        pairs = [p for p in sorted(closure.items()) if p not in self._given]
+        pairs = [p for p in sorted(closure.items()) if p not in self._given
+                 and not self._domain_specific(p[0])]  # never in a token: only what it implies
         self._given |= set(closure.items())
         if query.role_id:
             pairs = [p for p in pairs if p[0] == query.role_id]
         return pairs
+
+
+    def _domain_specific(self, role_id: str) -> bool:
+        return bool(getattr(self._graph.roles.get(role_id), "domain_id", None))
 
 
 # ---- expanding one grant ------------------------------------------------------------

@@ -13,14 +13,17 @@ import threading
 from identity_api.changes import Kind
 
 from .assignment_pages import Assignment, AssignmentQuery, list_page
-from .errors import FailedPrecondition, InvalidArgument, NotFound
+from .errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from .records import RoleRecord
 from .store import Store
 from .store.assignments import AssignmentStore
 from .change_feed import Writer
-from .validation import check_name, check_text, check_named_changes
+from .validation import check_id, check_name, check_text, check_named_changes
 
 ACTOR_TYPES = ("user", "group")
+# Keystone's `[assignment] prohibited_implied_role` default: implying admin would hand
+# it to every holder of the prior role.
+PROHIBITED_IMPLIED_ROLES = ("admin",)
 TARGET_TYPES = ("project", "domain", "system")
 
 
@@ -39,6 +42,27 @@ class RoleGraph:
         for prior, implied in store.implications():
             implies.setdefault(prior, set()).add(implied)
         return cls(roles, implies)
+
+    def role_ids_named(self, selectors) -> list[str]:
+        """The ids of global roles given as ("id", value) or ("name", value) pairs, in
+        order, each once: what a delegation (an application credential, a trust) names.
+        An empty or malformed value is InvalidArgument, an unknown role NotFound."""
+        ids: list[str] = []
+        for kind, value in selectors:
+            if not value:
+                raise InvalidArgument("roles", "must not contain an empty id or name")
+            if kind == "id":
+                check_id("roles", value)
+                found = self.roles.get(value)
+            else:
+                check_name("roles", value)
+                found = next((r for r in self.roles.values()
+                              if r.name == value and not r.domain_id), None)
+            if found is None:
+                raise NotFound(f"Could not find role: {value}.")
+            if found.id not in ids:
+                ids.append(found.id)
+        return ids
 
     def closure(self, role_ids) -> dict[str, str]:
         """Each role reachable from `role_ids`, mapped to the role that implied it
@@ -131,11 +155,13 @@ class Assignments:
 
     def add_implied_role(self, prior_role_id: str, implied_role_id: str) -> None:
         prior, implied = self.get_role(prior_role_id), self.get_role(implied_role_id)
+        if implied.name in PROHIBITED_IMPLIED_ROLES:
+            raise PermissionDenied(f"role {implied.name!r} cannot be implied")
+        if implied.domain_id and not prior.domain_id:
+            raise PermissionDenied("a global role cannot imply a domain-specific role")
         if prior_role_id in self.graph.closure([implied_role_id]):
             raise InvalidArgument("implied_role_id",
                                   f"{implied.name} already implies {prior.name}: that would be a cycle")
-        if implied.domain_id:
-            raise InvalidArgument("implied_role_id", "a domain-specific role cannot be implied")
         with self._writer.transaction() as tx:
             self._store.assignments.add_implication(prior_role_id, implied_role_id)
             tx.changed(Kind.ROLE, prior_role_id)
@@ -176,10 +202,16 @@ class Assignments:
         return self._store.assignments.has_grant(role_id, actor_type, actor_id, target_type,
                                                  target_id, inherited)
 
+    def _from_directory(self, actor_type: str, actor_id: str) -> bool:
+        """An LDAP user or group (docs/ldap.md): given out by the id mapping, which
+        only ever names entries read from a directory."""
+        found = self._store.id_mapping.find(actor_id) if len(actor_id) == 64 else None
+        return found is not None and found.entity_type == actor_type
+
     def _check_grant(self, role_id, actor_type, actor_id, target_type, target_id, inherited):
         role = self.get_role(role_id)
         actors = self._store.users if actor_type == "user" else self._store.groups
-        if not actors.exists(actor_id):
+        if not actors.exists(actor_id) and not self._from_directory(actor_type, actor_id):
             raise NotFound(f"{actor_type} {actor_id} not found")
         if target_type == "system":
             if inherited:

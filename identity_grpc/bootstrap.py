@@ -1,6 +1,6 @@
-"""Bootstrap (what every deployment needs) and the demo dataset (the classic
-documentation's example cloud). Both are idempotent: running them again finds what
-exists and adds only what is missing, and never resets a password."""
+"""Bootstrap: what every deployment needs (the demo dataset is `demo.py`'s).
+Idempotent: running it again finds what exists and adds only what is missing, and
+never resets a password."""
 
 from .core import Core
 from .errors import NotFound
@@ -82,25 +82,3 @@ def bootstrap(core: Core, admin_password: str, identity_url: str) -> str:
     seed.grant("admin", "system", SYSTEM_TARGET, user_id=admin)
     seed.endpoint("identity", "keystone", identity_url.rstrip("/") + "/v3/")
     return admin
-
-
-def load_demo(core: Core) -> None:
-    """The demo cloud of ../shared/keystone-samples (run after `bootstrap`)."""
-    seed = Seeder(core)
-    acme, cyberdyne = seed.project("acme"), seed.project("cyberdyne")
-    alice = seed.user("alice", "mypassword123", email="alice@example.com")
-    seed.grant("compute-user", "project", acme, user_id=alice)
-    seed.grant("admin", "project", cyberdyne, user_id=alice)
-    bob = seed.user("bob", "bobpassword123")
-    devs = seed.group("devs")
-    core.users_and_groups.add_user_to_group(bob, devs)
-    seed.grant("member", "project", acme, group_id=devs)
-    nova = seed.user("nova", "novapass")
-    seed.never_locked_out(nova)
-    seed.grant("service", "project", seed.project("service"), user_id=nova)
-    seed.endpoint("compute", "nova", "http://127.0.0.1:8774/v2.1")
-    admin = core.users_and_groups.find_user(name="admin", domain_id=DEFAULT_DOMAIN_ID)
-    seed.grant("admin", "domain", DEFAULT_DOMAIN_ID, user_id=admin.id)
-    foo = seed.domain("Foo")
-    seed.project("bar", foo)
-    seed.project("baz", foo)

@@ -17,6 +17,7 @@ endpoints.
 import logging
 import re
 import threading
+from typing import Callable
 
 from identity_api.changes import Kind
 
@@ -41,9 +42,14 @@ class Catalog:
     """Owns regions, services and endpoints; promises a rendered catalog that no change
     outlives."""
 
-    def __init__(self, store: Store, writer: Writer, max_bytes: int = 16 * MIB):
+    def __init__(self, store: Store, writer: Writer, max_bytes: int = 16 * MIB,
+                 project_filter: Callable[[str], object | None] = lambda project_id: None):
         self._store = store
         self._writer = writer
+        # A project's endpoint filter (`endpoint_filter.ProjectFilter`: its `allows`),
+        # None when the project sees the whole catalog.
+        self._project_filter = project_filter
+        self._generation = 0
         # Rendered catalogs kept, in estimated bytes (a render of a large catalog is
         # large, and there is one per project, or per user and project).
         self._max_bytes = max_bytes
@@ -57,29 +63,34 @@ class Catalog:
     def forget(self) -> None:
         """Called on any catalog change."""
         with self._lock:
+            self._generation += 1
             self._loaded = None
             self._rendered, self._rendered_bytes = {}, 0
 
     def for_project(self, project_id: str | None, user_id: str = "") -> tuple[ServiceRecord, ...]:
         """The catalog as a token of `user_id` scoped to `project_id` (or to no project) sees it."""
+        generation = self._generation
         services, per_user = self._load()
         key = (project_id or "", user_id if per_user else "")
         entry = self._rendered.get(key)
         if entry is not None:
             return entry[0]
+        if project_id and (allowed := self._project_filter(project_id)) is not None:
+            services = _filtered(services, allowed)
         rendered = _render(services, {"project_id": project_id, "tenant_id": project_id,
                                       "user_id": user_id})
-        self._keep(key, rendered, estimate(rendered) + estimate(key))
+        self._keep(key, rendered, estimate(rendered) + estimate(key), generation)
         return rendered
 
-    def _keep(self, key: tuple[str, str], rendered: tuple[ServiceRecord, ...], size: int) -> None:
+    def _keep(self, key: tuple[str, str], rendered: tuple[ServiceRecord, ...], size: int,
+              generation: int) -> None:
         """Keep a render, the oldest ones going past the budget (a render that alone
-        passes it is served, not kept)."""
+        passes it is served, not kept, and so is one computed while a change came)."""
         if size > self._max_bytes:
             return
         with self._lock:
             kept = self._rendered
-            if key in kept:
+            if key in kept or generation != self._generation:
                 return
             while kept and self._rendered_bytes + size > self._max_bytes:
                 self._rendered_bytes -= kept.pop(next(iter(kept)))[1]
@@ -93,6 +104,7 @@ class Catalog:
     def _load(self) -> tuple[tuple[ServiceRecord, ...], bool]:
         loaded = self._loaded
         if loaded is None:
+            generation = self._generation
             endpoints: dict[str, list[EndpointRecord]] = {}
             per_user = False
             for e in self._store.catalog.enabled_endpoints():
@@ -107,7 +119,10 @@ class Catalog:
                 ServiceRecord(id=s.id, type=s.type, name=s.name,
                               endpoints=tuple(endpoints.get(s.id, ())))
                 for s in self._store.catalog.enabled_services())
-            loaded = self._loaded = (services, per_user)
+            loaded = (services, per_user)
+            with self._lock:
+                if generation == self._generation:  # else it may predate the change
+                    self._loaded = loaded
         return loaded
 
     # ---- regions -----------------------------------------------------------
@@ -224,32 +239,64 @@ class Catalog:
                                                   page_size, page_token)
 
     def create_endpoint(self, service_id: str, interface: str, url: str,
-                        region_id: str | None = None, enabled: bool = True):
+                        region_id: str | None = None, enabled: bool = True,
+                        create_region: bool = False):
+        """`create_region`: a region of that id that does not exist is created with
+        the endpoint (Keystone's legacy `region` field), instead of NOT_FOUND."""
         _check_interface(interface)
         _check_url(url)
         if not service_id:
             raise InvalidArgument("endpoint.service_id", "is required")
         self.get_service(service_id)
-        if region_id:
-            self.get_region(region_id)
+        missing = self._missing_region(region_id, create_region)
         with self._writer.transaction() as tx:
+            self._create_missing(missing, tx)
             endpoint = self._store.catalog.create_endpoint(service_id, interface, url, region_id,
                                                            enabled)
             tx.changed(Kind.CATALOG, endpoint.id)
         return endpoint
 
-    def update_endpoint(self, endpoint_id: str, **changes):
+    def update_endpoint(self, endpoint_id: str, create_region: bool = False, **changes):
+        """`service_id` moves the endpoint to another service; `create_region` as for
+        `create_endpoint`."""
         endpoint = self.get_endpoint(endpoint_id)
         if "interface" in changes:
             _check_interface(changes["interface"])
         if "url" in changes:
             _check_url(changes["url"])
+        if "service_id" in changes:
+            service_id = changes.pop("service_id")
+            if not service_id:
+                raise InvalidArgument("endpoint.service_id", "must not be empty")
+            changes["service"] = self.get_service(service_id).id
+        missing = None
         if "region_id" in changes:
             region_id = changes.pop("region_id") or None
-            if region_id:
-                self.get_region(region_id)
+            missing = self._missing_region(region_id, create_region)
             changes["region"] = region_id
-        return self._apply(self._store.catalog.update_endpoint, endpoint, changes)
+        if missing is None:
+            return self._apply(self._store.catalog.update_endpoint, endpoint, changes)
+        with self._writer.transaction() as tx:
+            self._create_missing(missing, tx)
+            row = self._store.catalog.update_endpoint(endpoint.id, lambda current: changes)
+            tx.changed(Kind.CATALOG, row.id)
+        return row
+
+    def _missing_region(self, region_id: str | None, create: bool) -> str | None:
+        """The region to create with the endpoint (None: none), after checking that
+        `region_id` exists unless it may be created."""
+        if not region_id:
+            return None
+        if create and self._store.catalog.find_region(region_id) is None:
+            check_name("region.id", region_id)
+            return region_id
+        self.get_region(region_id)
+        return None
+
+    def _create_missing(self, region_id: str | None, tx) -> None:
+        if region_id:
+            self._store.catalog.create_region(region_id)
+            tx.changed(Kind.CATALOG, region_id)
 
     def delete_endpoint(self, endpoint_id: str) -> None:
         self.get_endpoint(endpoint_id)
@@ -342,6 +389,18 @@ def _fill(url: str, values: dict[str, str | None]) -> str | None:
 
     filled = _TEMPLATE.sub(value, url)
     return None if missing else filled
+
+
+def _filtered(services: tuple[ServiceRecord, ...], allowed) -> tuple[ServiceRecord, ...]:
+    """A filtered project's services: only its endpoints, and only the services left
+    with one (Keystone drops the others)."""
+    kept = []
+    for service in services:
+        endpoints = tuple(e for e in service.endpoints
+                          if allowed.allows(e.id, service.id, e.region, e.interface))
+        if endpoints:
+            kept.append(ServiceRecord(service.id, service.type, service.name, endpoints))
+    return tuple(kept)
 
 
 def _render(services: tuple[ServiceRecord, ...], values: dict[str, str | None]):

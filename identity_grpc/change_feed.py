@@ -19,6 +19,7 @@ import peewee as pw
 from identity_api.changes import EVERY, Kind
 from identity_api.revocation import Revocation, RevocationList
 
+from . import metrics
 from .errors import AlreadyExists
 from .store import conflicts
 from .store import Store
@@ -154,8 +155,12 @@ class StoreWatcher:
     def __init__(self, store: Store, on_change: OnChange, revocations: RevocationList,
                  on_tick: Callable[[], None], interval: float = 0.25,
                  prune_interval: float = 60.0,
-                 change_retention: float = CHANGE_RETENTION_SECONDS):
+                 change_retention: float = CHANGE_RETENTION_SECONDS,
+                 keep_after_expiry: int = 0):
         self._store = store
+        # Revocations outlive their tokens by the allow_expired window: an expired
+        # token may still be validated with allow_expired, and must stay revoked.
+        self._keep_after_expiry = keep_after_expiry
         self._db = store.db
         self._on_change = on_change
         self._revocations = revocations
@@ -175,25 +180,31 @@ class StoreWatcher:
         self.poll_once()
 
     def poll_once(self) -> None:
+        started = time.perf_counter()
         with self._db.connection_context():
             events, broken = self._events.fetch_new()
             if broken:
                 log.warning("revocation feed %s: reading every revocation event again", broken)
-                self.resyncs += 1
+                self._resynced()
                 events = self._events.restart()
             for row in events:
                 self._revocations.add(Revocation(**{n: row[n] for n in Revocation.__slots__}))
             changes, broken = self._changes.fetch_new()
             if broken:
                 log.warning("change feed %s: dropping every cache", broken)
-                self.resyncs += 1
+                self._resynced()
                 self._changes.restart()
                 self._on_change(Kind.ANYTHING, EVERY)
             for row in changes:
                 self._on_change(row["entity"], row["entity_id"])
+            _observe_poll(started, len(events), len(changes))
             if time.monotonic() - self._last_prune > self._prune_interval:
                 self.prune()
         self._on_tick()
+
+    def _resynced(self) -> None:
+        self.resyncs += 1
+        metrics.FEED_RESYNCS.inc()
 
     def prune(self, now: int | None = None) -> None:
         """Delete revocation events no still-valid token could match, and change-feed
@@ -201,9 +212,9 @@ class StoreWatcher:
         whatever its age, so that its id stays the table's high-water mark on every
         backend and engine (followers take a lower highest id for a rewind)."""
         now = now_seconds() if now is None else now
-        self._store.revocations.prune(now)
+        self._store.revocations.prune(now - self._keep_after_expiry)
         self._store.feed.prune(now, self._change_retention)
-        self._revocations.prune(now)
+        self._revocations.prune(now - self._keep_after_expiry)
         self._last_prune = time.monotonic()
 
     def start(self) -> None:
@@ -220,4 +231,15 @@ class StoreWatcher:
             try:
                 self.poll_once()
             except Exception:  # keep following the store through transient faults
+                metrics.STORE_ERRORS.labels("feed").inc()
                 log.exception("store watcher poll failed")
+
+
+def _observe_poll(started: float, events: int, changes: int) -> None:
+    """A successful read of the feeds: when, how long, how many rows applied."""
+    metrics.FEED_LAST_POLL.set_to_current_time()
+    metrics.FEED_POLL_DURATION.observe(time.perf_counter() - started)
+    if events:
+        metrics.FEED_ROWS_APPLIED.labels("revocations").inc(events)
+    if changes:
+        metrics.FEED_ROWS_APPLIED.labels("changes").inc(changes)

@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from . import policy_rules
 from .passwords import HashParameters, PasswordRules
 from .store.db import check_database_url
 
@@ -19,10 +20,26 @@ class Settings:
     listen: str = "127.0.0.1:50051"  # gRPC address; port 0 picks a free one
     http_listen: str = "127.0.0.1:5000"  # HTTP gateway address
     # Where clients are told to authenticate; empty: the gateway answers with the
-    # address a request came in on, and gRPC points at http://<http_listen>.
+    # address a request came in on, and gRPC points at http(s)://<http_listen>.
     public_url: str = ""
+    # TLS for gRPC and the gateway (docs/tls.md): a PEM certificate (chain) and its
+    # key, both or neither, read again when they change; a client CA requires client
+    # certificates signed by it (mutual TLS). Empty: plaintext.
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_client_ca_file: str = ""
     database_url: str = "sqlite:///var/identity.db"
     key_dir: str = "var/keys"
+    # The keys encrypting credential blobs at rest (docs/credentials.md): a repository
+    # of their own, rotated with `identity-manage credential-keys rotate`.
+    credential_key_dir: str = "var/credential-keys"
+    # Keystone's domain-specific configuration files, `keystone.<domain name>.conf`
+    # (docs/ldap.md): a domain with a file takes its configuration from it, read again
+    # when it changes. Empty: domains are configured through the API only.
+    domain_config_dir: str = ""
+    # How long after it was signed an EC2 request still gets a token (Keystone's
+    # [credential] auth_ttl, 15 minutes).
+    credential_auth_ttl: int = 900  # seconds
     token_lifetime: int = 3600  # seconds
     max_active_keys: int = 3  # staged + primary + secondaries
     poll_interval: float = 0.25  # seconds between reads of the shared change feed
@@ -33,6 +50,9 @@ class Settings:
     # How far in the future a token's issue time may be (the clocks of the servers
     # sharing a store disagree a little); a token issued further ahead is refused.
     clock_skew_tolerance: float = 5.0  # seconds
+    # Seconds past its expiry a token still validates for a caller asking with
+    # allow_expired (a service finishing a long operation; Keystone's default, 2 days).
+    allow_expired_window: int = 172800
     grpc_workers: int = 32  # threads serving gRPC calls, per process
     # Server processes sharing the gRPC and HTTP ports (SO_REUSEPORT); each is a
     # whole server, a replica of the others over the same store and keys.
@@ -52,7 +72,15 @@ class Settings:
     login_failures_per_address: int = 100
     admin_password_file: str = "var/admin-password"
     log_level: str = "INFO"  # any case: debug, INFO, Warning...
-    policy_file: str = ""  # JSON or YAML overriding the default policy rules
+    # Observability (docs/observability.md): "json" (one object per line) or "text";
+    # the Prometheus metrics' host:port (empty: none served); an OTLP/gRPC collector
+    # to send traces to (empty: the OTEL_EXPORTER_OTLP_* variables, else no tracing).
+    log_format: str = "json"
+    metrics_listen: str = ""
+    otel_endpoint: str = ""
+    # The default rules: "keystone" (Keystone 30's) or "scoped" (docs/policy.md).
+    policy_profile: str = "keystone"
+    policy_file: str = ""  # JSON or YAML overriding single rules of the profile
     # Security compliance: all off (0 / "") by default except a sane lockout.
     lockout_failure_attempts: int = 10  # failed password checks in a row that lock a user
     lockout_duration: int = 300  # seconds a locked user stays locked
@@ -78,6 +106,10 @@ class Settings:
     revocation_rate_per_user: float = 2.0
     revocation_burst_per_user: int = 20
     revocation_fold_threshold: int = 100
+    # OAuth1 (docs/oauth1.md): seconds a request token and an access token live
+    # (Keystone's defaults; 0: they never expire).
+    oauth1_request_token_duration: int = 28800
+    oauth1_access_token_duration: int = 86400
     # Keystone's HTTP lists are not paged: the gateway answers at most this many rows
     # per list, with "truncated": true when it cut one short (gRPC lists page).
     list_limit: int = 5000
@@ -85,6 +117,8 @@ class Settings:
     max_users_per_domain: int = 0
     max_groups_per_domain: int = 0
     max_projects_per_domain: int = 0
+    # How deep a trust may be delegated further (Keystone's [trust] max_redelegation_count).
+    trust_max_redelegation_count: int = 3
     # Memory (docs/memory.md): the estimated bytes each cache may hold, per process:
     # effective roles, scopes and project lists; verified tokens; rendered catalogs.
     cache_memory_mb: int = 64
@@ -94,6 +128,18 @@ class Settings:
     # mmapped, and so returned when freed (0: glibc's own dynamic threshold, which
     # rises past argon2's blocks and keeps them resident).
     malloc_mmap_threshold_kib: int = 128
+    # Health and shutdown (docs/health.md): seconds between the store checks behind
+    # readiness (one query per process); on SIGTERM, seconds reported not ready while
+    # still serving, then seconds calls in flight get to finish once the listeners close.
+    health_check_interval: float = 2.0
+    shutdown_drain_seconds: float = 5.0
+    shutdown_grace_seconds: float = 5.0
+    # Audit events (docs/audit.md): always logged by `identity_grpc.audit`; also
+    # appended as JSON lines to this file when set. Per process: the audit streams
+    # served, and the events one stream may fall behind before it loses them.
+    audit_log_file: str = ""
+    max_audit_streams: int = 2
+    audit_stream_buffer: int = 10_000
 
     def __post_init__(self):
         for name, (low, high) in RANGES.items():
@@ -109,14 +155,21 @@ class Settings:
 
     def _check_startup_settings(self) -> None:
         """What can be known wrong before anything is opened: the log level (kept upper
-        case), the two addresses, the database URL."""
+        case) and format, the addresses, the database URL."""
         levels = logging.getLevelNamesMapping()
         if self.log_level.upper() not in levels:
             raise ValueError(f"setting 'log_level': {self.log_level!r} is not a level "
                              "(DEBUG, INFO, WARNING, ERROR or CRITICAL, in any case)")
         object.__setattr__(self, "log_level", self.log_level.upper())
+        if self.policy_profile not in policy_rules.PROFILES:
+            policy_rules.rules_for(self.policy_profile)  # raises, naming the profiles
         for name in ("listen", "http_listen"):
             _check_address(name, getattr(self, name))
+        _check_tls_pair(self)
+        if self.metrics_listen:
+            _check_address("metrics_listen", self.metrics_listen)
+        if self.log_format not in ("json", "text"):
+            raise ValueError(f"setting 'log_format': {self.log_format!r} is not json or text")
         try:
             check_database_url(self.database_url)
         except ValueError as e:
@@ -125,7 +178,8 @@ class Settings:
     @property
     def advertised_url(self) -> str:
         """The gateway's address for places with no request to go by."""
-        return (self.public_url or f"http://{self.http_listen}").rstrip("/")
+        scheme = "https" if self.tls_cert_file else "http"
+        return (self.public_url or f"{scheme}://{self.http_listen}").rstrip("/")
 
     @property
     def password_rules(self) -> PasswordRules:
@@ -150,7 +204,7 @@ class Settings:
 # 0 means "off" or "no limit" for the settings whose lowest is 0 (see the comments above).
 _MEGABYTES = (1, 64 * 1024)
 RANGES: dict[str, tuple[int, int | None]] = {
-    "token_lifetime": (1, None), "max_active_keys": (2, None), "grpc_workers": (1, None),
+    "token_lifetime": (1, None), "credential_auth_ttl": (1, None), "max_active_keys": (2, None), "grpc_workers": (1, None),
     "processes": (1, None), "argon2_time_cost": (1, None), "argon2_memory_kib": (8, None),
     "argon2_parallelism": (1, None), "password_hash_concurrency": (0, None),
     "password_queue_limit": (0, None), "password_hash_nice": (0, 19),
@@ -165,13 +219,16 @@ RANGES: dict[str, tuple[int, int | None]] = {
     "max_watch_streams_per_user": (1, None), "revocation_burst_per_user": (1, None),
     "revocation_fold_threshold": (1, None), "list_limit": (1, None),
     "max_users_per_domain": (0, None), "max_groups_per_domain": (0, None),
-    "max_projects_per_domain": (0, None),
+    "max_projects_per_domain": (0, None), "trust_max_redelegation_count": (0, None),
     "cache_memory_mb": _MEGABYTES, "token_cache_mb": _MEGABYTES, "catalog_cache_mb": _MEGABYTES,
     "malloc_mmap_threshold_kib": (0, 32 * 1024),  # glibc's most
     "prune_interval": (0, None), "change_retention": (0, None),
-    "clock_skew_tolerance": (0, None),
+    "clock_skew_tolerance": (0, None), "allow_expired_window": (0, None),
+    "oauth1_request_token_duration": (0, None), "oauth1_access_token_duration": (0, None),
+    "shutdown_drain_seconds": (0, None), "shutdown_grace_seconds": (0, None),
+    "max_audit_streams": (1, None), "audit_stream_buffer": (1, None),
 }
-POSITIVE = ("poll_interval", "revocation_rate_per_user")
+POSITIVE = ("poll_interval", "revocation_rate_per_user", "health_check_interval")
 
 
 def _describe_range(low: int, high: int | None) -> str:
@@ -190,6 +247,18 @@ def _check_address(name: str, address: str) -> None:
     if not (good_port and good_host):
         raise ValueError(f"setting {name!r}: {address!r} is not host:port (a port from 0 to "
                          "65535; an IPv6 host in brackets, as [::1]:5000)")
+
+
+def _check_tls_pair(settings: "Settings") -> None:
+    """The certificate with its key or neither, a client CA only with them; the
+    files themselves are read when the server starts (identity_grpc/tls.py)."""
+    if bool(settings.tls_cert_file) != bool(settings.tls_key_file):
+        given, missing = (("tls_cert_file", "tls_key_file") if settings.tls_cert_file
+                          else ("tls_key_file", "tls_cert_file"))
+        raise ValueError(f"setting {missing!r} must be set with {given!r} (both or neither)")
+    if settings.tls_client_ca_file and not settings.tls_cert_file:
+        raise ValueError("setting 'tls_client_ca_file' needs 'tls_cert_file' and "
+                         "'tls_key_file' (client certificates are asked for over TLS)")
 
 
 ENV_PREFIX = "IDENTITY_"

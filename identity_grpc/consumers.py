@@ -12,11 +12,13 @@ tells it of each change it applies to its caches and of each key reload.
 """
 
 import threading
+import time
 from collections.abc import Callable
 
 from identity_api.changes import EVERY, Kind
 from identity_api.revocation import Revocation, RevocationList
 
+from . import metrics
 from .cache import Dep, DependentCache
 from .config import Settings
 from .errors import PermissionDenied, ResourceExhausted
@@ -50,6 +52,7 @@ class Subscription:
         self.service = service
         self._cond = threading.Condition()
         self._items: list[Notice] = []
+        self._oldest = 0.0  # when the oldest notice queued was put (monotonic)
         self.closed = False
         self.overflowed = False
 
@@ -60,7 +63,10 @@ class Subscription:
             if len(self._items) >= self._limit:
                 self.overflowed = True
                 self._items.clear()
+                metrics.STREAM_OVERFLOWS.inc()
             else:
+                if not self._items:
+                    self._oldest = time.monotonic()
                 self._items.append(notice)
             self._cond.notify()
 
@@ -70,7 +76,10 @@ class Subscription:
             if not self._items and not self.closed and not self.overflowed:
                 self._cond.wait(timeout)
             items, self._items = self._items, []
-            return items
+            oldest = self._oldest
+        if items:  # how long the oldest waited for its watcher
+            metrics.STREAM_LAG.observe(time.monotonic() - oldest)
+        return items
 
     def close(self) -> None:
         with self._cond:
@@ -104,6 +113,7 @@ class NoticeHub:
             self._check_slots(user_id, service)
             subscription = Subscription(self, self._queue_limit, user_id, service)
             self._subscribers += (subscription,)
+            metrics.STREAM_SUBSCRIBERS.inc()
             return subscription
 
     def _check_slots(self, user_id: str, service: bool) -> None:
@@ -128,7 +138,10 @@ class NoticeHub:
 
     def unsubscribe(self, subscription: Subscription) -> None:
         with self._lock:
-            self._subscribers = tuple(s for s in self._subscribers if s is not subscription)
+            remaining = tuple(s for s in self._subscribers if s is not subscription)
+            if len(remaining) < len(self._subscribers):  # closing twice counts once
+                metrics.STREAM_SUBSCRIBERS.dec()
+            self._subscribers = remaining
 
     def publish(self, notice: Notice) -> None:
         for subscription in self._subscribers:

@@ -1,11 +1,14 @@
 """Checking what a caller presents to authenticate: a password (through the throttles
-and the security-compliance rules) or an API key. Both answer with the one
-AUTH_FAILED, so a caller cannot learn which part was wrong or whether a user exists."""
+and the security-compliance rules), an API key, or a request signed with an EC2
+credential. Each answers with the one AUTH_FAILED, so a caller cannot learn which part
+was wrong or whether a user exists."""
 
-from .api_keys import ApiKeys
+from .api_keys import ApiKeys, expiry_seconds
 from .errors import InvalidArgument, Unauthenticated
 from .passwords import check_acceptable
-from .records import ApiKeyCredentials, PasswordCredentials, Selector
+from .oauth1 import OAuth1
+from .records import (ApiKeyCredentials, Ec2Credentials, OAuth1Credentials, PasswordCredentials,
+                      Selector)
 from .resources import Resources
 from .store import Store
 from .users_and_groups import UsersAndGroups
@@ -22,11 +25,13 @@ class CredentialChecks:
     the same answer, in comparable time, for every way they can be wrong."""
 
     def __init__(self, store: Store, identity: UsersAndGroups, resources: Resources,
-                 api_keys: ApiKeys):
+                 api_keys: ApiKeys, credential_blobs=None, oauth1: OAuth1 | None = None):
         self._users = store.users
         self._identity = identity
         self._resources = resources
         self._api_keys = api_keys
+        self._credential_blobs = credential_blobs  # a CredentialBlobs, for EC2 signatures
+        self._oauth1 = oauth1
 
     def password(self, credentials: PasswordCredentials, source: str | None):
         """The enabled user whose password this is. `source` is the client's address,
@@ -53,7 +58,8 @@ class CredentialChecks:
         return user
 
     def api_key(self, credentials: ApiKeyCredentials, now: int):
-        """The unexpired key of an enabled user (the one named, if any)."""
+        """The unexpired key of an enabled user (the one named, if any): by gRPC's
+        `<id>.<secret>`, by id and secret, or by the user, the key's name and secret."""
         selector = credentials.user
         if selector is not None:
             check_id_or_name("api_key.user", selector.id, selector.name)
@@ -62,14 +68,54 @@ class CredentialChecks:
                     raise InvalidArgument("api_key.user.domain",
                                           "a user named by name needs its domain")
                 check_id_or_name("api_key.user.domain", selector.domain.id, selector.domain.name)
-        key = self._api_keys.find_for_auth(credentials.key)
-        if key is None or (key.expires_at is not None and now >= key.expires_at):
+        if credentials.key:
+            key = self._api_keys.find_for_auth(credentials.key)
+        elif credentials.id:
+            key = self._api_keys.find_by_id_for_auth(credentials.id, credentials.secret)
+        else:
+            if selector is None:
+                raise InvalidArgument("api_key.user", "an application credential named by name "
+                                                      "needs its user")
+            key = self._api_keys.find_by_name_for_auth(
+                self._user_id(selector), credentials.name, credentials.secret)
+        expiry = expiry_seconds(key) if key is not None else None
+        if key is None or (expiry is not None and now >= expiry):
             raise Unauthenticated(AUTH_FAILED)
         owner = self._users.find_with_domain(key.user_id)
         if owner is None or not owner.enabled or not _names(selector, owner):
             raise Unauthenticated(AUTH_FAILED)
         return key
 
+    def _user_id(self, selector: Selector) -> str | None:
+        if selector.id:
+            return selector.id
+        domain = find_domain(self._resources, selector.domain, "api_key.user.domain")
+        user = self._identity.find_user(name=selector.name, domain_id=domain.id) if domain else None
+        return user.id if user is not None else None
+
+    def ec2(self, credentials: Ec2Credentials) -> tuple[str, str]:
+        """(user id, project id) of the enabled user whose EC2 credential signed the
+        request (`credential_blobs.CredentialBlobs.ec2_authenticate` checks the
+        signature); the token service then checks its roles on the project."""
+        if self._credential_blobs is None:
+            raise Unauthenticated(AUTH_FAILED)
+        try:
+            user_id, project_id = self._credential_blobs.ec2_authenticate(credentials)
+        except Unauthenticated:
+            raise Unauthenticated(AUTH_FAILED) from None
+        owner = self._users.find_with_domain(user_id)
+        if owner is None or not owner.enabled:
+            raise Unauthenticated(AUTH_FAILED)
+        return user_id, project_id
+
+    def oauth1(self, credentials: OAuth1Credentials):
+        """The access token a request is signed with, of an enabled user. A signature
+        that does not check is the one 401 Keystone answers ("Invalid signature")."""
+        access = self._oauth1.access_token_for(credentials)
+        owner = self._users.find_with_domain(access.authorizing_user_id)
+        if owner is None or not owner.enabled:
+            raise Unauthenticated(AUTH_FAILED)
+        return access
 
 
 def find_domain(resources: Resources, selector: Selector, field: str):

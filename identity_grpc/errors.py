@@ -48,6 +48,17 @@ class FailedPrecondition(IdentityError):
     pass
 
 
+class ForbiddenState(FailedPrecondition):
+    """Refused by the state of what is acted on (an enabled domain deleted): gRPC
+    answers FAILED_PRECONDITION like any precondition; Keystone's HTTP API answers
+    403 (its ForbiddenAction) here."""
+
+
+class ReadOnlyBackend(ForbiddenState):
+    """A write to users or groups a read-only backend keeps (an LDAP domain's
+    directory): FAILED_PRECONDITION on gRPC, 403 over HTTP, as Keystone answers."""
+
+
 class ResourceExhausted(IdentityError):
     """A limit was reached (a queue, a rate, a quota): nothing was done. `retry_after`,
     when known, is the seconds after which the same call may pass (HTTP Retry-After)."""
@@ -55,6 +66,12 @@ class ResourceExhausted(IdentityError):
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Unavailable(IdentityError):
+    """Something the answer depends on outside this service (a domain's LDAP
+    directory) cannot be reached or did not answer in time: nothing was done, and the
+    same call may pass later (gRPC UNAVAILABLE, HTTP 503)."""
 
 
 class Aborted(IdentityError):

@@ -23,6 +23,7 @@ from functools import cached_property
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from . import metrics
 from .errors import InvalidArgument, ResourceExhausted
 
 MAX_PASSWORD_BYTES = 4096
@@ -114,7 +115,8 @@ class Passwords:
     def hash(self, password: str) -> str:
         """Never shed: admin writes (create a user, set a password) are not floods."""
         check_acceptable(password)
-        return self._pool.submit(self._hasher.hash, password).result()
+        with metrics.PASSWORD_HASH_DURATION.time():
+            return self._pool.submit(self._hasher.hash, password).result()
 
     @contextmanager
     def login_slot(self):
@@ -125,11 +127,14 @@ class Passwords:
             yield
             return
         if not self._slots.acquire(blocking=False):
+            metrics.PASSWORD_CHECKS_SHED.inc()
             raise ResourceExhausted(SHED_MESSAGE, retry_after=SHED_RETRY_AFTER)
         self._held.slot = True
+        metrics.PASSWORD_CHECKS_IN_PROGRESS.inc()
         try:
             yield
         finally:
+            metrics.PASSWORD_CHECKS_IN_PROGRESS.dec()
             self._held.slot = False
             self._slots.release()
 
@@ -143,9 +148,10 @@ class Passwords:
 
     def _verify(self, stored_hash: str | None, password: str) -> bool:
         try:
-            return (self._pool.submit(self._hasher.verify, stored_hash or self._dummy_hash,
-                                      password).result()
-                    and bool(stored_hash))
+            with metrics.PASSWORD_HASH_DURATION.time():
+                matched = self._pool.submit(self._hasher.verify,
+                                            stored_hash or self._dummy_hash, password).result()
+            return matched and bool(stored_hash)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 

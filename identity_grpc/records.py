@@ -5,7 +5,7 @@ between threads, and so a transport never touches the store.
 """
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 
 @dataclass(frozen=True)
@@ -30,15 +30,49 @@ class TokenCredentials:
 
 @dataclass(frozen=True)
 class ApiKeyCredentials:
-    """The secret of an API key, and optionally who the caller says owns it."""
+    """An API key (an application credential, docs/appcreds.md): gRPC's `key`,
+    `<id>.<secret>`; or Keystone's `id` and `secret`, or `name`, `secret` and the
+    owning `user`. `user` is optional otherwise and must then name the owner."""
 
-    key: str
+    key: str = ""
     user: Selector | None = None
+    id: str = ""
+    name: str = ""
+    secret: str = ""
+
+
+@dataclass(frozen=True)
+class OAuth1Credentials:
+    """A request signed with OAuth1 (RFC 5849): what its signature covers, as the
+    client sent it (the URL as the client named this service)."""
+
+    uri: str
+    http_method: str
+    authorization: str  # the `Authorization: OAuth ...` header
+    content_type: str = ""
+    body: str = ""  # signed too when form-encoded
+
+
+@dataclass(frozen=True)
+class Ec2Credentials:
+    """What an EC2 API server forwards of a request signed with an EC2 credential
+    (`POST /v3/ec2tokens`): the access key, the signature, and what was signed. The
+    token it gets is scoped to the credential's project."""
+
+    access: str
+    signature: str = ""
+    host: str = ""
+    verb: str = ""
+    path: str = ""
+    params: dict = field(default_factory=dict)  # str -> str
+    headers: dict = field(default_factory=dict)  # str -> str
+    body_hash: str = ""  # hex SHA-256 of the request body (signature version 4)
 
 
 @dataclass(frozen=True)
 class ScopeRequest:
-    """`kind` is "unscoped", "project", "domain" or "system"."""
+    """`kind` is "unscoped", "project", "domain", "system" or "trust" (the target's
+    id names the trust)."""
 
     kind: str = "unscoped"
     target: Selector | None = None
@@ -70,6 +104,7 @@ class UserRecord:
     id: str
     name: str
     domain: DomainRecord
+    password_expires_at: int | None = None  # unix seconds; None: never, or no password
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +130,28 @@ class ServiceRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class TrustRef:
+    """The trust a trust-scoped token was issued through, as its body shows it."""
+
+    id: str
+    impersonation: bool
+    trustor_user_id: str
+    trustee_user_id: str
+    redelegation_count: int = 0  # further delegations it allows (0: none)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRef:
+    """The API key (application credential) a token was issued with, as its body
+    shows it; `access_rules` are (id, service, path, method)."""
+
+    id: str
+    name: str
+    unrestricted: bool
+    access_rules: tuple[tuple[str, str, str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ScopedIdentity:
     """Who a user is on one scope: what a token's facts are computed from.
 
@@ -107,6 +164,9 @@ class ScopedIdentity:
     project: ProjectRecord | None
     domain: DomainRecord | None
     roles: tuple[RoleRecord, ...]
+    trust: TrustRef | None = None  # set for a trust-scoped token
+    oauth1_consumer_id: str | None = None  # the consumer of an OAuth1 delegation
+    api_key: ApiKeyRef | None = None  # set for a token issued with an API key
 
     @property
     def role_names(self) -> frozenset[str]:
@@ -123,6 +183,7 @@ class TokenInfo:
     expires_at: int  # unix seconds
     audit_ids: tuple[str, ...]
     catalog: tuple[ServiceRecord, ...] | None  # None when left out or unscoped
+    access_token_id: str | None = None  # the OAuth1 access token of an oauth1 token
 
 
 # ---- what the management operations return ------------------------------------------
@@ -182,12 +243,23 @@ class GroupEntry(_FromRow):
 class ProjectEntry(_FromRow):
     id: str
     name: str
-    domain_id: str
+    domain_id: str | None  # None: a project acting as a domain
     description: str
     enabled: bool
     parent_id: str | None  # None: top-level (its parent is its domain)
     is_domain: bool
+    tags: tuple[str, ...] = ()
 
+    @classmethod
+    def of(cls, row, tags=()) -> "ProjectEntry":
+        return from_row(cls, row, tags=tuple(tags))
+
+    @classmethod
+    def of_domain(cls, row) -> "ProjectEntry":
+        """A domain as the project acting as it (Keystone's `is_domain`): in no
+        domain, below nothing."""
+        return cls(id=row.id, name=row.name, domain_id=None, description=row.description,
+                   enabled=row.enabled, parent_id=None, is_domain=True)
 
 
 def domain_entry(row) -> DomainRecord:
@@ -229,17 +301,139 @@ class EndpointEntry(_FromRow):
 
 
 @dataclass(frozen=True, slots=True)
-class ApiKeyEntry(_FromRow):
-    """A key as clients see it: never its secret nor the secret's hash."""
+class AccessRuleEntry(_FromRow):
+    """One of a user's access rules (Keystone's): what a credential's token may call."""
+
+    id: str
+    user_id: str
+    service: str
+    path: str
+    method: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyEntry:
+    """A key (an application credential) as clients see it: never its secret nor the
+    secret's hash. `roles` are the ones it holds that still exist."""
 
     id: str
     name: str
+    description: str
     user_id: str
     project_id: str
-    role_ids: tuple[str, ...]  # empty: all the user's roles on the project
-    expires_at: int | None
+    roles: tuple[RoleEntry, ...]
+    expires_at_us: int | None  # unix microseconds; None: never
+    unrestricted: bool
+    access_rules: tuple[AccessRuleEntry, ...]
     created_at: int
 
+    @property
+    def role_ids(self) -> tuple[str, ...]:
+        return tuple(r.id for r in self.roles)
+
+
+@dataclass(frozen=True)
+class AccessRuleSpec:
+    """An access rule asked for: an existing one of the user's by `id`, or one by
+    what it allows (the user's identical rule is reused)."""
+
+    id: str = ""
+    service: str = ""
+    path: str = ""
+    method: str = ""
+
+
+@dataclass(frozen=True)
+class ApiKeyRequest:
+    """A create request, its fields checked for type by the transport. `roles` are
+    ("id" | "name", value) pairs; none: every role the user holds on the project."""
+
+    project_id: str
+    user_id: str = ""  # empty: the caller
+    name: str = ""  # empty (gRPC only): the key's id
+    description: str = ""
+    roles: tuple[tuple[str, str], ...] = ()
+    expires_at_us: int | None = None
+    unrestricted: bool = False
+    secret: str = ""  # empty: generated
+    access_rules: tuple[AccessRuleSpec, ...] = ()
+    on_behalf: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NewApiKey:
+    """A key just made: its `secret` (Keystone's) and `key`, gRPC's `<id>.<secret>`,
+    shown this once and kept nowhere."""
+
+    entry: ApiKeyEntry
+    secret: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrustEntry(_FromRow):
+    """A trust as clients see it; `roles` are the delegated roles that still exist."""
+
+    id: str
+    trustor_user_id: str
+    trustee_user_id: str
+    project_id: str | None
+    impersonation: bool
+    roles: tuple[RoleEntry, ...]
+    expires_at: int | None
+    remaining_uses: int | None
+    redelegation_count: int
+    redelegated_trust_id: str | None
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class TrustRequest:
+    """A create request, its fields checked for type by the transport."""
+
+    trustor_user_id: str
+    trustee_user_id: str
+    impersonation: bool
+    project_id: str | None = None
+    roles: tuple[tuple[str, str], ...] = ()  # each ("id" or "name", value)
+    expires_at: int | None = None
+    remaining_uses: int | None = None
+    allow_redelegation: bool = False
+    redelegation_count: int | None = None
+# ---- OAuth1 ---------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ConsumerEntry(_FromRow):
+    """An OAuth1 consumer as clients see it: never its secret."""
+
+    id: str
+    description: str
+    extra: tuple[tuple[str, object], ...]  # Keystone's free attributes, by key
+
     @classmethod
-    def of(cls, row) -> "ApiKeyEntry":
+    def of(cls, row) -> "ConsumerEntry":
+        return from_row(cls, row, extra=_pairs(row.extra))
+
+
+@dataclass(frozen=True, slots=True)
+class RequestTokenEntry(_FromRow):
+    id: str
+    consumer_id: str
+    project_id: str
+    expires_at: int | None  # unix seconds
+
+
+@dataclass(frozen=True, slots=True)
+class AccessTokenEntry(_FromRow):
+    """An OAuth1 access token as clients see it: never its secret."""
+
+    id: str
+    consumer_id: str
+    authorizing_user_id: str
+    project_id: str
+    role_ids: tuple[str, ...]  # the delegated roles
+    expires_at: int | None  # unix seconds
+
+    @classmethod
+    def of(cls, row) -> "AccessTokenEntry":
         return from_row(cls, row, role_ids=tuple(json.loads(row.role_ids or "[]")))

@@ -15,7 +15,8 @@ from identity_api.revocation import Revocation
 
 from identity_api.changes import Kind
 
-from .errors import FailedPrecondition, InvalidArgument
+from .errors import FailedPrecondition, ForbiddenState, InvalidArgument
+from .project_tags import check_tags, tag_filter
 from .quotas import DomainQuotas
 from .records import ProjectRecord
 from .records import domain_entry as domain_record
@@ -25,6 +26,7 @@ from .change_feed import PendingWrites, Writer
 from .validation import check_name, check_text, check_named_changes
 
 MAX_PROJECT_DEPTH = 5  # levels below the domain, as Keystone's default
+MAX_NAME_LENGTH = 64  # of a domain or a project, as Keystone's schema has it
 
 
 def project_record(row, domain) -> ProjectRecord:
@@ -89,10 +91,18 @@ class Resources:
 
     def list_projects(self, name: str = "", domain_id: str = "", parent_id: str = "",
                       enabled: bool | None = None, page_size: int = 0, page_token: str = "",
-                      top_level: bool = False) -> tuple[list, str]:
-        """`top_level`: only the projects right below their domain."""
-        return self._store.resources.list_projects(name, domain_id, parent_id, enabled,
-                                                   page_size, page_token, top_level)
+                      top_level: bool = False, tags=(), tags_any=(), not_tags=(),
+                      not_tags_any=()) -> tuple[list, str]:
+        """`top_level`: only the projects right below their domain; `tags`: those with
+        every one of them, `tags_any` at least one, `not_tags` not every one,
+        `not_tags_any` none (Keystone's tag filters)."""
+        return self._store.resources.list_projects(
+            name, domain_id, parent_id, enabled, page_size, page_token, top_level,
+            tag_filter(tags, tags_any, not_tags, not_tags_any))
+
+    def tags_of(self, project_ids) -> dict[str, tuple[str, ...]]:
+        """id -> tags of each project of `project_ids` that has any, in one query."""
+        return self._store.project_tags.tags_of(project_ids)
 
     # ---- the hierarchy -------------------------------------------------------
 
@@ -125,7 +135,7 @@ class Resources:
     # ---- domains -------------------------------------------------------------
 
     def create_domain(self, name: str, description: str = "", enabled: bool = True):
-        check_name("domain.name", name)
+        check_name("domain.name", name, MAX_NAME_LENGTH)
         check_text("domain.description", description)
         with self._writer.unique(f"a domain named {name!r} already exists") as tx:
             domain = self._store.resources.create_domain(name, description, enabled)
@@ -136,7 +146,7 @@ class Resources:
         domain = self.get_domain(domain_id)
         if not changes:
             return domain  # nothing to write: an UPDATE with no column is no statement
-        check_named_changes("domain", changes)
+        check_named_changes("domain", changes, MAX_NAME_LENGTH)
         with self._writer.unique(f"a domain named {changes.get('name')!r} already exists") as tx:
             def change(row):
                 if changes.get("enabled") is False and row.enabled:
@@ -150,30 +160,55 @@ class Resources:
         self.update_domain(domain_id, enabled=enabled)
 
     def delete_domain(self, domain_id: str) -> None:
+        """Deletes a disabled domain with everything in it, as Keystone does: its
+        projects (with the assignments on them), users, groups and domain-specific
+        roles, in one transaction; every token of its users or on its projects is
+        revoked."""
         domain = self.get_domain(domain_id)
         if domain_id == DEFAULT_DOMAIN_ID:
-            raise FailedPrecondition("the default domain cannot be deleted")
+            raise ForbiddenState("the default domain cannot be deleted")
         if domain.enabled:
-            raise FailedPrecondition(f"domain {domain.name!r} must be disabled before it is deleted")
+            raise ForbiddenState(f"domain {domain.name!r} must be disabled before it is deleted")
         store = self._store
-        holding = [f"{n} {what}" for what, n in (
-            ("projects", store.resources.count_projects_in_domain(domain_id)),
-            ("users", store.users.count_in_domain(domain_id)),
-            ("groups", store.groups.count_in_domain(domain_id)),
-            ("roles", store.assignments.count_roles_in_domain(domain_id))) if n]
-        if holding:
-            raise FailedPrecondition(f"domain {domain.name!r} still holds {', '.join(holding)}")
         with self._writer.transaction() as tx:
+            for project_id in _deepest_first(store.resources.project_parents_in_domain(domain_id)):
+                store.assignments.delete_on_target("project", project_id)
+                store.resources.delete_project(project_id)
+                tx.changed(Kind.PROJECT, project_id)
+                tx.changed(Kind.PROJECT_CHILDREN, project_id)
+                self._revoke(tx, project_id=project_id)
+            for user_id in store.users.ids_in_domain(domain_id):
+                store.assignments.delete_for_actor("user", user_id)
+                for key_id in store.credentials.ids_for_user(user_id):
+                    tx.changed(Kind.API_KEY, key_id)
+                store.users.delete(user_id)
+                tx.changed(Kind.USER, user_id)
+                self._revoke(tx, user_id=user_id)
+            for group_id in store.groups.ids_in_domain(domain_id):
+                store.assignments.delete_for_actor("group", group_id)
+                members = store.groups.member_ids(group_id)
+                store.groups.delete(group_id)
+                tx.changed(Kind.GROUP, group_id)
+                for user_id in members:
+                    tx.changed(Kind.USER, user_id)
+            for role_id in store.assignments.role_ids_in_domain(domain_id):
+                for actor_type, actor_id in store.assignments.actors_holding(role_id):
+                    tx.changed(Kind(actor_type), actor_id)
+                store.assignments.delete_role(role_id)
+                tx.changed(Kind.ROLE, role_id)
             store.assignments.delete_on_target("domain", domain_id)
             store.resources.delete_domain(domain_id)
+            tx.changed(Kind.DOMAIN_PROJECTS, domain_id)
             tx.changed(Kind.DOMAIN, domain_id)
+            self._revoke(tx, domain_id=domain_id)
 
     # ---- projects ------------------------------------------------------------
 
     def create_project(self, name: str, domain_id: str, description: str = "",
-                       enabled: bool = True, parent_id: str | None = None):
-        check_name("project.name", name)
+                       enabled: bool = True, parent_id: str | None = None, tags=()):
+        check_name("project.name", name, MAX_NAME_LENGTH)
         check_text("project.description", description)
+        tags = check_tags("project.tags", tags)
         self.get_domain(domain_id)
         if parent_id:
             self._check_parent(parent_id, domain_id)
@@ -182,14 +217,20 @@ class Resources:
             self._quotas.check("projects", domain_id, self._store)
             project = self._store.resources.create_project(name, domain_id, description,
                                                            enabled, parent_id)
+            if tags:
+                self._store.project_tags.replace(project.id, tags)
             self._announce(tx, project)
         return project
 
     def update_project(self, project_id: str, **changes):
+        """`tags`, when given, replace the project's (in the same transaction)."""
         project = self.get_project(project_id)
-        if not changes:
+        tags = changes.pop("tags", None)
+        if tags is not None:
+            tags = check_tags("project.tags", tags)
+        if not changes and tags is None:
             return project  # nothing to write: an UPDATE with no column is no statement
-        check_named_changes("project", changes)
+        check_named_changes("project", changes, MAX_NAME_LENGTH)
         if "parent_id" in changes:
             new_parent = changes.pop("parent_id") or None
             if new_parent:
@@ -203,6 +244,8 @@ class Resources:
                     self._revoke(tx, project_id=project_id)
                 return changes
             project = self._store.resources.update_project(project_id, change)
+            if tags is not None:
+                self._store.project_tags.replace(project_id, tags)
             if changes.get("parent"):
                 tx.changed(Kind.PROJECT_CHILDREN, changes["parent"])
         return project
@@ -233,3 +276,14 @@ class Resources:
     def _revoke(self, tx: PendingWrites, **target) -> None:
         tx.revoke(Revocation.issued_until_now(self._max_token_lifetime, self._clock, **target))
 
+
+def _deepest_first(parents: dict[str, str | None]) -> list[str]:
+    """The projects of `parents` (id -> parent id), each after every project below it,
+    so that each is deleted with no child left."""
+    def depth(project_id: str) -> int:
+        n, seen = 0, set()
+        while (project_id := parents.get(project_id)) and project_id not in seen:
+            seen.add(project_id)
+            n += 1
+        return n
+    return sorted(parents, key=lambda p: (-depth(p), p))

@@ -9,14 +9,16 @@ drops exactly the answers it touched. The projects and domains a user may scope 
 are kept the same way.
 """
 
+import json
+
 from identity_api.changes import Kind
 
-from .api_keys import role_ids_of
+from .api_keys import expiry_seconds, role_ids_of
 from .assignments import Assignments
 from .cache import Dep, DependentCache
 from .credentials import AUTH_FAILED, find_domain
 from .errors import InvalidArgument, Unauthenticated
-from .records import (DomainRecord, ProjectRecord, ScopeRequest, ScopedIdentity, Selector,
+from .records import (ApiKeyRef, DomainRecord, ProjectRecord, ScopeRequest, ScopedIdentity, Selector,
                       TokenInfo, UserRecord)
 from .resources import Resources, domain_record, project_record
 from .store import Store
@@ -39,8 +41,9 @@ class Scopes:
     cache; promises that no answer outlives a change to what it was read from."""
 
     def __init__(self, store: Store, identity: UsersAndGroups, resources: Resources,
-                 assignments: Assignments, cache: DependentCache, clock):
+                 assignments: Assignments, cache: DependentCache, clock, trusts=None):
         self._store = store
+        self._trusts = trusts  # trusts.Trusts: what a trust-scoped token stands on
         self._identity = identity
         self._resources = resources
         self._assignments = assignments
@@ -131,10 +134,45 @@ class Scopes:
     # ---- the scope cache ------------------------------------------------------
 
     def scoped(self, user_id: str, scope_type: str, scope_id: str | None,
-                api_key_id: str | None = None):
+                api_key_id: str | None = None, trust_id: str | None = None,
+               access_token_id: str | None = None):
+        """`trust_id`: a trust-scoped token's trust; `access_token_id`: an OAuth1
+        access token, whose delegated roles are all the answer gives."""
+        if trust_id is not None:
+            return self._cache.get(
+                (user_id, scope_type, scope_id, api_key_id, trust_id),
+                lambda deps: self._trust_scoped(user_id, scope_type, scope_id, trust_id, deps))
+        key = (user_id, scope_type, scope_id, api_key_id)
+        if access_token_id is not None:  # a delegation's answer is an entry of its own
+            key += (None, access_token_id)
         return self._cache.get(
-            (user_id, scope_type, scope_id, api_key_id),
-            lambda deps: self._compute_scoped(user_id, scope_type, scope_id, deps, api_key_id))
+            key,
+            lambda deps: self._compute_scoped(user_id, scope_type, scope_id, deps, api_key_id,
+                                              access_token_id))
+
+    def _trust_scoped(self, user_id: str, scope_type: str, scope_id: str | None,
+                      trust_id: str, deps: set[Dep]) -> "ScopedIdentity | Refusal":
+        """A trust-scoped token's identity: its user (the trustee, or the trustor it
+        impersonates) with the trust's roles, as far as the first trustor still holds
+        them on the project; refused once any user of the trust chain is disabled."""
+        delegation = self._trusts.delegation(trust_id, user_id, scope_type, scope_id, deps)
+        if isinstance(delegation, str):
+            return Refusal(delegation)
+        for chain_user in delegation.user_ids:
+            if isinstance(self._compute_scoped(chain_user, "unscoped", None, deps), Refusal):
+                return Refusal("a user of its trust no longer exists or is disabled")
+        user = self._compute_scoped(user_id, "unscoped", None, deps)
+        trustor = self._compute_scoped(delegation.trustor_id, scope_type, scope_id, deps)
+        if isinstance(trustor, Refusal):
+            return Refusal(f"its trustor's scope is gone: {trustor.message}")
+        held = {r.id for r in trustor.roles}
+        if not set(delegation.role_ids) <= held:
+            return Refusal("the trustor no longer holds every role its trust delegates")
+        allowed = self._assignments.graph.closure(delegation.role_ids)
+        deps.update((Kind.ROLE, r) for r in allowed)
+        roles = tuple(r for r in trustor.roles if r.id in allowed)
+        return ScopedIdentity(user.user, scope_type, trustor.project, None, roles,
+                              trust=delegation.trust)
 
     def roles_on(self, user_id: str, project_id: str) -> tuple:
         """The user's effective roles on a project it may scope to now, else ()."""
@@ -142,8 +180,15 @@ class Scopes:
         return () if isinstance(scoped, Refusal) else scoped.roles
 
     def _compute_scoped(self, user_id: str, scope_type: str, scope_id: str | None,
-                        deps: set[Dep],
-                        api_key_id: str | None = None) -> "ScopedIdentity | Refusal":
+                        deps: set[Dep], api_key_id: str | None = None,
+                        access_token_id: str | None = None) -> "ScopedIdentity | Refusal":
+        delegated, consumer_id = (), None  # role ids a key or an access token limits to
+        if access_token_id is not None:
+            access = self._oauth1_access(access_token_id, user_id, scope_type, scope_id, deps)
+            if isinstance(access, Refusal):
+                return access
+            delegated, consumer_id = json.loads(access.role_ids or "[]"), access.consumer_id
+        key_ref = None
         if api_key_id is not None:
             deps.add((Kind.API_KEY, api_key_id))
             key = self._store.credentials.find(api_key_id)
@@ -151,16 +196,25 @@ class Scopes:
                 return Refusal("its api key has been deleted")
             if (key.user_id, scope_type, scope_id) != (user_id, "project", key.project_id):
                 return Refusal("it does not match its api key")
-            if key.expires_at is not None and self._clock() >= key.expires_at:
+            expiry = expiry_seconds(key)
+            if expiry is not None and self._clock() >= expiry:
                 return Refusal("its api key has expired")
+            delegated = role_ids_of(key)
+            key_ref = ApiKeyRef(key.id, key.name, key.unrestricted, tuple(
+                (r.id, r.service, r.path, r.method)
+                for r in self._store.credentials.rules_of_key(key.id)))
         deps.add((Kind.USER, user_id))
-        user = self._store.users.find_with_domain(user_id)
+        user = self._identity.find_with_domain(user_id)
         if user is None:
             return Refusal("the user no longer exists")
         deps.add((Kind.DOMAIN, user.domain.id))
+        if self._identity.is_directory_user(user):  # its groups: as of the membership TTL
+            deps.add((Kind.DIRECTORY, user.domain.id))
         if not user.enabled or not user.domain.enabled:
             return Refusal("the user, or its domain, is disabled")
-        user_record = UserRecord(id=user.id, name=user.name, domain=domain_record(user.domain))
+        user_record = UserRecord(id=user.id, name=user.name, domain=domain_record(user.domain),
+                                 password_expires_at=self._identity.password_expiries(
+                                     [user.id]).get(user.id))
         if scope_type == "unscoped":
             return ScopedIdentity(user_record, "unscoped", None, None, ())
         group_ids = self._identity.group_ids(user_id)
@@ -190,11 +244,32 @@ class Scopes:
             deps=deps)
         if not roles:
             return Refusal(f"the user holds no role on the {scope_type}")
-        if api_key_id is not None and role_ids_of(key):
-            # A key limited to some roles also gives what those imply (member -> reader).
-            allowed = self._assignments.graph.closure(role_ids_of(key))
+        if key_ref is not None and not set(delegated) <= {r.id for r in roles}:
+            # Keystone's application credentials: every role it holds, or nothing.
+            return Refusal("the user no longer holds every role of its api key")
+        if delegated or access_token_id is not None:
+            # A key limited to some roles, or an access token, also gives what those
+            # imply (member -> reader), of what the user still holds.
+            allowed = self._assignments.graph.closure(delegated)
             deps.update((Kind.ROLE, r) for r in allowed)
             roles = tuple(r for r in roles if r.id in allowed)
             if not roles:
-                return Refusal("the user no longer holds any of its api key's roles")
-        return ScopedIdentity(user_record, scope_type, project, domain, roles)
+                source = "api key" if access_token_id is None else "access token"
+                return Refusal(f"the user no longer holds any of its {source}'s roles")
+        return ScopedIdentity(user_record, scope_type, project, domain, roles,
+                              oauth1_consumer_id=consumer_id, api_key=key_ref)
+
+    def _oauth1_access(self, access_token_id: str, user_id: str, scope_type: str,
+                       scope_id: str | None, deps: set[Dep]):
+        """The access token a token was issued with, if it still stands for it."""
+        deps.add((Kind.OAUTH1_TOKEN, access_token_id))
+        access = self._store.oauth1.find_access_token(access_token_id)
+        if access is None:
+            return Refusal("its access token has been deleted")
+        deps.add((Kind.OAUTH1_CONSUMER, access.consumer_id))
+        if (access.authorizing_user_id, scope_type, scope_id) != (user_id, "project",
+                                                                   access.project_id):
+            return Refusal("it does not match its access token")
+        if access.expires_at is not None and self._clock() >= access.expires_at:
+            return Refusal("its access token has expired")
+        return access

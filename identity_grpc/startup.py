@@ -13,6 +13,8 @@ import socket
 
 from identity_api.policy import PolicyFileError, PolicySyntaxError
 
+from . import tls
+from .audit.trail import AuditLogError
 from .config import Settings
 from .core import Core
 from .gateway.server import HttpServer
@@ -39,6 +41,10 @@ def naming_the_setting(settings: Settings):
         raise StartupError(f"database_url {describe_url(settings.database_url)}: {e}") from None
     except KeyRepositoryError as e:
         raise StartupError(f"key_dir: {e}") from None
+    except tls.TlsFileError as e:  # names its setting
+        raise StartupError(str(e)) from None
+    except AuditLogError as e:
+        raise StartupError(f"audit_log_file {e}") from None
 
 
 def open_core(settings: Settings) -> Core:
@@ -53,6 +59,8 @@ def check(settings: Settings) -> None:
         Policy(settings.policy_file)
         open_database(settings.database_url).close()
         KeyRepository(settings.key_dir, settings.max_active_keys)
+        if tls.enabled(settings):
+            tls.read_material(settings)
 
 
 def bind_grpc(core: Core, reuse_port: bool):
@@ -62,7 +70,8 @@ def bind_grpc(core: Core, reuse_port: bool):
     problem = bind_problem(address, reuse_port)
     if problem is None:
         try:
-            return create_server(core, reuse_port=reuse_port)
+            with naming_the_setting(core.settings):  # the TLS files
+                return create_server(core, reuse_port=reuse_port)
         except OSError:  # taken in between
             problem = bind_problem(address, reuse_port) or "gRPC could not bind it"
     raise StartupError(f"listen {address}: cannot bind: {problem}")
@@ -74,7 +83,8 @@ def bind_http(core: Core, reuse_port: bool, grpc_port: int = 0) -> HttpServer:
     address = core.settings.http_listen
     grpc_address = f"{core.settings.listen.rpartition(':')[0]}:{grpc_port}" if grpc_port else ""
     try:
-        return HttpServer(core, reuse_port=reuse_port, grpc_address=grpc_address)
+        with naming_the_setting(core.settings):  # the TLS files
+            return HttpServer(core, reuse_port=reuse_port, grpc_address=grpc_address)
     except OSError as e:
         raise StartupError(f"http_listen {address}: cannot bind: {e.strerror or e}") from None
 

@@ -12,11 +12,11 @@ MAX_EMAIL_LENGTH = 255
 MAX_TEXT_BYTES = 65_535
 
 
-def check_name(field: str, value: str) -> None:
+def check_name(field: str, value: str, max_length: int = MAX_NAME_LENGTH) -> None:
     if not value or not value.strip():
         raise InvalidArgument(field, "must not be empty")
-    if len(value) > MAX_NAME_LENGTH:
-        raise InvalidArgument(field, f"must be at most {MAX_NAME_LENGTH} characters")
+    if len(value) > max_length:
+        raise InvalidArgument(field, f"must be at most {max_length} characters")
     _check_no_nul(field, value)
 
 
@@ -63,9 +63,10 @@ def check_id_or_name(field: str, ident: str, name: str) -> None:
         check_name(f"{field}.name", name)
 
 
-def check_named_changes(entity: str, changes: dict) -> None:
+def check_named_changes(entity: str, changes: dict,
+                        max_name_length: int = MAX_NAME_LENGTH) -> None:
     """An update's new name (if any) and description, checked as `<entity>.name` and
     `<entity>.description`, as creating one checks them."""
     if "name" in changes:
-        check_name(f"{entity}.name", changes["name"])
+        check_name(f"{entity}.name", changes["name"], max_name_length)
     check_text(f"{entity}.description", changes.get("description") or "")

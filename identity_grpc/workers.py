@@ -12,7 +12,8 @@ and stops them all on SIGTERM, or when one dies, so that whatever runs the servi
 (systemd, Kubernetes) sees the failure and restarts it whole. What would stop every
 worker at start (a bad policy file, the store, the keys, an address in use) it finds
 first, and a worker that cannot start reports why: either way one line and exit
-status 2, as for one process.
+status 2, as for one process. With `metrics_listen`, the supervisor serves every
+worker's metrics combined (`metrics_endpoint.WorkersMetrics`).
 """
 
 import logging
@@ -23,15 +24,16 @@ import socket
 import sys
 import time
 
-from . import startup
+from . import logs, metrics_endpoint, startup
 from .config import Settings
 from .startup import EXIT_CONFIGURATION, StartupError
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT_SECONDS = 60.0
+STOP_MARGIN_SECONDS = 5.0  # past a worker's drain and grace, before it is killed
 
 
-def serve_workers(settings: Settings) -> int:
+def serve_workers(settings: Settings, warn_demo_passwords: bool = False) -> int:
     from .serve import announce, stop_on_signals
 
     try:
@@ -43,6 +45,7 @@ def serve_workers(settings: Settings) -> int:
         # fixed port is held the same way, so that one in use is found here.
         grpc_holder, listen = _pin_port("listen", settings.listen)
         http_holder, http_listen = _pin_port("http_listen", settings.http_listen)
+        metrics = metrics_endpoint.for_workers(settings)  # before the workers start
     except StartupError as e:
         print(f"identity service: {e}", file=sys.stderr)
         return EXIT_CONFIGURATION
@@ -51,15 +54,19 @@ def serve_workers(settings: Settings) -> int:
 
     context = multiprocessing.get_context("spawn")  # gRPC does not survive fork
     ready = context.Queue()
-    workers = [context.Process(target=_worker, args=(settings, ready), daemon=True,
+    # The first worker alone warns of the demo's passwords (once, not once a process).
+    workers = [context.Process(target=_worker, daemon=True,
+                               args=(settings, ready, warn_demo_passwords and i == 0),
                                name=f"identity-worker-{i}") for i in range(settings.processes)]
     for worker in workers:
         worker.start()
     started = _wait_until_ready(workers, ready)
     if isinstance(started, int):
-        _stop(workers)
+        _stop(workers, settings, metrics=metrics)
         return started
     announce(settings, *started)
+    if metrics is not None:
+        metrics.announce()
     print(f"identity service: {len(workers)} processes", flush=True)
 
     sentinels = [w.sentinel for w in workers]
@@ -68,7 +75,7 @@ def serve_workers(settings: Settings) -> int:
         died = multiprocessing.connection.wait(sentinels, timeout=0.2)
     if died:
         log.error("a worker process exited; stopping the others")
-    _stop(workers)
+    _stop(workers, settings, stopping, metrics)
     for holder in (grpc_holder, http_holder):
         holder.close()
     print("identity service: stopped", flush=True)
@@ -99,18 +106,21 @@ def _wait_until_ready(workers, ready) -> tuple[int, int] | int:
     return ports[0]
 
 
-def _worker(settings: Settings, ready) -> None:
+def _worker(settings: Settings, ready, warn_demo_passwords: bool = False) -> None:
     from .serve import configure_logging, serve, stop_on_signals
 
     configure_logging(settings)
     stopping = stop_on_signals()
     try:
-        serve(settings, stopping, reuse_port=True,
+        serve(settings, stopping, reuse_port=True, warn_demo_passwords=warn_demo_passwords,
+              serve_metrics=False,
               on_ready=lambda _settings, grpc_port, http_port: ready.put(
                   ("ready", grpc_port, http_port)))
     except StartupError as e:  # told by the supervisor, once
         ready.put(("failed", str(e)))
         sys.exit(EXIT_CONFIGURATION)
+    finally:
+        logs.stop()  # what is still queued, written before the process ends
 
 
 def _pin_port(setting: str, address: str) -> tuple[socket.socket, str]:
@@ -129,11 +139,31 @@ def _pin_port(setting: str, address: str) -> tuple[socket.socket, str]:
     return holder, f"{host}:{holder.getsockname()[1]}"
 
 
-def _stop(workers) -> None:
+def _stop(workers, settings: Settings, stopping=None, metrics=None) -> None:
+    """SIGTERM to each worker, which drains and stops as one process does
+    (docs/health.md); a second signal to the supervisor is passed on (it ends their
+    drain). A worker still running past its drain and grace, and a margin, is killed;
+    the metrics forget each stopped worker's live gauges."""
     for worker in workers:
         if worker.is_alive():
-            worker.terminate()  # SIGTERM: each stops gracefully
+            worker.terminate()
+    deadline = time.monotonic() + (settings.shutdown_drain_seconds
+                                   + settings.shutdown_grace_seconds + STOP_MARGIN_SECONDS)
+    hurried = False
+    while any(w.is_alive() for w in workers) and time.monotonic() < deadline:
+        if stopping is not None and stopping.hurry.is_set() and not hurried:
+            hurried = True
+            for worker in workers:
+                if worker.is_alive():
+                    worker.terminate()
+        multiprocessing.connection.wait([w.sentinel for w in workers if w.is_alive()],
+                                        timeout=0.1)
     for worker in workers:
-        worker.join(timeout=10)
         if worker.is_alive():
             worker.kill()
+            worker.join(timeout=5)
+    if metrics is not None:
+        for worker in workers:
+            if worker.pid is not None:
+                metrics.worker_stopped(worker.pid)
+        metrics.stop()

@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,9 +30,11 @@ import psycopg2
 import pytest
 from identity_api.v1 import identity_pb2_grpc as rpc
 
-from identity_grpc.bootstrap import bootstrap, load_demo
+from identity_grpc.bootstrap import bootstrap
+from identity_grpc.demo import load_demo
 from identity_grpc.config import Settings
 from identity_grpc.core import Core
+from identity_grpc.credential_keys import CredentialKeys
 from identity_grpc.store import Store
 from identity_grpc.store.db import make_database, open_database
 from identity_grpc.store.models import Tables
@@ -62,6 +65,9 @@ def pytest_configure(config):
         "markers", "every_backend: the test's outcome can differ by backend (or it is "
         "end to end), so it runs on every backend of IDENTITY_TEST_BACKENDS, not only "
         "the first (SQLite)")
+    config.addinivalue_line(
+        "markers", "policy_profile(name): the default rules of the test's servers "
+        "(`keystone` or `scoped`; unmarked tests get `scoped`)")
 
 
 def pytest_generate_tests(metafunc):
@@ -138,16 +144,28 @@ def hashing(request) -> dict:
 
 
 @pytest.fixture
-def settings(database_url, tmp_path, hashing) -> Settings:
+def policy_profile(request) -> str:
+    """The default rules of the test's servers: `scoped`, which most tests were written
+    against (system, domain and project admins kept apart), unless the test is marked
+    `policy_profile("keystone")` (the product's default)."""
+    marker = request.node.get_closest_marker("policy_profile")
+    return marker.args[0] if marker else "scoped"
+
+
+@pytest.fixture
+def settings(database_url, tmp_path, hashing, policy_profile) -> Settings:
     return Settings(
         listen="127.0.0.1:0", database_url=database_url, key_dir=str(tmp_path / "keys"),
-        admin_password_file=str(tmp_path / "admin-password"), poll_interval=0.05, **hashing)
+        credential_key_dir=str(tmp_path / "credential-keys"),
+        admin_password_file=str(tmp_path / "admin-password"), poll_interval=0.05,
+        policy_profile=policy_profile, **hashing)
 
 
 def set_up_store(settings: Settings, demo: bool) -> None:
     """What `identity-manage setup` does (with `--demo`: and the demo dataset)."""
     open_database(settings.database_url).close()
     KeyRepository.initialize(settings.key_dir, settings.max_active_keys)
+    CredentialKeys.initialize(settings.credential_key_dir)
     core = Core(settings)
     bootstrap(core, ADMIN_PASSWORD, settings.advertised_url)
     core.close()
@@ -201,6 +219,8 @@ def store_env(settings: Settings) -> dict[str, str]:
     parameters, for a `server.py` or `identity-manage` run over it."""
     return {"IDENTITY_DATABASE_URL": settings.database_url,
             "IDENTITY_KEY_DIR": settings.key_dir,
+            "IDENTITY_CREDENTIAL_KEY_DIR": settings.credential_key_dir,
+            "IDENTITY_POLICY_PROFILE": settings.policy_profile,
             "IDENTITY_ARGON2_TIME_COST": str(settings.argon2_time_cost),
             "IDENTITY_ARGON2_MEMORY_KIB": str(settings.argon2_memory_kib),
             "IDENTITY_ARGON2_PARALLELISM": str(settings.argon2_parallelism)}
@@ -252,7 +272,8 @@ class ServerProcess:
     def __init__(self, settings: Settings, **extra_env: str):
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "IDENTITY_LISTEN": "127.0.0.1:0",
                "IDENTITY_HTTP_LISTEN": "127.0.0.1:0", **store_env(settings),
-               "IDENTITY_POLL_INTERVAL": str(settings.poll_interval), **extra_env}
+               "IDENTITY_POLL_INTERVAL": str(settings.poll_interval),
+               "IDENTITY_SHUTDOWN_DRAIN_SECONDS": "0", **extra_env}
         self.proc = subprocess.Popen([sys.executable, str(ROOT / "server.py")], env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline()  # blocks until it serves (or dies)
@@ -267,7 +288,12 @@ class ServerProcess:
     def stop(self) -> None:
         self.channel.close()
         self.proc.terminate()
-        self.proc.wait(timeout=10)
+        try:  # a graceful stop takes up to the 5 s grace; a loaded CI machine, longer
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # shutdown is test_operations' subject, not ours
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            warnings.warn("a replica server did not stop within 30 s of SIGTERM; killed")
 
 
 @pytest.fixture
@@ -292,3 +318,40 @@ def gateway(service):
     http = HttpServer(service.core, "127.0.0.1:0").start()
     yield f"http://127.0.0.1:{http.port}"
     http.stop()
+
+
+# A real OpenLDAP server (tests/ldap_server.py): each test gets one of its own, loaded
+# with slapadd before it starts (about 0.15 s); skipped, with the reason, where slapd
+# or python-ldap is not installed (tools/system-packages installs them).
+@pytest.fixture
+def make_slapd():
+    """`make_slapd(users=..., groups=..., tls=False)`: a started Slapd holding that
+    tree, stopped and removed after the test."""
+    from ldap_server import Slapd, skip_reason
+    reason = skip_reason()
+    if reason:
+        pytest.skip(reason)
+    servers = []
+
+    def make(users=(), groups=(), tls=False):
+        server = Slapd(users=users, groups=groups, tls=tls)
+        servers.append(server)
+        return server.start()
+    yield make
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def slapd(make_slapd):
+    """slapd serving the standard tree (`ldap_server.STANDARD_USERS`, `STANDARD_GROUPS`)."""
+    from ldap_server import STANDARD_GROUPS, STANDARD_USERS
+    return make_slapd(STANDARD_USERS, STANDARD_GROUPS)
+
+
+@pytest.fixture
+def slapd_tls(make_slapd):
+    """The standard tree served with TLS: StartTLS on `url`, and `ldaps_url`, under a
+    CA of its own (`ca_file`; `wrong_ca_file` a CA that signed nothing here)."""
+    from ldap_server import STANDARD_GROUPS, STANDARD_USERS
+    return make_slapd(STANDARD_USERS, STANDARD_GROUPS, tls=True)

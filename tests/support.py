@@ -126,11 +126,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment for a subprocess: the caller's minus any IDENTITY_* and OS_*
-    variable, the gateway on a free port (never a fixed one two tests could share),
-    plus `extra`."""
+    variable, the gateway on a free port (never a fixed one two tests could share), no
+    shutdown drain, plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IDENTITY_", "OS_"))}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["IDENTITY_HTTP_LISTEN"] = "127.0.0.1:0"
+    env["IDENTITY_SHUTDOWN_DRAIN_SECONDS"] = "0"  # tests of the drain set their own
     env.update(extra)
     return env
 
@@ -227,14 +228,15 @@ class StoreTemplates:
         """Fill the empty store and key directory `settings` names with a copy."""
         # What a template holds depends on every setting but where it lives.
         key = (backend_of(settings.database_url), demo, settings.replace(
-            database_url="sqlite:///template", key_dir="", admin_password_file=""))
+            database_url="sqlite:///template", key_dir="", credential_key_dir="",
+            admin_password_file=""))
         template = self._templates.get(key)
         if template is None or time.monotonic() - template.built_at > self._max_age:
             if template is not None:
                 template.drop()
             template = self._templates[key] = self._new_template(settings, demo)
         template.copy_into(settings)
-        for name in ("key_dir", "admin_password_file"):
+        for name in ("key_dir", "credential_key_dir", "admin_password_file"):
             source, target = getattr(template.settings, name), getattr(settings, name)
             if os.path.isdir(source):
                 shutil.copytree(source, target)
@@ -262,6 +264,7 @@ class _Template:
     def __init__(self, settings, directory: Path, database_url: str):
         self.settings = settings.replace(
             database_url=database_url, key_dir=str(directory / "keys"),
+            credential_key_dir=str(directory / "credential-keys"),
             admin_password_file=str(directory / "admin-password"))
         self.built_at = 0.0
 

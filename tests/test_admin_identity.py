@@ -173,6 +173,31 @@ def test_password_pattern_history_minimum_age_and_expiry(strict):
     assert _login(stub, "dave", "davepassword3").token
 
 
+def test_an_admin_reset_is_not_held_to_the_password_history(strict):
+    """As in Keystone, the history binds a user's own change, not an admin's reset
+    (Tempest's test_password_history_not_enforced_in_admin_reset); the pattern binds both."""
+    from identity_grpc.gateway.server import HttpServer
+    from test_gateway_admin import Api
+    stub = strict.stub
+    token = login(stub, "admin", pb.Scope(system=pb.SystemScope(all=True))).token
+    admin = AdminClient(strict.channel, token)
+    dave = _user(admin, "dave", password="davepassword1")
+    http = HttpServer(strict.core, "127.0.0.1:0").start()
+    try:
+        api = Api(f"http://127.0.0.1:{http.port}", token)
+        for password in ("davepassword2", "davepassword2", "davepassword1"):  # twice in a row
+            api("PATCH", f"/v3/users/{dave.id}", {"user": {"password": password}}, expect=200)
+            assert _login(stub, "dave", password).token
+        admin.call(admin.users.UpdateUser, apb.UpdateUserRequest(id=dave.id, password="davepassword1"))
+        assert _login(stub, "dave", "davepassword1").token
+        error = rpc_error(admin.call, admin.users.UpdateUser,
+                          apb.UpdateUserRequest(id=dave.id, password="nodigits-here"))
+        assert error.code() == CODE.INVALID_ARGUMENT and "one digit" in error.details()
+        assert api.status("PATCH", f"/v3/users/{dave.id}", {"user": {"password": "short1"}}) == 400
+    finally:
+        http.stop()
+
+
 def test_changing_a_password_revokes_the_users_older_tokens(service, stub):
     nova = login(stub, "nova", project_scope("service")).token
     old = login(stub, "alice", project_scope("acme")).token

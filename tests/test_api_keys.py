@@ -95,8 +95,9 @@ def test_create_list_and_authenticate(service, stub, ids, nova):
     alice = _as(service, "alice")
     created = _create(alice, ids["acme"], name="ci")
     key = created.api_key
+    # Every role alice holds there, kept explicitly (as Keystone keeps them).
     assert (key.name, key.user_id, key.project_id, list(key.role_ids)) == (
-        "ci", ids["alice"], ids["acme"], [])
+        "ci", ids["alice"], ids["acme"], [ids["compute-user"]])
     assert not key.HasField("expires_at") and key.created_at.seconds > 0
     assert created.secret.startswith(key.id + ".") and len(created.secret) > 60
 
@@ -157,13 +158,14 @@ def test_key_limited_to_some_roles(service, stub, admin, ids, nova):
     assert role_names(reader_only.token_info) == {"reader"}
 
 
-def test_creating_a_key_beyond_the_users_roles_is_invalid(service, ids):
+def test_creating_a_key_beyond_the_users_roles_is_refused(service, ids):
     alice = _as(service, "alice")
+    # Keystone's RoleAssignmentNotFound and RoleNotFound.
     error = rpc_error(_create, alice, ids["acme"], role_ids=[ids["admin"]])
-    assert error.code() == CODE.INVALID_ARGUMENT and "role_ids" in error.details()
+    assert error.code() == CODE.NOT_FOUND and "does not hold" in error.details()
     assert ids["admin"] in error.details()
     error = rpc_error(_create, alice, ids["acme"], role_ids=["no-such-role"])
-    assert error.code() == CODE.INVALID_ARGUMENT and "role_ids" in error.details()
+    assert error.code() == CODE.NOT_FOUND and "no-such-role" in error.details()
     error = rpc_error(_create, alice, ids["bar"])  # holds no role there
     assert error.code() == CODE.INVALID_ARGUMENT and "project_id" in error.details()
     error = rpc_error(_create, alice, "0" * 32)
@@ -236,19 +238,23 @@ def test_deleting_a_key_ends_its_tokens_at_once(service, stub, ids, nova):
     assert rpc_error(_delete, alice, doomed.api_key.id).code() == CODE.NOT_FOUND
 
 
-def test_removed_role_shrinks_key_tokens_at_once(service, stub, admin, ids, nova):
+def test_losing_a_role_of_the_key_ends_its_tokens_at_once(service, stub, admin, ids, nova):
     _grant(admin, ids["member"], user_id=ids["alice"], project_id=ids["acme"])
     alice = _as(service, "alice")
     member_only = _key_auth(stub, _create(alice, ids["acme"], role_ids=[ids["member"]]).secret).token
-    unlimited = _key_auth(stub, _create(alice, ids["acme"]).secret).token
-    assert role_names(validate(stub, nova, unlimited)) == {"compute-user", "member", "reader"}
+    compute_only = _key_auth(stub, _create(alice, ids["acme"],
+                                           role_ids=[ids["compute-user"]]).secret).token
+    every_role = _key_auth(stub, _create(alice, ids["acme"]).secret).token
+    assert role_names(validate(stub, nova, every_role)) == {"compute-user", "member", "reader"}
     assert role_names(validate(stub, nova, member_only)) == {"member", "reader"}
     _grant(admin, ids["member"], "RevokeRole", user_id=ids["alice"], project_id=ids["acme"])
-    assert role_names(validate(stub, nova, unlimited)) == {"compute-user"}
-    assert "roles" in _refused(validate, stub, nova, member_only)
-    # And with no role left on the project at all, every key token goes.
+    # A key holds its roles explicitly (Keystone's application credentials): a role
+    # of it lost ends its tokens; a key that holds none of the lost roles goes on.
+    assert "every role" in _refused(validate, stub, nova, member_only)
+    assert "every role" in _refused(validate, stub, nova, every_role)
+    assert role_names(validate(stub, nova, compute_only)) == {"compute-user"}
     _grant(admin, ids["compute-user"], "RevokeRole", user_id=ids["alice"], project_id=ids["acme"])
-    _refused(validate, stub, nova, unlimited)
+    _refused(validate, stub, nova, compute_only)
 
 
 def test_only_the_owner_or_a_system_admin_manages_keys(service, stub, admin, ids):

@@ -1,20 +1,27 @@
 """Each distribution installs with `pip install` from the working tree into a fresh
 virtualenv, with only what it declares, and works there: identity-api (whose build
 generates the gRPC stubs), identity-client on it, and the service on it without the
-client library.
+client library. `pip install .` and `pip install ./clients` each work alone (the pin
+of identity-api, on no index, is built as a reference to ./clients/api:
+clients/api/pin_to_tree.py); the service installs none of its test tools, and serves
+from its console script `identity-server` and as `python -m identity_grpc.serve`.
 
 The tree is copied first as a clone would have it (the files git tracks or would
 track: no generated stubs, no virtualenv), so the build cannot lean on `make stubs`."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
+import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTALL_TIMEOUT = 900
@@ -128,20 +135,80 @@ def test_the_clone_has_no_generated_stubs(tree):
 
 
 @pytest.mark.slow
-def test_identity_client_installs_on_identity_api_and_checks_a_golden_token(tree, tmp_path):
+def test_identity_client_installs_alone_with_its_contract_and_checks_a_golden_token(tree, tmp_path):
     python = fresh_venv(tmp_path / "venv")
-    pip_install(python, tree / "clients" / "api", tree / "clients")
+    pip_install(python, tree / "clients")  # identity-api comes from clients/api
     out = run(python, CLIENT_SMOKE, str(tree / "tests" / "fixtures" / "tokens.json"),
               cwd=tmp_path)
     assert "client ok" in out  # and the service is not dragged in
 
 
+# What only the tests and benchmarks need: never installed by the service itself.
+TEST_ONLY = {"pytest", "pytest-xdist", "hypothesis", "keystoneauth1", "keystonemiddleware",
+             "python-openstackclient", "yamllint", "identity-client", "cliff", "python-ldap",
+             "py-spy"}
+
+
+@pytest.fixture(scope="module")
+def service_venv(tree, tmp_path_factory) -> Path:
+    """A fresh virtualenv holding `pip install .` of the clone, and nothing before it."""
+    python = fresh_venv(tmp_path_factory.mktemp("service") / "venv")
+    pip_install(python, tree)
+    return python
+
+
+def installed(python: Path) -> dict[str, dict]:
+    listed = subprocess.run([str(python), "-m", "pip", "list", "--format", "json"],
+                            capture_output=True, text=True, check=True).stdout
+    return {v["name"].lower(): v for v in json.loads(listed)}
+
+
 @pytest.mark.slow
-def test_the_service_installs_on_identity_api_alone_and_builds_a_core(tree, tmp_path):
-    python = fresh_venv(tmp_path / "venv")
-    pip_install(python, tree / "clients" / "api", tree)
-    assert "server ok" in run(python, SERVER_SMOKE, str(tmp_path), cwd=tmp_path)  # no identity_client needed
-    versions = json.loads(subprocess.run(
-        [str(python), "-m", "pip", "list", "--format", "json"], capture_output=True, text=True,
-        check=True).stdout)
-    assert {"identity-api", "identity-service"} <= {v["name"] for v in versions}
+def test_the_service_installs_alone_from_a_clone_without_its_test_tools(service_venv, tmp_path):
+    assert "server ok" in run(service_venv, SERVER_SMOKE, str(tmp_path), cwd=tmp_path)
+    names = installed(service_venv)
+    assert {"identity-api", "identity-service"} <= set(names)
+    assert not TEST_ONLY & set(names), TEST_ONLY & set(names)
+
+
+def wait_for_serving(process: subprocess.Popen, address: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        while True:
+            assert process.poll() is None, process.communicate()[1]
+            try:
+                answer = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=2)
+                if answer.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            assert time.monotonic() < deadline, f"nothing SERVING on {address}"
+            time.sleep(0.2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [["identity-server"], ["-m", "identity_grpc.serve"]],
+                         ids=["console-script", "python-m"])
+def test_the_installed_service_serves(service_venv, tmp_path, command):
+    from test_operations import free_port, write_config
+
+    bin_dir = service_venv.parent
+    config = write_config(tmp_path, listen=f"127.0.0.1:{free_port()}",
+                          http_listen=f"127.0.0.1:{free_port()}")
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "IDENTITY_ADMIN_PASSWORD": "installed-admin-1"}
+    subprocess.run([str(bin_dir / "identity-manage"), "--config", str(config), "setup"],
+                   cwd=tmp_path, env=env, check=True, capture_output=True, timeout=120)
+    argv = ([str(bin_dir / command[0])] if command[0] == "identity-server"
+            else [str(service_venv), *command])
+    env.pop("IDENTITY_ADMIN_PASSWORD")
+    server = subprocess.Popen([*argv, "--config", str(config)], cwd=tmp_path, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        listen = tomllib.loads(config.read_text())["listen"]
+        wait_for_serving(server, listen)
+    finally:
+        server.terminate()
+        out, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    assert "identity service: stopped" in out

@@ -4,6 +4,7 @@
 
 import json
 import queue
+import random
 import socket
 import subprocess
 import sys
@@ -51,9 +52,18 @@ print("prepared")
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port below the kernel's ephemeral range (32768 up), which the processes
+    started here bind only later: a port bind(0) gives back is the kernel's to hand to
+    the next outgoing connection (a database's, a client's), and one was, in a CI run."""
+    for _ in range(100):
+        port = random.randrange(20000, 32000)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 20000 and 32000")
 
 
 class Process:

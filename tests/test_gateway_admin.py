@@ -228,7 +228,11 @@ def test_projects_list_matches_sample_46_and_filters(api):
     assert sorted(p["name"] for p in api.get(f"/v3/projects?parent_id={foo['id']}")["projects"]) \
         == ["bar", "baz"]
     assert api.get("/v3/projects?enabled=false")["projects"] == []
-    assert api.get("/v3/projects?is_domain=true")["projects"] == []
+    # Every domain is a project acting as a domain, in no domain and below nothing.
+    domains = api.get("/v3/projects?is_domain=true")["projects"]
+    assert sorted(d["name"] for d in domains) == ["Default", "Foo"]
+    assert all(d["is_domain"] and d["domain_id"] is None and d["parent_id"] is None
+               for d in domains)
     assert body["links"]["self"] == f"{api.base}/v3/projects"
     assert api.get("/v3/projects?name=acme")["links"]["self"] == f"{api.base}/v3/projects?name=acme"
 

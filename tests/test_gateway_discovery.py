@@ -1,6 +1,7 @@
 """Version discovery and the gateway's envelope, compared with the reference wire format."""
 
 import json
+import re
 import urllib.error
 import urllib.request
 
@@ -39,12 +40,19 @@ def test_v3_answers_the_version_document_with_or_without_a_slash(gateway):
         assert (status, body) == (200, _rebase(expected, gateway))
 
 
-def test_unknown_path_gets_the_html_404(gateway):
-    status, headers, body = fetch(gateway + "/nope")
-    expected = SAMPLES["50-not-found-path"]["response"]
-    assert (status, body) == (404, expected["raw_body"])
-    assert headers["Content-Type"] == "text/html; charset=utf-8"
-    assert headers["Vary"] == "X-Auth-Token"
+def test_unknown_path_or_method_gets_the_json_error_envelope(gateway):
+    """Keystone answers an unknown path with an HTML page (sample 50, which this test
+    once pinned); every answer here is its JSON error body instead."""
+    for path in ("/nope", "/v3/no-such-thing", "/v3/users/x/nothing-here"):
+        status, headers, body = fetch(gateway + path)
+        assert status == 404, path
+        assert headers["Content-Type"] == "application/json"
+        assert headers["Vary"] == "X-Auth-Token"
+        assert json.loads(body) == {"error": {"code": 404, "title": "Not Found",
+                                              "message": "The resource could not be found."}}
+    status, headers, body = fetch(gateway + "/v3/role_inferences", "DELETE")
+    assert status == 405 and headers["Content-Type"] == "application/json"
+    assert json.loads(body)["error"]["code"] == 405 and "GET" in headers["Allow"]
 
 
 def _gateway_beside_grpc(service, grpc_address: str):
@@ -83,3 +91,32 @@ def test_a_wildcard_grpc_host_is_advertised_as_the_host_asked(service):
         assert links[1]["href"] == f"grpc://127.0.0.1:{service.port}"
     finally:
         http.stop()
+
+
+def test_json_home_lists_exactly_the_routes_served(gateway):
+    from identity_grpc.gateway.server import ROUTE_MODULES
+    status, headers, body = fetch(gateway + "/v3", headers={"Accept": "application/json-home"})
+    assert status == 200 and headers["Content-Type"] == "application/json-home"
+    resources = json.loads(body)["resources"]
+    served = {}
+    for module in ROUTE_MODULES:
+        for method, path, _ in module.ROUTES:
+            if path.startswith("/v3/"):
+                template = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", path)
+                served.setdefault(template, set()).update(
+                    [method] + (["HEAD"] if method == "GET" else []))
+    listed = {r.get("href") or r["href-template"]: set(r["hints"]["allow"])
+              for r in resources.values()}
+    assert listed == served
+    base = "https://docs.openstack.org/api/openstack-identity/3"
+    assert resources[f"{base}/rel/users"] == {"href": "/v3/users",
+                                              "hints": {"allow": ["GET", "HEAD", "POST"]}}
+    user = resources[f"{base}/rel/user"]
+    assert user["href-template"] == "/v3/users/{user_id}"
+    assert user["href-vars"] == {"user_id": f"{base}/param/user_id"}
+    assert f"{base}/rel/user_projects" in resources and f"{base}/rel/auth_tokens" in resources
+    # The same at the root; a plain JSON request still gets the version document.
+    assert json.loads(fetch(gateway + "/", headers={"Accept": "application/json-home"})[2]) \
+        == {"resources": resources}
+    status, _, body = fetch(gateway + "/v3", headers={"Accept": "application/json"})
+    assert status == 200 and "version" in json.loads(body)

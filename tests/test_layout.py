@@ -13,10 +13,12 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "identity_grpc"
 TRANSPORTS = ("transport", "gateway")
 # Modules of the core that hold a manager (or the store's own machinery).
-MANAGER_MODULES = {"users_and_groups", "resources", "assignments", "catalog", "api_keys",
-                   "credentials", "scopes", "tokens", "consumers", "change_feed", "assignment_pages", "passwords", "quotas",
+MANAGER_MODULES = {"users_and_groups", "resources", "project_tags", "domain_config", "policies",
+                   "limits", "assignments", "catalog", "api_keys",
+                   "oauth1", "oauth1_signatures",
+                   "credentials", "credential_blobs", "credential_keys", "ec2_signatures", "scopes", "tokens", "consumers", "change_feed", "assignment_pages", "passwords", "quotas",
                    "login_throttle", "revocation_limits", "cache", "bootstrap", "generate",
-                   "synthetic"}
+                   "synthetic", "endpoint_filter", "trusts", "demo", "demo_passwords"}
 FORBIDDEN_PACKAGES = {"store", "peewee", "playhouse"}
 # What a transport may read from a Core: its settings, and letting go of a broken
 # store connection. Everything else on a Core is a manager or the store.

@@ -1,6 +1,6 @@
 """The default authorization rules, through the real server.
 
-Every `identity:*` rule of DEFAULT_RULES has a case: one call with a token the rule
+Every `identity:*` rule of the `scoped` profile has a case: one call with a token the rule
 lets through and one with a token it refuses (PERMISSION_DENIED naming the rule; for
 `identity:check_token`, which only the gateway's HEAD asks, 403).
 Then the behaviours the defaults promise, pinned one by one: a domain admin manages
@@ -24,7 +24,7 @@ from identity_api.v1 import identity_pb2_grpc as igrpc
 
 from conftest import start_service
 from identity_grpc.core import Core
-from identity_grpc.policy import DEFAULT_RULES
+from identity_grpc.policy_rules import scoped
 from identity_grpc.store.models import DEFAULT_DOMAIN_ID
 from support import DEMO_PASSWORDS, project_scope, rpc_error
 from test_gateway_discovery import fetch
@@ -609,31 +609,6 @@ CASES.update({
 })
 
 
-# API keys: a user's own, or a system admin's business.
-
-@case("identity:create_api_key")
-def _(w):
-    return (lambda: w.alice.ApiKeys.CreateApiKey(
-                apb.CreateApiKeyRequest(name="ci", project_id=w.cyberdyne)),
-            lambda: w.alice.ApiKeys.CreateApiKey(
-                apb.CreateApiKeyRequest(name="ci", user_id=w.bob_id, project_id=w.acme)))
-
-
-@case("identity:list_api_keys")
-def _(w):
-    return (lambda: w.alice.ApiKeys.ListApiKeys(apb.ListApiKeysRequest()),
-            lambda: w.alice.ApiKeys.ListApiKeys(apb.ListApiKeysRequest(user_id=w.bob_id)))
-
-
-@case("identity:delete_api_key")
-def _(w):
-    def alices_key():
-        return w.alice.ApiKeys.CreateApiKey(
-            apb.CreateApiKeyRequest(name="ci", project_id=w.cyberdyne)).api_key.id
-    return (lambda: w.alice.ApiKeys.DeleteApiKey(delete(alices_key())),
-            lambda: w.member.ApiKeys.DeleteApiKey(delete(alices_key())))
-
-
 # Token operations: the token's own subject, a consuming service (`service`), a
 # system reader (a system admin to revoke); admin on one project is none of these.
 
@@ -679,7 +654,9 @@ def _(w):
 
 
 def test_every_default_identity_rule_has_a_case():
-    rules = {name for name in DEFAULT_RULES if name.startswith("identity:")}
+    """The base profile's rules; each family's (policy_rules/families/) are tried in
+    that family's own tests."""
+    rules = {name for name in scoped.RULES if name.startswith("identity:")}
     assert sorted(rules - CASES.keys()) == [], "default rules without a case below"
     assert sorted(CASES.keys() - rules) == [], "cases for rules that are not defaults"
 

@@ -7,7 +7,8 @@ import grpc
 import pytest
 from identity_api.v1 import identity_pb2 as pb
 
-from support import auth_md, login, project_scope, role_names, rpc_error, validate
+from conftest import start_service
+from support import auth_md, login, project_scope, rescope, role_names, rpc_error, validate
 
 UNAUTHENTICATED = grpc.StatusCode.UNAUTHENTICATED
 
@@ -154,19 +155,23 @@ def test_disabling_a_domain_refuses_tokens_of_its_projects_and_users(stub, servi
 
 
 def test_revocation_records_expire_with_the_tokens_they_match(stub, service, nova):
+    """...once the allow_expired window has passed too: within it, an expired token may
+    still be validated with allow_expired, and must stay revoked."""
     alice = login(stub, "alice", project_scope("acme"))
     _revoke(stub, nova, alice.token)
     RevocationEvent = service.core.store.tables.RevocationEvent
     event = RevocationEvent.get(RevocationEvent.audit_id == alice.token_info.audit_ids[0])
     assert event.expires_at == alice.token_info.expires_at.seconds
-    service.core.watcher.prune(now=event.expires_at - 1)
+    gone_at = event.expires_at + service.core.settings.allow_expired_window
+    service.core.watcher.prune(now=gone_at - 1)
     assert RevocationEvent.select().where(RevocationEvent.id == event.id).exists()
-    service.core.watcher.prune(now=event.expires_at)
+    assert len(service.core.revocations) == 1
+    service.core.watcher.prune(now=gone_at)
     # The newest row stays, expired or not: its id is the feed's high-water mark.
     assert RevocationEvent.select().where(RevocationEvent.id == event.id).exists()
     assert len(service.core.revocations) == 0
     _revoke(stub, nova, login(stub, "alice").token)
-    service.core.watcher.prune(now=event.expires_at)
+    service.core.watcher.prune(now=gone_at)
     assert not RevocationEvent.select().where(RevocationEvent.id == event.id).exists()
 
 
@@ -178,3 +183,48 @@ def test_a_token_that_lost_its_grounds_cannot_be_rescoped(stub, service):
     error = rpc_error(stub.Authenticate, pb.AuthenticateRequest(
         token=pb.TokenMethod(token=alice.token), scope=project_scope("cyberdyne")))
     assert error.code() == UNAUTHENTICATED
+
+
+def test_rescoped_tokens_carry_their_chains_first_audit_id(stub):
+    first = login(stub, "alice")
+    second = rescope(stub, first.token, project_scope("acme"))
+    third = rescope(stub, second.token, project_scope("cyberdyne"))
+    chain = first.token_info.audit_ids[0]
+    assert list(first.token_info.audit_ids) == [chain]
+    assert list(second.token_info.audit_ids)[1:] == [chain]
+    assert list(third.token_info.audit_ids)[1:] == [chain]  # the chain's, not its parent's
+    assert len({first.token_info.audit_ids[0], second.token_info.audit_ids[0],
+                third.token_info.audit_ids[0]}) == 3
+
+
+def test_revoking_a_whole_chain_revokes_every_token_of_it_only(stub, service, nova):
+    first = login(stub, "alice")
+    second = rescope(stub, first.token, project_scope("acme"))
+    third = rescope(stub, second.token, project_scope("cyberdyne"))
+    other = login(stub, "alice", project_scope("acme"))  # another session of hers
+    stub.RevokeToken(pb.RevokeTokenRequest(subject_token=third.token, whole_chain=True),
+                     metadata=auth_md(nova))
+    for token in (first.token, second.token, third.token):
+        assert rpc_error(validate, stub, nova, token).code() == UNAUTHENTICATED
+    assert validate(stub, nova, other.token).user.name == "alice"
+    # On another server of the store too, and in the stream consumers follow.
+    replica = start_service(service.core.settings)
+    try:
+        _wait_until_refused(replica.stub, nova, second.token, within=5)
+        assert validate(replica.stub, nova, other.token).user.name == "alice"
+    finally:
+        replica.stop()
+    stream = stub.WatchRevocations(pb.WatchRevocationsRequest(), metadata=auth_md(nova))
+    try:
+        events = [e for e in next(stream).events if e.audit_chain_id]
+    finally:
+        stream.cancel()
+    assert [e.audit_chain_id for e in events] == [first.token_info.audit_ids[0]]
+
+
+def test_revoking_one_token_leaves_the_rest_of_its_chain(stub, nova):
+    first = login(stub, "alice")
+    second = rescope(stub, first.token, project_scope("acme"))
+    _revoke(stub, nova, first.token)
+    assert rpc_error(validate, stub, nova, first.token).code() == UNAUTHENTICATED
+    assert validate(stub, nova, second.token).user.name == "alice"

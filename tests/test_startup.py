@@ -135,7 +135,8 @@ def test_log_level_is_any_case(ready):
     server = ServerProcess(write_config(ready, log_level="debug")).start()
     try:
         assert server.terminate() == 0
-        assert " DEBUG " in server.stderr()  # the level took effect
+        levels = {json.loads(line)["level"] for line in server.stderr().splitlines()}
+        assert "DEBUG" in levels  # the level took effect
     finally:
         server.kill()
 
@@ -386,3 +387,10 @@ def test_the_admin_password_is_not_in_the_servers_environment(ready, processes):
             assert SECRET.encode() not in environ and b"IDENTITY_ADMIN_PASSWORD" not in environ, pid
     finally:
         server.stop()
+
+
+def test_an_audit_log_file_that_cannot_be_written_stops_the_server(ready):
+    where = ready / "no-such-directory" / "audit.jsonl"
+    line = assert_refused(start(ready, audit_log_file=str(where)), "audit_log_file ",
+                          "cannot append to it")
+    assert str(where) in line

@@ -9,7 +9,7 @@ import struct
 import uuid
 
 import pytest
-from identity_api.tokens import MAX_TOKEN_LENGTH, TokenPayload, new_audit_id
+from identity_api.tokens import METHODS, MAX_TOKEN_LENGTH, TokenPayload, new_audit_id
 
 from identity_grpc.errors import Unauthenticated
 from identity_grpc.tokens.codec import TokenCodec
@@ -78,6 +78,20 @@ def test_ids_reproduced_exactly(codec):
     for value in ["default", "ABCDEF0123456789ABCDEF0123456789", "0" * 31, "a" * 32, hex_id(), "x"]:
         p = payload("domain", value, user_id=value)
         assert codec.decode(codec.encode(p)) == p
+
+
+def test_a_directory_users_public_id_takes_32_bytes_and_comes_back_exactly(codec):
+    """LDAP users' ids are sha256 hex (identity_grpc/id_mapping.py): tag 2, 32 bytes."""
+    import hashlib
+    mapped = hashlib.sha256(b"x").hexdigest()
+    hex_form = payload("project", user_id=hex_id())
+    p = payload("project", user_id=mapped, methods=("password", "token"),
+                audit_ids=(new_audit_id(), new_audit_id()))
+    token = codec.encode(p)
+    assert codec.decode(token) == p and len(token) <= MAX_TOKEN_LENGTH
+    assert len(codec.encode(payload("project", user_id=mapped))) > len(codec.encode(hex_form))
+    with pytest.raises(ValueError):  # upper case is no public id, and too long for tag 1
+        codec.encode(payload("domain", mapped.upper(), user_id=mapped))
 
 
 def test_size_bound(codec):
@@ -192,7 +206,7 @@ def test_signed_but_malformed_payloads_rejected(codec, repo):
     hex_user = b"\x00" + b"u" * 16
     bodies = [
         header.pack(2, key.key_id, 0, 1, 0, 0, 1) + hex_user * 2 + audit,  # no methods
-        header.pack(2, key.key_id, 8, 1, 0, 0, 1) + hex_user * 2 + audit,  # unknown method
+        header.pack(2, key.key_id, 1 << len(METHODS), 1, 0, 0, 1) + hex_user * 2 + audit,  # unknown method
         header.pack(2, key.key_id, 1, 9, 0, 0, 1) + hex_user * 2 + audit,  # unknown scope
         head + b"\x02" + b"u" * 16 + hex_user + audit,  # unknown id tag
         head + b"\x01\x00" + hex_user + audit,  # empty id

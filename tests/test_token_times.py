@@ -21,7 +21,8 @@ from identity_api.v1 import identity_pb2 as pb
 from identity_client.verifier import TokenRejected, TokenVerifier
 from identity_grpc.tokens.codec import TokenCodec
 from sources import http_call
-from support import AdminClient, login, project_scope, system_admin_token, validate
+from support import AdminClient, login, project_scope, rpc_error, system_admin_token, validate
+from test_gateway_discovery import fetch
 
 UNAUTHENTICATED = grpc.StatusCode.UNAUTHENTICATED
 FIRST_PASSWORD = "erin-password-1"
@@ -248,3 +249,51 @@ def test_signing_keys_tell_consumers_the_lifetime_and_tolerance(setting):
     service, _, _, verifier = setting
     assert verifier.token_lifetime == service.core.settings.token_lifetime
     assert verifier.clock_skew_tolerance == service.core.settings.clock_skew_tolerance
+
+
+# ---- allow_expired: a service finishing a long operation ----------------------------
+
+def _subject_refused(error) -> str:
+    """The reason of a refusal of the subject token (not of the caller's own)."""
+    assert error.code() == UNAUTHENTICATED, error
+    assert error.details().startswith("subject_token: "), error.details()
+    return error.details()
+
+
+def test_a_service_validates_a_just_expired_token_with_allow_expired(service, gateway):
+    stub = service.stub
+    subject = login(stub, "bob", project_scope("acme")).token
+    revoked = login(stub, "bob", project_scope("acme")).token
+    stub.RevokeToken(pb.RevokeTokenRequest(subject_token=revoked),
+                     metadata=(("x-auth-token", revoked),))
+    service.clock.advance(service.core.settings.token_lifetime + 60)
+    nova = login(stub, "nova", project_scope("service")).token  # the caller's own is fresh
+
+    assert "expired" in _subject_refused(rpc_error(validate, stub, nova, subject))
+    assert validate(stub, nova, subject, allow_expired=True).user.name == "bob"
+    for flag, expected in (("", 404), ("?allow_expired=1", 200), ("?allow_expired=true", 200),
+                           ("?allow_expired=0", 404)):
+        status, _, _ = fetch(f"{gateway}/v3/auth/tokens{flag}", "GET",
+                             {"X-Auth-Token": nova, "X-Subject-Token": subject})
+        assert status == expected, (flag, status)
+    # A revoked token stays revoked, expired or not.
+    assert "revoked" in _subject_refused(rpc_error(validate, stub, nova, revoked, allow_expired=True))
+    status, _, _ = fetch(f"{gateway}/v3/auth/tokens?allow_expired=1", "GET",
+                         {"X-Auth-Token": nova, "X-Subject-Token": revoked})
+    assert status == 404
+
+    # Past the window (Keystone's two days by default) no flag helps.
+    service.clock.advance(service.core.settings.allow_expired_window)
+    nova = login(stub, "nova", project_scope("service")).token
+    assert "expired" in _subject_refused(rpc_error(validate, stub, nova, subject, allow_expired=True))
+
+
+def test_an_expired_token_never_authenticates_its_holder(service, gateway):
+    """allow_expired is about validating another's token: an expired token is no
+    caller's credential, whatever the query says."""
+    stub = service.stub
+    token = login(stub, "nova", project_scope("service")).token
+    service.clock.advance(service.core.settings.token_lifetime + 1)
+    status, _, _ = fetch(f"{gateway}/v3/auth/tokens?allow_expired=1", "GET",
+                         {"X-Auth-Token": token, "X-Subject-Token": token})
+    assert status == 401

@@ -12,6 +12,10 @@ once the token is gone). Expiry is measured on the session's own clock from the
 token's lifetime (expires_at - issued_at), so clock skew with the server does not
 matter. Safe to share between threads: one thread renews, the others keep using the
 still-valid token meanwhile.
+
+Over TLS: an address `grpcs://host:port`, or any of `cacert` (the CA bundle to trust,
+default the system's), `cert` and `key` (a client certificate, for a service
+requiring mutual TLS), as openstackclient's --os-cacert, --os-cert and --os-key.
 """
 
 import threading
@@ -22,6 +26,8 @@ from typing import Callable
 import grpc
 from identity_api.v1 import identity_pb2 as pb
 from identity_api.v1 import identity_pb2_grpc as rpc
+
+from . import tls as client_tls
 
 __all__ = ["Session", "SessionError", "SessionExpired", "EndpointNotFound", "Endpoint"]
 
@@ -95,7 +101,8 @@ class Session:
                  project_domain_name: str | None = None, domain_id: str | None = None,
                  domain_name: str | None = None, system_scope: str | bool | None = None,
                  renew_before: float = DEFAULT_RENEW_BEFORE, timeout: float = 10.0,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, cacert: str | None = None,
+                 cert: str | None = None, key: str | None = None):
         if (address is None) == (channel is None):
             raise ValueError("give the service's address or a channel, not both")
         methods = [m for m, given in (("password", password is not None),
@@ -106,8 +113,10 @@ class Session:
         if password is not None and not (user_id or username):
             raise ValueError("a password needs username or user_id")
         self._own_channel = channel is None
-        self.channel = (channel if channel is not None
-                        else grpc.insecure_channel(address, options=CHANNEL_OPTIONS))
+        self.channel = channel if channel is not None else client_tls.channel(
+            address.removeprefix("grpcs://").removeprefix("grpc://"),
+            tls=address.startswith("grpcs://") or any((cacert, cert, key)),
+            cacert=cacert, cert=cert, key=key, options=CHANNEL_OPTIONS)
         self.stub = rpc.IdentityStub(self.channel)
         self._user = None
         if user_id or username:

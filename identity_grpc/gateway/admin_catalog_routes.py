@@ -5,7 +5,7 @@ Translation only; each operation checks its own policy rule.
 
 from werkzeug.wrappers import Request, Response
 
-from .admin_routes import (capped, entity_body, flag, given, invalid, list_response,
+from .admin_routes import (capped, entity_body, flag, given, list_response,
                            no_content, query_flag, query_text, self_link, text)
 from .wsgi import Context, json_response
 
@@ -30,6 +30,16 @@ def region_json(ctx: Context, request: Request, row) -> dict:
     return {"id": row.id, "description": row.description,
             "parent_region_id": row.parent_region_id or None,
             "links": self_link(ctx, request, "regions", row.id)}
+
+
+def _region(entity: dict) -> tuple[str | None, bool]:
+    """The endpoint's region, and whether it came in the legacy `region` field only
+    (Keystone then creates a region of that id that does not exist yet)."""
+    region_id = text(entity, "region_id")
+    if region_id is not None:
+        return region_id, False
+    region = text(entity, "region")
+    return region, region is not None
 
 
 def _enabled(entity: dict) -> bool:
@@ -91,11 +101,12 @@ def list_endpoints(ctx: Context, request: Request) -> Response:
 def create_endpoint(ctx: Context, request: Request) -> Response:
     caller = ctx.caller(request)
     entity = entity_body(request, "endpoint")
-    region_id = text(entity, "region_id") or text(entity, "region")
+    region_id, legacy = _region(entity)
     row = ctx.ops.catalog.create_endpoint(caller, text(entity, "service_id", required=True),
                                           text(entity, "interface", required=True),
                                           text(entity, "url", required=True),
-                                          region_id=region_id or None, enabled=_enabled(entity))
+                                          region_id=region_id or None, enabled=_enabled(entity),
+                                          create_region=legacy)
     return json_response({"endpoint": endpoint_json(ctx, request, row)}, status=201)
 
 
@@ -107,14 +118,13 @@ def get_endpoint(ctx: Context, request: Request, endpoint_id: str) -> Response:
 def update_endpoint(ctx: Context, request: Request, endpoint_id: str) -> Response:
     caller = ctx.caller(request)
     entity = entity_body(request, "endpoint")
-    changes = {**given(entity, ("interface", "url")), **given(entity, ("enabled",), flag)}
-    for key in ("region_id", "region"):
-        if key in entity:
-            changes["region_id"] = text(entity, key) or ""
-    if "service_id" in entity and text(entity, "service_id") != \
-            ctx.ops.catalog.get_endpoint(caller, endpoint_id).service_id:
-        raise invalid("service_id", "an endpoint cannot move to another service")
-    row = ctx.ops.catalog.update_endpoint(caller, endpoint_id, **changes)
+    changes = {**given(entity, ("interface", "url", "service_id")),
+               **given(entity, ("enabled",), flag)}
+    legacy = False
+    if "region_id" in entity or "region" in entity:
+        region_id, legacy = _region(entity)
+        changes["region_id"] = region_id or ""
+    row = ctx.ops.catalog.update_endpoint(caller, endpoint_id, create_region=legacy, **changes)
     return json_response({"endpoint": endpoint_json(ctx, request, row)})
 
 

@@ -16,7 +16,7 @@ from ..records import TokenInfo
 from .wsgi import Context, HttpError, json_response, read_json
 
 FALSE_WORDS = ("0", "false", "no", "off")
-SECRET_FIELDS = ("password", "original_password")
+SECRET_FIELDS = ("password", "original_password", "secret")
 
 
 # ---- shared helpers -----------------------------------------------------------
@@ -54,6 +54,20 @@ def text(entity: dict, key: str, required: bool = False) -> str | None:
     return value
 
 
+def iso_time(entity: dict, key: str) -> datetime | None:
+    """An ISO 8601 time field (UTC when it names no zone): None when absent, 400 when
+    it is no such time."""
+    value = text(entity, key)
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise invalid(key, f"{value!r} is not an ISO 8601 time "
+                      "(such as 2030-01-31T12:00:00.000000Z)") from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+
+
 def flag(entity: dict, key: str) -> bool | None:
     value = entity.get(key)
     if value is None:
@@ -85,6 +99,15 @@ def query_flag(request: Request, name: str) -> bool | None:
 
 def query_text(request: Request, name: str) -> str:
     return request.args.get(name, "")
+
+
+def query_list(request: Request, name: str) -> list[str]:
+    """A comma-separated query filter (`?tags=a,b`), [] when absent."""
+    value = request.args.get(name, "")
+    return value.split(",") if value else []
+
+
+TAG_FILTERS = ("tags", "tags-any", "not-tags", "not-tags-any")
 
 
 def link(ctx: Context, request: Request, path: str) -> str:
@@ -152,11 +175,13 @@ def group_json(ctx: Context, request: Request, row) -> dict:
 
 
 def project_json(ctx: Context, request: Request, row) -> dict:
-    """Sample 46: a top-level project's parent is its domain."""
+    """Sample 46: a top-level project's parent is its domain (a project acting as a
+    domain has neither)."""
     return {"id": row.id, "name": row.name, "domain_id": row.domain_id,
             "description": row.description, "enabled": row.enabled,
             "parent_id": row.parent_id or row.domain_id, "is_domain": row.is_domain,
-            "tags": [], "options": {}, "links": self_link(ctx, request, "projects", row.id)}
+            "tags": list(row.tags), "options": {},
+            "links": self_link(ctx, request, "projects", row.id)}
 
 
 def domain_json(ctx: Context, request: Request, row) -> dict:
@@ -334,7 +359,9 @@ def list_projects(ctx: Context, request: Request) -> Response:
                              domain_id=query_text(request, "domain_id"),
                              parent_id=query_text(request, "parent_id"),
                              is_domain=query_flag(request, "is_domain"),
-                             enabled=query_flag(request, "enabled"))
+                             enabled=query_flag(request, "enabled"),
+                             **{name.replace("-", "_"): query_list(request, name)
+                                for name in TAG_FILTERS})
     return list_response(ctx, request, "projects", [project_json(ctx, request, r) for r in rows],
                          truncated)
 
@@ -343,15 +370,15 @@ def create_project(ctx: Context, request: Request) -> Response:
     caller = ctx.caller(request)
     entity = entity_body(request, "project")
     no_options(entity)
-    if flag(entity, "is_domain"):
-        raise invalid("is_domain", "projects acting as domains are not supported")
     enabled = flag(entity, "enabled")
     try:
         row = ctx.ops.projects.create(caller, text(entity, "name", required=True),
                                       domain_id=text(entity, "domain_id") or "",
                                       parent_id=text(entity, "parent_id") or "",
                                       description=text(entity, "description") or "",
-                                      enabled=True if enabled is None else enabled)
+                                      enabled=True if enabled is None else enabled,
+                                      tags=entity.get("tags") or (),
+                                      is_domain=bool(flag(entity, "is_domain")))
     except InvalidArgument as e:
         if e.field != "parent_id":
             raise
@@ -373,6 +400,11 @@ def update_project(ctx: Context, request: Request, project_id: str) -> Response:
         changes["enabled"] = flag(entity, "enabled")
     if "parent_id" in entity:
         changes["parent_id"] = text(entity, "parent_id") or ""
+    if entity.get("tags") is not None:
+        changes["tags"] = entity["tags"]
+    if "is_domain" in entity and flag(entity, "is_domain") is not None:
+        if flag(entity, "is_domain") != ctx.ops.projects.get(caller, project_id).is_domain:
+            raise invalid("is_domain", "Update of `is_domain` is not allowed.")
     if "domain_id" in entity:
         current = ctx.ops.projects.get(caller, project_id)
         if text(entity, "domain_id") != current.domain_id:

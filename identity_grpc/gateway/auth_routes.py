@@ -10,25 +10,32 @@ the status and message only.
 
 import json
 from datetime import datetime, timezone
+from typing import Callable
 
 from werkzeug.wrappers import Request, Response
 
 from .. import errors
-from ..records import (DomainRecord, PasswordCredentials, ProjectRecord, ScopeRequest, Selector,
-                       ServiceRecord, TokenCredentials, TokenInfo)
+from ..records import (ApiKeyCredentials, DomainRecord, OAuth1Credentials, PasswordCredentials, ProjectRecord,
+                       ScopeRequest, Selector, ServiceRecord, TokenCredentials, TokenInfo)
+from .admin_routes import query_flag, timestamp
+from .oauth1_routes import signed_request
 from .wsgi import Context, HttpError, json_response, read_json
 
 FORBIDDEN = "You are not authorized to perform the requested action"
 NO_SUBJECT = "No token in the request"
-METHODS = ("password", "token")
-SCOPES = ("project", "domain", "system")
-SECRET_KEYS = ("password",)  # `identity.password` and `identity.password.user.password`
+METHODS = ("password", "token", "oauth1", "application_credential")
+# What a method is called in Keystone's token JSON where the core's name differs: the
+# one place that decides it (an api key is an application credential, docs/appcreds.md).
+WIRE_METHOD = {"api_key": "application_credential"}
+SCOPES = ("project", "domain", "system", "OS-TRUST:trust")
+SECRET_KEYS = ("password", "secret")  # `identity.password` and `identity.password.user.password`
 # Which token operation a method is (the core checks the rule of that name, and a
 # refusal names it).
 RULE_FOR = {"GET": "identity:validate_token", "HEAD": "identity:check_token"}
 # Where the core's field names sit in Keystone's request body.
 BODY_FIELD = {"user": "identity.password.user", "password": "identity.password.user.password",
-              "token.token": "identity.token.id"}
+              "token.token": "identity.token.id",
+              "api_key.user": "identity.application_credential.user"}
 
 
 # ---- reading the request ------------------------------------------------------
@@ -87,10 +94,14 @@ def _method(identity: dict) -> str:
     return method
 
 
-def _credentials(identity: dict, method: str):
+def _credentials(identity: dict, method: str, signed: Callable[[], OAuth1Credentials]):
     section = _object(identity, method, "identity")
     if section is None:
         raise _invalid("identity", f"Expecting to find {method} in identity")
+    if method == "oauth1":  # the request's OAuth1 signature is the credential
+        return signed()
+    if method == "application_credential":
+        return _app_cred_credentials(section)
     if method == "token":
         token = _string(section, "id", "identity.token")
         if not token:
@@ -99,6 +110,21 @@ def _credentials(identity: dict, method: str):
     user = _object(section, "user", "identity.password", required=True)
     return PasswordCredentials(user=_selector(user, "identity.password.user", True),
                                password=_string(user, "password", "identity.password.user"))
+
+
+def _app_cred_credentials(section: dict) -> ApiKeyCredentials:
+    path = "identity.application_credential"
+    secret = _string(section, "secret", path)
+    if not secret:
+        raise _invalid(path, "'secret' is a required property")
+    cred_id, name = _string(section, "id", path), _string(section, "name", path)
+    user = _object(section, "user", path)
+    if not cred_id and not name:
+        raise _invalid(path, "'id' or 'name' is a required property")
+    if not cred_id and user is None:
+        raise _invalid(path, "an application credential named by name needs its 'user'")
+    return ApiKeyCredentials(id=cred_id, name=name if not cred_id else "", secret=secret,
+                             user=_selector(user, f"{path}.user", True) if user else None)
 
 
 def _scope(auth: dict) -> ScopeRequest:
@@ -121,14 +147,21 @@ def _scope(auth: dict) -> ScopeRequest:
         if target.get("all") is not True:
             raise _invalid("scope.system.all", "must be true (the whole system)")
         return ScopeRequest("system")
+    if kind == "OS-TRUST:trust":
+        trust_id = _string(target, "id", "scope.OS-TRUST:trust")
+        if not trust_id:
+            raise _invalid("scope.OS-TRUST:trust", "'id' is a required property")
+        return ScopeRequest("trust", Selector(id=trust_id))
     return ScopeRequest(kind, _selector(target, f"scope.{kind}", kind == "project"))
 
 
-def _auth_request(request: Request):
+def _auth_request(ctx: Context, request: Request):
     auth = _object(read_json(request), "auth", "", required=True)
     identity = _object(auth, "identity", "", required=True)
     method = _method(identity)
-    return _credentials(identity, method), _scope(auth)
+    if method == "application_credential" and auth.get("scope") is not None:
+        raise HttpError(401, "Application credentials cannot request a scope.")
+    return _credentials(identity, method, lambda: signed_request(ctx, request)), _scope(auth)
 
 
 def _body_field(field: str) -> str:
@@ -175,9 +208,9 @@ def token_json(info: TokenInfo) -> dict:
     """Keystone's token body, keys in Keystone's order."""
     ident = info.identity
     user = ident.user
-    token = {"methods": list(info.methods),
+    token = {"methods": [WIRE_METHOD.get(m, m) for m in info.methods],
              "user": {"domain": _domain_ref(user.domain), "id": user.id, "name": user.name,
-                      "password_expires_at": None},
+                      "password_expires_at": timestamp(user.password_expires_at)},
              "audit_ids": list(info.audit_ids),
              "expires_at": _time(info.expires_at), "issued_at": _time_ms(info.issued_at)}
     roles = [{"id": r.id, "name": r.name} for r in ident.roles]
@@ -192,6 +225,22 @@ def token_json(info: TokenInfo) -> dict:
     elif ident.scope_type == "system":
         token["roles"] = roles
         token["system"] = {"all": True}
+    if ident.trust is not None:
+        trust = ident.trust
+        token["OS-TRUST:trust"] = {"id": trust.id, "impersonation": trust.impersonation,
+                                   "trustor_user": {"id": trust.trustor_user_id},
+                                   "trustee_user": {"id": trust.trustee_user_id}}
+    if ident.api_key is not None:
+        key = ident.api_key
+        token["application_credential"] = {"id": key.id, "name": key.name,
+                                           "restricted": not key.unrestricted}
+        if key.access_rules:
+            token["application_credential"]["access_rules"] = [
+                {"id": i, "service": service, "path": path, "method": method}
+                for i, service, path, method in key.access_rules]
+    if info.access_token_id is not None:
+        token["OS-OAUTH1"] = {"access_token_id": info.access_token_id,
+                              "consumer_id": ident.oauth1_consumer_id}
     if info.catalog is not None and ident.scope_type != "unscoped":
         token["catalog"] = catalog_json(info.catalog)
     return {"token": token}
@@ -224,7 +273,7 @@ def _domain_json(d: DomainRecord, base: str) -> dict:
 # ---- the routes ---------------------------------------------------------------------
 
 def issue_token(ctx: Context, request: Request) -> Response:
-    credentials, scope = _auth_request(request)
+    credentials, scope = _auth_request(ctx, request)
     tokens = ctx.ops.tokens
     try:
         if isinstance(credentials, TokenCredentials):
@@ -249,7 +298,8 @@ def validate_token(ctx: Context, request: Request) -> Response:
     try:
         info = ctx.ops.tokens.validate_for(caller, subject,
                                           include_catalog="nocatalog" not in request.args,
-                                          rule=RULE_FOR[request.method])
+                                          rule=RULE_FOR[request.method],
+                                          allow_expired=bool(query_flag(request, "allow_expired")))
     except errors.InvalidSubjectToken as e:
         raise _subject_error(e) from None
     return json_response(token_json(info), headers={"X-Subject-Token": subject})

@@ -124,3 +124,25 @@ class GatewayServer(TcpWSGIServer):
         cutoff = now - self.request_timeout
         for channel in list(self.active_channels.values()):
             channel.expire_slow_request(cutoff)
+
+
+def finish_in_flight(listeners, connections: dict, grace: float) -> None:
+    """Close the listening sockets (no new connection), then for up to `grace` seconds
+    close each connection once it has no request in progress and nothing left to send;
+    return when none is busy. A keep-alive connection's next request, arriving before
+    its turn, is still answered: its client learns of the stop by the close after it."""
+    for listener in listeners:
+        listener.close()
+    deadline = time.monotonic() + grace
+    while True:
+        busy = False
+        for channel in list(connections.values()):
+            if not isinstance(channel, TimedChannel):
+                continue  # waitress' trigger, which wakes its loop: needed to the end
+            if channel.requests or channel.total_outbufs_len:
+                busy = True
+            else:
+                channel.handle_close()
+        if not busy or time.monotonic() >= deadline:
+            return
+        time.sleep(0.02)

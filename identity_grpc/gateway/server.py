@@ -6,12 +6,18 @@ import threading
 from waitress.adjustments import Adjustments
 from waitress.task import ThreadedTaskDispatcher
 
-from .. import open_files
+from .. import open_files, tls
 from ..config import Settings
 from ..core import Core
 from ..operations import Operations
 from . import admin_assignment_routes, admin_catalog_routes, admin_routes, auth_routes, discovery
-from .connections import MAX_HEADER_BYTES, GatewayServer
+from . import app_creds_routes, trusts_routes
+from . import (credential_blobs_routes, domain_config_routes, endpoint_filter_routes, implied_roles_routes, limits_routes,
+               policies_routes, project_tags_routes)
+from . import health_routes, oauth1_routes
+from .access import Recorded
+from .connections import MAX_HEADER_BYTES, GatewayServer, finish_in_flight
+from .tls_connections import TlsGatewayServer
 from .wsgi import Gateway
 
 # Threads running the gateway's handlers. Twice the default password queue on two
@@ -20,11 +26,22 @@ from .wsgi import Gateway
 HTTP_THREADS = 16
 
 ROUTE_MODULES = [
+    health_routes,
     discovery,
     auth_routes,
     admin_routes,
     admin_assignment_routes,
     admin_catalog_routes,
+    trusts_routes,
+    app_creds_routes,
+    project_tags_routes,
+    domain_config_routes,
+    policies_routes,
+    limits_routes,
+    endpoint_filter_routes,
+    implied_roles_routes,
+    credential_blobs_routes,
+    oauth1_routes,
 ]
 
 
@@ -42,7 +59,8 @@ def _adjustments(settings: Settings, threads: int) -> dict:
         channel_timeout=settings.http_idle_timeout, cleanup_interval=1,
         asyncore_use_poll=True, max_request_header_size=MAX_HEADER_BYTES,
         # waitress refuses a body of its limit or more, Keystone one over its limit
-        max_request_body_size=settings.max_request_body_size + 1)
+        max_request_body_size=settings.max_request_body_size + 1,
+        url_scheme="https" if tls.enabled(settings) else "http")
 
 
 class HttpServer:
@@ -74,10 +92,15 @@ class HttpServer:
         self._dispatcher = ThreadedTaskDispatcher()
         self._dispatcher.set_thread_count(threads)
         self._map: dict = {}  # every listener and connection, for one loop
-        app = build_app(core, grpc_address=grpc_address)
-        self._servers = [GatewayServer(app, self._map, dispatcher=self._dispatcher, adj=adj,
-                                       body_limit=settings.max_request_body_size,
-                                       request_timeout=settings.request_timeout, **place)
+        # Each request's id, access-log record, metrics and span (gateway/access.py).
+        app = Recorded(build_app(core, grpc_address=grpc_address),
+                       metrics_on=bool(settings.metrics_listen))
+        server_class, extra = GatewayServer, {}
+        if tls.enabled(settings):  # docs/tls.md: TLS on waitress' own loop
+            server_class, extra = TlsGatewayServer, dict(contexts=tls.ServerContexts(settings))
+        self._servers = [server_class(app, self._map, dispatcher=self._dispatcher, adj=adj,
+                                      body_limit=settings.max_request_body_size,
+                                      request_timeout=settings.request_timeout, **extra, **place)
                          for place in places]
         self.port = self._servers[0].effective_port
         self._stopping = False
@@ -94,10 +117,12 @@ class HttpServer:
             if not self._stopping:  # after stop(), select() may see closed sockets
                 raise
 
-    def stop(self) -> None:
-        """Close the listening socket and every open connection (clients keep
-        connections alive), so the loop ends, then let requests in flight finish."""
+    def stop(self, grace: float = 0.0) -> None:
+        """Close the listening socket, let requests in flight finish (within `grace`
+        seconds), then close every connection (clients keep them alive), so the loop
+        ends."""
         self._stopping = True
+        finish_in_flight(self._servers, self._map, grace)
         channels = self._map  # waitress keeps its sockets in this map
         while channels:
             for channel in list(channels.values()):

@@ -1,16 +1,17 @@
 """The WSGI application: routing, Keystone's headers and error bodies, callers.
 
-Every response carries `Vary: X-Auth-Token` and an `x-openstack-request-id`; errors
+Every response carries `Vary: X-Auth-Token` and an `x-openstack-request-id` (the
+request's id, `access.Recorded`'s, which its log records carry too); errors
 are Keystone's compact JSON body (code, message, title, trailing newline); every 401
 carries `WWW-Authenticate: Keystone uri="<public url>/v3"`, so a client that knows
-only an address learns where to authenticate. An unknown path gets the HTML 404 page
-Keystone's Flask stack answers with.
+only an address learns where to authenticate. An unknown path (404) or method (405,
+with `Allow`) gets the same JSON error body, where Keystone's Flask stack answers an
+HTML page: every client of the API parses one format.
 """
 
 import json
 import logging
 import math
-import uuid
 from dataclasses import dataclass
 from typing import Callable
 
@@ -18,15 +19,19 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from .. import errors
+from .. import errors, metrics, request_ids
+from ..audit import origin
+from ..audit.origin import Origin
 from ..core import Core
 from ..operations import Operations, store_unreachable
 from ..records import TokenInfo
 from . import json_body
+from .access import REQUEST_ID_KEY, ROUTE_KEY
 
 log = logging.getLogger(__name__)
 
 UNAUTHORIZED_MESSAGE = "The request you have made requires authentication."
+NOT_FOUND_MESSAGE = "The resource could not be found."
 FORBIDDEN_MESSAGE = "You are not authorized to perform the requested action"
 TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
           405: "Method Not Allowed", 409: "Conflict", 413: "Request Entity Too Large",
@@ -36,7 +41,8 @@ STATUS_FOR = {
     errors.InvalidArgument: 400, errors.Unauthenticated: 401,
     errors.InvalidSubjectToken: 404, errors.PermissionDenied: 403, errors.NotFound: 404,
     errors.AlreadyExists: 409, errors.FailedPrecondition: 409, errors.Aborted: 409,
-    errors.ResourceExhausted: 429,
+    errors.ForbiddenState: 403, errors.ReadOnlyBackend: 403,
+    errors.ResourceExhausted: 429, errors.Unavailable: 503,
 }
 
 
@@ -57,6 +63,7 @@ class Context:
     ops: Operations
     public_url: str
     grpc_address: str = ""  # host:port of the gRPC service beside this gateway, if known
+    routes: tuple = ()  # (method, path rule) of every route served: what JSON-home lists
 
     def caller(self, request: Request) -> TokenInfo:
         """The validated token in X-Auth-Token, or a 401."""
@@ -101,7 +108,8 @@ class Gateway:
     def __init__(self, core: Core, ops: Operations, routes: list[tuple[str, str, Handler]],
                  public_url: str = "", grpc_address: str = ""):
         """`routes` are (method, path rule, handler(ctx, request, **path args))."""
-        self.context = Context(core, ops, public_url, grpc_address)
+        self.context = Context(core, ops, public_url, grpc_address,
+                               tuple((method, path) for method, path, _ in routes))
         self._handlers: dict[str, Handler] = {}
         rules = []
         for i, (method, path, handler) in enumerate(routes):
@@ -113,21 +121,31 @@ class Gateway:
 
     def __call__(self, environ, start_response):
         request = Request(environ)
-        request_id = f"req-{uuid.uuid4()}"
-        response = self._dispatch(request, request_id)
+        request_id = environ.get(REQUEST_ID_KEY) or request_ids.new()
+        bound = origin.bind(Origin(lambda: (request.remote_addr or "",
+                                            request.headers.get("User-Agent", "")), request_id))
+        try:
+            response = self._dispatch(request, request_id)
+        finally:
+            origin.unbind(bound)
         response.headers["Vary"] = "X-Auth-Token"
-        response.headers["x-openstack-request-id"] = request_id
+        response.headers[request_ids.HEADER] = request_id
         return response(environ, start_response)
 
     def _dispatch(self, request: Request, request_id: str = "") -> Response:
         base = self.context.base_url(request)
         try:
-            endpoint, args = self._map.bind_to_environ(request.environ).match()
-            return self._handlers[endpoint](self.context, request, **args)
-        except NotFound as e:
-            return e.get_response(request.environ)
-        except MethodNotAllowed:
-            return error_response(405, "The method is not allowed for the requested URL.", base)
+            rule, args = self._map.bind_to_environ(request.environ).match(return_rule=True)
+            request.environ[ROUTE_KEY] = rule.rule
+            return self._handlers[rule.endpoint](self.context, request, **args)
+        except NotFound:
+            return error_response(404, NOT_FOUND_MESSAGE, base)
+        except MethodNotAllowed as e:
+            response = error_response(405, "The method is not allowed for the requested URL.",
+                                      base)
+            if e.valid_methods:
+                response.headers["Allow"] = ", ".join(sorted(e.valid_methods))
+            return response
         except HttpError as e:
             return error_response(e.status, e.message, base)
         except errors.IdentityError as e:
@@ -151,6 +169,7 @@ class Gateway:
         alone. Both are logged with the request id the response carries."""
         where = f"{request.method} {request.path} (request {request_id})"
         if store_unreachable(error):
+            metrics.STORE_ERRORS.labels("http").inc()
             log.exception("store unavailable in %s", where)
             self.context.core.drop_connection()
             return error_response(503, f"The identity store is unavailable (request "

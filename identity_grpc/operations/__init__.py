@@ -12,11 +12,20 @@ from ..core import Core
 from ..store import conflicts
 from ..store.models import SYSTEM_TARGET  # noqa: F401  (the system grant target, for transports)
 from .api_keys import ApiKeyOps
+from .audit import AuditOps
 from .assignments import AssignmentOps
 from .catalog import CatalogOps
+from .domain_config import DomainConfigOps
+from .limits import LimitOps, RegisteredLimitOps
+from .oauth1 import OAuth1Ops
+from .policies import PolicyOps
+from .project_tags import ProjectTagOps
+from .endpoint_filter import EndpointFilterOps
+from .credential_blobs import CredentialBlobOps
 from .resources import DomainOps, ProjectOps
 from .roles import RoleOps
 from .tokens import ConsumerOps, TokenOps
+from .trusts import TrustOps
 from .users import GroupOps, UserOps
 
 
@@ -29,9 +38,20 @@ class Operations:
         self.roles = RoleOps(core)
         self.assignments = AssignmentOps(core)
         self.catalog = CatalogOps(core)
+        self.endpoint_filter = EndpointFilterOps(core)
         self.api_keys = ApiKeyOps(core)
+        self.trusts = TrustOps(core)
+        self.credential_blobs = CredentialBlobOps(core)
+        self.oauth1 = OAuth1Ops(core)
         self.tokens = TokenOps(core)
         self.consumers = ConsumerOps(core)
+        self.project_tags = ProjectTagOps(core)
+        self.domain_config = DomainConfigOps(core)
+        self.policies = PolicyOps(core)
+        self.registered_limits = RegisteredLimitOps(core)
+        self.limits = LimitOps(core)
+        self.health = core.health  # readiness: no caller, no rule (docs/health.md)
+        self.audit = AuditOps(core)
 
 
 def store_unreachable(error: Exception) -> bool:

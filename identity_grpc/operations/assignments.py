@@ -5,8 +5,12 @@ from __future__ import annotations
 from ..assignments import Assignment, AssignmentQuery
 from ..errors import InvalidArgument
 from ..records import RoleEntry, TokenInfo
+from .audited import audited
 from .base import Ops, read_pages
 from .reach import cloud_wide
+
+# What a grant's audit event shows of it: who, on what, inherited or not.
+GRANT_DETAILS = ("target_type", "target_id", "user_id", "group_id", "inherited")
 
 
 class AssignmentOps(Ops):
@@ -28,6 +32,7 @@ class AssignmentOps(Ops):
                 "project_id": target_id if target_type == "project" else None,
                 "user_id": user_id or None}
 
+    @audited("created.role_assignment", id_arg="role_id", details=GRANT_DETAILS)
     def grant(self, caller: TokenInfo, role_id: str, **grant) -> None:
         self.enforce("grant_role", caller, **self._grant_target(grant, caller, role_id))
         self.core.assignments.grant(role_id, **grant)
@@ -36,6 +41,7 @@ class AssignmentOps(Ops):
         self.enforce("check_grant", caller, **self._grant_target(grant))
         return self.core.assignments.has_grant(role_id, **grant)
 
+    @audited("deleted.role_assignment", id_arg="role_id", details=GRANT_DETAILS)
     def revoke(self, caller: TokenInfo, role_id: str, **grant) -> None:
         self.enforce("revoke_role", caller, **self._grant_target(grant, caller, role_id))
         self.core.assignments.revoke(role_id, **grant)

@@ -1,5 +1,6 @@
-"""What every operation module shares: the caller's scope, policy enforcement, and
-running each operation again when a concurrent write collided with it (`retry`)."""
+"""What every operation module shares: the caller's scope, policy enforcement,
+running each operation again when a concurrent write collided with it (`retry`), and
+the audit event of each change (`audited`)."""
 
 import inspect
 from typing import Callable
@@ -8,6 +9,7 @@ from ..core import Core
 from ..records import TokenInfo
 from ..store.models import DEFAULT_DOMAIN_ID
 from ..store.paging import MAX_PAGE_SIZE
+from .audited import recording
 from .retry import retrying
 
 
@@ -31,12 +33,13 @@ def _database_of_ops(args: tuple):
 class Ops:
     def __init_subclass__(cls, **kwargs):
         """Every public method of an operations class is one unit of work, retried
-        whole on a transient store conflict; wrapping them here means no operation,
-        present or future, can be left out."""
+        whole on a transient store conflict, and each change records one audit event
+        (`audited`); wrapping them here means no operation, present or future, can
+        be left out."""
         super().__init_subclass__(**kwargs)
         for name, member in list(vars(cls).items()):
             if inspect.isfunction(member) and not name.startswith("_"):
-                setattr(cls, name, retrying(_database_of_ops, member))
+                setattr(cls, name, recording(member, retrying(_database_of_ops, member)))
 
     def __init__(self, core: Core):
         self.core = core

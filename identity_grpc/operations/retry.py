@@ -34,6 +34,7 @@ from typing import Callable
 
 import peewee as pw
 
+from .. import metrics
 from ..errors import Aborted
 from ..store import conflicts
 
@@ -80,10 +81,12 @@ def _run(operation, args, kwargs):
             if attempt == ATTEMPTS:
                 if kind == conflicts.REFERENCE:
                     raise  # the checks did not catch it: a bug, reported as such
+                metrics.STORE_CONFLICTS.labels("gave_up").inc()
                 log.warning("%s: gave up after %d attempts: %s", operation.__qualname__,
                             attempt, conflicts.original(e))
                 raise Aborted("concurrent changes kept conflicting with this one; "
                               "nothing was changed: try again") from e
+            metrics.STORE_CONFLICTS.labels("retried").inc()
             log.info("%s: attempt %d met a concurrent change (%s): running it again",
                      operation.__qualname__, attempt, conflicts.original(e))
             time.sleep(backoff(attempt))

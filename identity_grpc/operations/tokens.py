@@ -10,21 +10,55 @@ holds a manager.
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from typing import Callable
 
+from .. import audit, metrics
+from ..audit.claims import claimed
+from ..audit.events import USER_TYPE_URI, target_type_uri
 from ..core import Core
 from ..errors import FailedPrecondition, Unauthenticated
-from ..records import DomainRecord, ProjectRecord, ScopeRequest, ServiceRecord, TokenInfo
+from ..records import (DomainRecord, ProjectRecord, ScopeRequest, ServiceRecord, TokenCredentials,
+                       TokenInfo)
+
+log = logging.getLogger(__name__)
 
 
 class TokenOps:
     def __init__(self, core: Core):
         self._tokens = core.tokens
         self._scopes = core.scopes
+        self._codec = core.codec
+        self._audit = core.audit
 
     def authenticate(self, credentials, scope: ScopeRequest, include_catalog: bool = True,
                      source: str | None = None) -> tuple[str, TokenInfo]:
-        return self._tokens.authenticate(credentials, scope, include_catalog, source=source)
+        """A token, every method alike (password, token, application credential,
+        EC2, OAuth1, and through a trust); each attempt is counted by method and
+        outcome and records an `authenticate` audit event: its user from the token
+        made, or who the credentials claimed."""
+        try:
+            with metrics.counting_authentication(credentials):
+                token, info = self._tokens.authenticate(credentials, scope, include_catalog,
+                                                        source=source)
+        except Exception as e:
+            self._failed(credentials, scope, e)
+            raise
+        audit.note(self._audit, "authenticate", info, USER_TYPE_URI, info.identity.user.id)
+        return token, info
+
+    def _failed(self, credentials, scope: ScopeRequest, error: Exception) -> None:
+        """Record a failed authentication as who its credentials claimed to be (a fault
+        in that is logged, never the answer)."""
+        try:
+            who = claimed(credentials, scope)
+            if isinstance(credentials, TokenCredentials):  # its user, if the token is ours
+                payload = self._decoded(credentials.token)
+                who = replace(who, user_id=payload.user_id if payload else "")
+            audit.note(self._audit, "authenticate", who, USER_TYPE_URI, who.user_id, error=error)
+        except Exception:
+            log.exception("audit event of a failed authentication not recorded")
 
     def validate(self, token: str, include_catalog: bool = True,
                  error: type[Unauthenticated] = Unauthenticated) -> TokenInfo:
@@ -32,11 +66,31 @@ class TokenOps:
         return self._tokens.validate(token, include_catalog, error=error)
 
     def validate_for(self, caller: TokenInfo, subject_token: str, include_catalog: bool = True,
-                     rule: str = "identity:validate_token") -> TokenInfo:
-        return self._tokens.validate_for(caller, subject_token, include_catalog, rule=rule)
+                     rule: str = "identity:validate_token", allow_expired: bool = False) -> TokenInfo:
+        return self._tokens.validate_for(caller, subject_token, include_catalog, rule=rule,
+                                         allow_expired=allow_expired)
 
-    def revoke(self, caller: TokenInfo, subject_token: str) -> None:
-        self._tokens.revoke(caller, subject_token)
+    def revoke(self, caller: TokenInfo, subject_token: str, whole_chain: bool = False) -> None:
+        """Recorded as `revoked.token`, the token named by its audit id (never itself)."""
+        error = None
+        try:
+            self._tokens.revoke(caller, subject_token, whole_chain)
+        except Exception as e:
+            error = e
+            raise
+        finally:
+            payload = self._decoded(subject_token)
+            audit.note(self._audit, "revoked.token", caller, target_type_uri("token"),
+                       payload.audit_ids[0] if payload else "",
+                       (("whole_chain", True),) if whole_chain else (), error)
+
+    def _decoded(self, token: str):
+        """The token's payload if it is one of ours (its signature checks, whether or
+        not it is still valid); else None."""
+        try:
+            return self._codec.decode(token)
+        except Exception:
+            return None
 
     def projects(self, caller: TokenInfo) -> tuple[ProjectRecord, ...]:
         """The projects the caller's user may scope to."""

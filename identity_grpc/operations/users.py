@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..records import GroupEntry, ProjectEntry, TokenInfo, UserEntry
+from .audited import audited
 from .base import Ops, caller_domain, owning_domain
 from .reach import reach_domain_id
 
@@ -32,6 +33,7 @@ class UserOps(Ops):
         rows, token = self.core.users_and_groups.list_users(domain_id=domain_id, **filters)
         return user_entries(self.core, rows), token
 
+    @audited("created.user", details=("name", "domain_id"))
     def create(self, caller: TokenInfo, name: str, domain_id: str = "", **fields) -> UserEntry:
         domain_id = owning_domain(caller, domain_id)
         self.enforce("create_user", caller, domain_id=domain_id)
@@ -45,6 +47,7 @@ class UserOps(Ops):
                 "reach_domain_id": reach_domain_id(self.core, caller, user.domain_id,
                                                    user_id=user.id)}
 
+    @audited("updated.user", details=("enabled",))
     def update(self, caller: TokenInfo, user_id: str, merge_extra: bool = False,
                **changes) -> UserEntry:
         """`extra` replaces the user's extra attributes (gRPC's UpdateUser), or with
@@ -54,10 +57,12 @@ class UserOps(Ops):
         return self._entry(self.core.users_and_groups.update_user(user_id, merge_extra=merge_extra,
                                                           **changes))
 
+    @audited("deleted.user")
     def delete(self, caller: TokenInfo, user_id: str) -> None:
         self.enforce("delete_user", caller, **self._managed_target(caller, user_id))
         self.core.users_and_groups.delete_user(user_id)
 
+    @audited("updated.password", id_arg="user_id", initiator_arg="user_id")
     def change_password(self, caller: TokenInfo | None, user_id: str, original: str, new: str,
                         source: str | None = None) -> None:
         """With a caller, its policy rule applies; without one (Keystone's way, for a
@@ -84,8 +89,9 @@ class UserOps(Ops):
         self.enforce("list_user_projects", caller, **self._target(core.users_and_groups.get_user(user_id)))
         group_ids = core.users_and_groups.group_ids(user_id)
         ids = core.assignments.project_ids_reached(user_id, group_ids, core.resources)
-        return [ProjectEntry.of(p) for p in
-                core.resources.projects_with_domains(ids, enabled=enabled, limit=limit)]
+        rows = core.resources.projects_with_domains(ids, enabled=enabled, limit=limit)
+        tags = core.resources.tags_of(r.id for r in rows)
+        return [ProjectEntry.of(p, tags.get(p.id, ())) for p in rows]
 
 
 class GroupOps(Ops):
@@ -107,15 +113,18 @@ class GroupOps(Ops):
         rows, token = self.core.users_and_groups.list_groups(domain_id=domain_id, **filters)
         return [GroupEntry.of(g) for g in rows], token
 
+    @audited("created.group", details=("name", "domain_id"))
     def create(self, caller: TokenInfo, name: str, domain_id: str = "", **fields) -> GroupEntry:
         domain_id = owning_domain(caller, domain_id)
         self.enforce("create_group", caller, domain_id=domain_id)
         return GroupEntry.of(self.core.users_and_groups.create_group(name, domain_id, **fields))
 
+    @audited("updated.group")
     def update(self, caller: TokenInfo, group_id: str, **changes) -> GroupEntry:
         self.enforce("update_group", caller, **self._target(self._group(group_id)))
         return GroupEntry.of(self.core.users_and_groups.update_group(group_id, **changes))
 
+    @audited("deleted.group")
     def delete(self, caller: TokenInfo, group_id: str) -> None:
         self.enforce("delete_group", caller, **self._target(self._group(group_id)))
         self.core.users_and_groups.delete_group(group_id)
@@ -126,6 +135,7 @@ class GroupOps(Ops):
         return {**self._target(self._group(group_id)),
                 "user_domain_id": self.core.users_and_groups.get_user(user_id).domain_id}
 
+    @audited("added.group_member", id_arg="group_id", details=("user_id",))
     def add_user(self, caller: TokenInfo, group_id: str, user_id: str) -> None:
         """Also asks how far the group's power reaches: joining a group with grants
         elsewhere, or a cloud-wide role, would be a grant of that power."""
@@ -135,6 +145,7 @@ class GroupOps(Ops):
         self.enforce("add_user_to_group", caller, **target)
         self.core.users_and_groups.add_user_to_group(user_id, group_id)
 
+    @audited("removed.group_member", id_arg="group_id", details=("user_id",))
     def remove_user(self, caller: TokenInfo, group_id: str, user_id: str) -> None:
         self.enforce("remove_user_from_group", caller, **self._membership_target(group_id, user_id))
         self.core.users_and_groups.remove_user_from_group(user_id, group_id)

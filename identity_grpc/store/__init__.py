@@ -12,12 +12,21 @@ import peewee as pw
 
 from .assignments import AssignmentStore
 from .catalog import CatalogStore
+from .credential_blobs import CredentialBlobStore
 from .credentials import CredentialStore
+from .domain_config import DomainConfigStore
+from .endpoint_filter import EndpointFilterStore
 from .feed import ChangeFeedStore
 from .groups import GroupStore
+from .id_mapping import IdMappingStore
+from .limits import LimitStore
 from .models import Tables
+from .oauth1 import OAuth1Store
+from .policies import PolicyStore
+from .project_tags import ProjectTagStore
 from .resources import ResourceStore
 from .revocations import RevocationStore
+from .trusts import TrustStore
 from .users import UserStore
 
 
@@ -31,8 +40,17 @@ class Store:
         self.assignments = AssignmentStore(tables)
         self.catalog = CatalogStore(tables)
         self.credentials = CredentialStore(tables)
+        self.credential_blobs = CredentialBlobStore(tables)
         self.revocations = RevocationStore(tables)
         self.feed = ChangeFeedStore(tables)
+        self.trusts = TrustStore(tables)
+        self.project_tags = ProjectTagStore(tables)
+        self.domain_config = DomainConfigStore(tables)
+        self.policies = PolicyStore(tables)
+        self.limits = LimitStore(tables)
+        self.endpoint_filter = EndpointFilterStore(tables)
+        self.oauth1 = OAuth1Store(tables)
+        self.id_mapping = IdMappingStore(tables)
 
     @classmethod
     def open(cls, url: str, upgrade: bool = True) -> "Store":

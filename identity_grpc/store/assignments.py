@@ -48,6 +48,10 @@ class AssignmentStore(ConceptStore):
         ids = list(role_ids)
         return {row.id: row for row in Role.select().where(Role.id.in_(ids))} if ids else {}
 
+    def role_ids_in_domain(self, domain_id: str) -> list[str]:
+        Role = self.t.Role
+        return [r.id for r in Role.select(Role.id).where(Role.domain == domain_id).order_by(Role.id)]
+
     def count_roles_in_domain(self, domain_id: str) -> int:
         Role = self.t.Role
         return Role.select().where(Role.domain == domain_id).count()

@@ -142,6 +142,23 @@ class CatalogStore(ConceptStore):
         return self.update(self.t.Endpoint, endpoint_id, change,
                            f"endpoint {endpoint_id} not found")
 
+    def endpoints_matching(self, service_id: str = "", region_id: str = "",
+                           interface: str = "") -> list:
+        """Every endpoint (disabled ones too) with the given fields, by id: what an
+        endpoint group's filters name."""
+        Endpoint = self.t.Endpoint
+        query = Endpoint.select()
+        for field, value in ((Endpoint.service, service_id), (Endpoint.region, region_id),
+                             (Endpoint.interface, interface)):
+            if value:
+                query = query.where(field == value)
+        return list(query.order_by(Endpoint.id))
+
+    def endpoints_by_ids(self, endpoint_ids) -> list:
+        Endpoint = self.t.Endpoint
+        ids = list(endpoint_ids)
+        return list(Endpoint.select().where(Endpoint.id.in_(ids)).order_by(Endpoint.id)) if ids else []
+
     def delete_endpoint(self, endpoint_id: str) -> int:
         Endpoint = self.t.Endpoint
         return Endpoint.delete().where(Endpoint.id == endpoint_id).execute()

@@ -98,6 +98,13 @@ def check_database_url(url: str) -> None:
     _parse(url)
 
 
+def sqlite_file(url: str) -> str | None:
+    """The file a SQLite URL names (None for another backend, or SQLite in memory),
+    for a caller that must not create it by opening it."""
+    scheme, path, _ = _parse(url)
+    return path if scheme == "sqlite" and path != ":memory:" else None
+
+
 def describe_url(url: str) -> str:
     """The URL with its password (if any) hidden, for messages and logs."""
     parsed = urlparse(url)

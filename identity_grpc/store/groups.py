@@ -70,6 +70,11 @@ class GroupStore(ConceptStore):
         Group = self.t.Group
         return bool(Group.delete().where(Group.id == group_id).execute())
 
+    def ids_in_domain(self, domain_id: str) -> list[str]:
+        Group = self.t.Group
+        return [g.id for g in Group.select(Group.id).where(Group.domain == domain_id)
+                .order_by(Group.id)]
+
     def count_in_domain(self, domain_id: str) -> int:
         Group = self.t.Group
         return Group.select().where(Group.domain == domain_id).count()

@@ -8,6 +8,7 @@ run the manager's checks again, which name what holds it)."""
 from .base import Change, ConceptStore, present
 from .models import is_sqlite
 from .paging import page
+from .project_tags import ProjectTagStore, TagFilter
 from .unique import refusing_clash
 
 
@@ -74,6 +75,10 @@ class ResourceStore(ConceptStore):
     def get_project(self, project_id: str):
         return present(self.find_project(project_id), f"project {project_id} not found")
 
+    def lock_project(self, project_id: str):
+        """The project's row, held until this transaction ends; NotFound without one."""
+        return self.locked(self.t.Project, project_id, f"project {project_id} not found")
+
     def projects_by_ids(self, project_ids) -> dict:
         """id -> row of the projects of `project_ids` that exist, in one query."""
         Project = self.t.Project
@@ -113,6 +118,12 @@ class ResourceStore(ConceptStore):
                     .where((Project.domain == domain_id) & (Project.enabled == True))  # noqa: E712
                     .order_by(Project.name, Project.id))
 
+    def project_parents_in_domain(self, domain_id: str) -> dict[str, str | None]:
+        """Every project of the domain, mapped to its parent's id (None: top level)."""
+        Project = self.t.Project
+        return {p.id: p.parent_id for p in Project.select(Project.id, Project.parent)
+                .where(Project.domain == domain_id)}
+
     def project_ids_in_domains(self, domain_ids) -> set[str]:
         """Ids of every project of the domains, in one query."""
         Project = self.t.Project
@@ -123,11 +134,13 @@ class ResourceStore(ConceptStore):
 
     def list_projects(self, name: str = "", domain_id: str = "", parent_id: str = "",
                       enabled: bool | None = None, page_size: int = 0, page_token: str = "",
-                      top_level: bool = False) -> tuple[list, str]:
+                      top_level: bool = False, tags: TagFilter = TagFilter()) -> tuple[list, str]:
         """One page of the projects, by name. `top_level`: only the projects right
-        below their domain."""
+        below their domain; `tags`: only those the tag filter keeps."""
         Project = self.t.Project
         query = Project.select()
+        if tags:
+            query = query.where(ProjectTagStore(self.t).condition(Project.id, tags))
         if top_level:
             query = query.where(Project.parent.is_null())
         for field, value in ((Project.name, name), (Project.domain, domain_id),

@@ -12,7 +12,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 
 from . import models
 
-LATEST = 6
+LATEST = 7
 
 
 class SchemaTooNew(RuntimeError):
@@ -21,7 +21,8 @@ class SchemaTooNew(RuntimeError):
 
 def _create_initial_tables(db: pw.Database, t: models.Tables) -> None:
     db.create_tables([m for m in t.all
-                      if m not in (t.Change, t.ApiKey)], safe=True)
+                      if m not in (t.Change, t.ApiKey, t.AccessRule, t.ApiKeyAccessRule)],
+                     safe=True)
 
 
 def _add_change_feed(db: pw.Database, t: models.Tables) -> None:
@@ -85,6 +86,52 @@ def _cutoffs_in_milliseconds(db: pw.Database, t: models.Tables) -> None:
         issued_before=t.RevocationEvent.issued_before * 1000 + 999).execute()
 
 
+# Version 7's new columns on tables that existed before it, by model name. (A new
+# table needs no entry: version 7 creates every missing table from its model.)
+PARITY_COLUMNS: dict[str, list[str]] = {
+    "RevocationEvent": ["audit_chain_id"],
+    "ApiKey": ["description", "unrestricted"],
+}
+
+
+def _add_parity_families(db: pw.Database, t: models.Tables) -> None:
+    """Version 7: the API families Keystone serves beside the core (application
+    credentials, trusts, credentials, OAuth1, domain configuration, endpoint groups,
+    policies, project tags, limits) and the public ids of directory-backed users and
+    groups (IdMapping): their tables, created where missing, and their
+    columns on older tables (`PARITY_COLUMNS`)."""
+    # Keys of the shape before this version (the table is migration 3's): converted
+    # below. Creating ApiKey here would add its unique name index before that.
+    older_keys = "unrestricted" not in {c.name for c in db.get_columns(t.ApiKey._meta.table_name)}
+    db.create_tables([m for m in t.all if m is not t.ApiKey], safe=True)
+    for model_name, names in PARITY_COLUMNS.items():
+        _add_columns(db, getattr(t, model_name), names)
+    if older_keys:
+        _api_keys_as_application_credentials(db, t)
+
+
+def _api_keys_as_application_credentials(db: pw.Database, t: models.Tables) -> None:
+    """API keys become Keystone's application credentials (docs/appcreds.md): their
+    expiry in microseconds, as Keystone keeps it (and shows it back), and a name unique
+    per user; a key made without a name is named by its id, and a name used twice by
+    one user gets the later key's id after it."""
+    ApiKey = t.ApiKey
+    table = ApiKey._meta.table_name
+    ApiKey.update(expires_at=ApiKey.expires_at * 1_000_000).where(
+        ApiKey.expires_at.is_null(False)).execute()
+    seen: set[tuple[str, str]] = set()
+    for key in ApiKey.select(ApiKey.id, ApiKey.user, ApiKey.name).order_by(
+            ApiKey.created_at, ApiKey.id):
+        name = key.name or key.id
+        if (key.user_id, name) in seen:
+            name = f"{name[:200]} ({key.id})"
+        seen.add((key.user_id, name))
+        if name != key.name:
+            ApiKey.update(name=name).where(ApiKey.id == key.id).execute()
+    if f"{table}_user_id_name" not in {i.name for i in db.get_indexes(table)}:
+        migrate(SchemaMigrator.from_database(db).add_index(table, ("user_id", "name"), True))
+
+
 def _rebuild_with_autoincrement(db: pw.Database, model) -> None:
     table = model._meta.table_name
     (sql,) = db.execute_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
@@ -110,7 +157,16 @@ def _add_columns(db: pw.Database, model, names: list[str]) -> None:
 
 MIGRATIONS = {1: _create_initial_tables, 2: _add_change_feed, 3: _add_security_and_api_keys,
               4: _index_assignments_by_target_id, 5: _feed_ids_never_reused_and_user_options,
-              6: _cutoffs_in_milliseconds}
+              6: _cutoffs_in_milliseconds, 7: _add_parity_families}
+
+
+def pending(version: int) -> list[tuple[int, str]]:
+    """The migrations a store at `version` still needs: (version, what it does)."""
+    def summary(step: int) -> str:
+        doc = MIGRATIONS[step].__doc__ or MIGRATIONS[step].__name__.strip("_").replace("_", " ")
+        first = " ".join(doc.split("\n\n")[0].split()).removeprefix(f"Version {step}: ")
+        return first.split(". ")[0].rstrip(".")
+    return [(step, summary(step)) for step in range(version + 1, LATEST + 1)]
 
 
 def current_version(db: pw.Database) -> int:

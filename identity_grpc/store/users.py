@@ -77,6 +77,10 @@ class UserStore(ConceptStore):
         User = self.t.User
         return bool(User.delete().where(User.id == user_id).execute())
 
+    def ids_in_domain(self, domain_id: str) -> list[str]:
+        User = self.t.User
+        return [u.id for u in User.select(User.id).where(User.domain == domain_id).order_by(User.id)]
+
     def count_in_domain(self, domain_id: str) -> int:
         User = self.t.User
         return User.select().where(User.domain == domain_id).count()

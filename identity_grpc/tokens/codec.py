@@ -6,6 +6,7 @@ import threading
 
 from identity_api.tokens import InvalidToken, MAX_TOKEN_LENGTH, TokenPayload, encode, verify
 
+from .. import metrics
 from ..errors import Unauthenticated
 from .keys import KeyRepository
 
@@ -32,6 +33,8 @@ class TokenCodec:
         self._cache: tuple[int, dict[str, TokenPayload]] = (keys.generation, {})
         self._bytes = 0  # the estimated size of the current generation's cache
         self._lock = threading.Lock()  # writers only
+        self._count_hit = metrics.TOKEN_CACHE_HITS.inc
+        self._count_miss = metrics.TOKEN_CACHE_MISSES.inc
 
     def encode(self, payload: TokenPayload) -> str:
         primary = self._keys.primary
@@ -43,7 +46,10 @@ class TokenCodec:
         key_set = self._keys.key_set
         cache = self._cache_for(key_set.generation)
         payload = cache.get(token)
-        if payload is None:
+        if payload is not None:
+            self._count_hit()
+        else:
+            self._count_miss()
             try:
                 payload = verify(token, key_set.verifier)
             except InvalidToken as refused:
@@ -105,4 +111,5 @@ def verified_entry_size(token: str, payload: TokenPayload) -> int:
     enough to compute again when the entry is evicted."""
     return (_VERIFIED_ENTRY_OVERHEAD + len(token) + len(payload.user_id)
             + len(payload.scope_id or "") + len(payload.api_key_id or "")
+            + len(payload.trust_id or "")
             + sum(len(a) for a in payload.audit_ids))

@@ -58,7 +58,8 @@ class ProjectsServicer(agrpc.ProjectsServicer):
         enabled = request.enabled if request.HasField("enabled") else True
         return msg.project(self._ops.create(
             current_caller(), request.name, domain_id=request.domain_id,
-            parent_id=request.parent_id, description=request.description, enabled=enabled))
+            parent_id=request.parent_id, description=request.description, enabled=enabled,
+            tags=list(request.tags), is_domain=request.is_domain))
 
     def GetProject(self, request, context):
         return msg.project(self._ops.get(current_caller(), request.id))
@@ -66,12 +67,18 @@ class ProjectsServicer(agrpc.ProjectsServicer):
     def ListProjects(self, request, context):
         rows, token = self._ops.list(current_caller(), name=request.name,
                                      domain_id=request.domain_id, parent_id=request.parent_id,
-                                     enabled=msg.optional(request, "enabled"), **_page(request))
+                                     enabled=msg.optional(request, "enabled"),
+                                     is_domain=msg.optional(request, "is_domain"),
+                                     tags=list(request.tags), tags_any=list(request.tags_any),
+                                     not_tags=list(request.not_tags),
+                                     not_tags_any=list(request.not_tags_any), **_page(request))
         return apb.ListProjectsResponse(projects=[msg.project(r) for r in rows],
                                         next_page_token=token)
 
     def UpdateProject(self, request, context):
         changes = msg.set_fields(request, ("name", "description", "enabled", "parent_id"))
+        if request.HasField("tags"):
+            changes["tags"] = list(request.tags.tags)
         return msg.project(self._ops.update(current_caller(), request.id, **changes))
 
     def DeleteProject(self, request, context):

@@ -109,7 +109,8 @@ class EndpointsServicer(agrpc.EndpointsServicer):
                                          next_page_token=token)
 
     def UpdateEndpoint(self, request, context):
-        changes = msg.set_fields(request, ("interface", "region_id", "url", "enabled"))
+        changes = msg.set_fields(request, ("interface", "region_id", "url", "enabled",
+                                            "service_id"))
         return endpoint(self._ops.update_endpoint(current_caller(), request.id, **changes))
 
     def DeleteEndpoint(self, request, context):

@@ -35,9 +35,9 @@ def domain(row) -> apb.Domain:
 
 
 def project(row) -> apb.Project:
-    return apb.Project(id=row.id, name=row.name, domain_id=row.domain_id,
+    return apb.Project(id=row.id, name=row.name, domain_id=row.domain_id or "",
                        parent_id=row.parent_id or "", description=row.description,
-                       enabled=row.enabled, is_domain=row.is_domain)
+                       enabled=row.enabled, is_domain=row.is_domain, tags=row.tags)
 
 
 def user(entry: UserEntry) -> apb.User:

@@ -6,11 +6,15 @@ invalid UTF-8 in a string, become INVALID_ARGUMENT); authenticates the caller fr
 `x-auth-token` where the method needs one (a stream: again before each message, so
 it ends when the token expires or is revoked); turns core errors into status codes
 (with the `www-authenticate` trailer on UNAUTHENTICATED, `retry-after` on
-RESOURCE_EXHAUSTED when known); and logs one JSON line per call, with no token or
-password in it. Servicers only translate (and stream). Of the errors that are not
-the core's own, only a store that cannot be reached is UNAVAILABLE
-(`store.conflicts`); anything else is a bug, INTERNAL, logged with its traceback
-under a request id that the client's message and trailer carry too.
+RESOURCE_EXHAUSTED when known); and records the call (`_MethodRecord`): a request
+id, returned in the `x-openstack-request-id` trailer and carried by every log record
+made while the call is served; one request-log record when it ends, with no token
+or password in it (health checks at DEBUG, so probes do not fill the log); its
+count and latency when metrics are on; its span when tracing is. Servicers only
+translate (and stream). Of the errors that are not the core's own, only a store
+that cannot be reached is UNAVAILABLE (`store.conflicts`); anything else is a bug,
+INTERNAL, logged with its traceback under the call's request id, which the
+client's message carries too.
 
 Other streaming methods (the health service's Watch, reflection) pass through:
 Watch serves without holding a thread, which wrapping would undo.
@@ -19,21 +23,22 @@ Handlers are wrapped once per method and reused, not rebuilt per call.
 """
 
 import contextvars
-import json
 import logging
 import math
 import time
-import uuid
 
 import grpc
 from identity_api.handlers import WrappingInterceptor, rebuilt
 
-from .. import errors
+from .. import errors, metrics, request_ids, tracing
+from ..audit import origin
 from ..records import TokenInfo
 from ..operations import store_unreachable
 from ..operations.tokens import TokenOps
+from .grpc_peer import call_origin
 
 log = logging.getLogger("identity_grpc.requests")
+HEALTH_PREFIX = "/grpc.health.v1.Health/"
 
 _CALLER: contextvars.ContextVar[TokenInfo] = contextvars.ContextVar("caller")
 
@@ -45,8 +50,11 @@ STATUS_FOR = {
     errors.NotFound: grpc.StatusCode.NOT_FOUND,
     errors.AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
     errors.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.ForbiddenState: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.ReadOnlyBackend: grpc.StatusCode.FAILED_PRECONDITION,
     errors.Aborted: grpc.StatusCode.ABORTED,
     errors.ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
 }
 
 
@@ -76,14 +84,52 @@ def _tolerant(deserializer):
     return deserialize
 
 
+class _MethodRecord:
+    """What is recorded of each call of one method, set up once per method: the
+    request-log level, the metrics' children (None: metrics off), the tracer (None:
+    tracing off)."""
+
+    __slots__ = ("method", "level", "observed", "tracer")
+
+    def __init__(self, method: str, metrics_on: bool, tracer):
+        self.method = method
+        self.level = logging.DEBUG if method.startswith(HEALTH_PREFIX) else logging.INFO
+        self.observed = metrics.grpc_calls(method) if metrics_on else None
+        self.tracer = tracer
+
+    def start_span(self, context, request_id: str):
+        if self.tracer is None:
+            return None
+        return tracing.start_grpc_span(self.tracer, self.method, context, request_id)
+
+    def finish(self, code, user_id: str, context, started: float, request_id: str,
+               span) -> None:
+        elapsed = time.perf_counter() - started
+        if self.observed is not None:
+            self.observed[code](elapsed)
+        if log.isEnabledFor(self.level):
+            fields = {"rpc": self.method, "code": code.name, "user_id": user_id,
+                      "peer": context.peer(), "duration_ms": round(elapsed * 1000, 3),
+                      "request_id": request_id}
+            if span is not None:
+                fields["trace_id"] = tracing.trace_id_of(span)
+            log.log(self.level, "rpc", extra=fields)
+        if span is not None:
+            tracing.end_grpc_span(span, code)
+
+
 class RequestInterceptor(WrappingInterceptor):
     def __init__(self, tokens: TokenOps, auth_url: str, authenticated_prefix: str,
                  anonymous_methods: frozenset[str], on_store_error=lambda: None,
-                 token_optional_methods: frozenset[str] = frozenset()):
+                 token_optional_methods: frozenset[str] = frozenset(),
+                 metrics_on: bool = False):
         """Methods whose full name starts with `authenticated_prefix` need a caller,
         except the `anonymous_methods` (full names), and the `token_optional_methods`,
-        whose caller is authenticated only when the call carries a token."""
+        whose caller is authenticated only when the call carries a token. With
+        `metrics_on`, every call is counted and timed (`metrics`)."""
         super().__init__()
+        self._metrics_on = metrics_on
+        self._tracer = tracing.tracer()
         self._tokens = tokens
         self._token_optional = token_optional_methods
         self._challenge = (("www-authenticate", f'Keystone uri="{auth_url.rstrip("/")}/v3"'),)
@@ -106,11 +152,18 @@ class RequestInterceptor(WrappingInterceptor):
 
     def _wrap(self, method: str, behavior, needs_caller: bool | None):
         """`needs_caller` None: authenticate the caller if the call carries a token."""
+        record = _MethodRecord(method, self._metrics_on, self._tracer)
+
         def handle(request, context):
             started = time.perf_counter()
+            request_id = request_ids.new()
+            current_id = request_ids.CURRENT.set(request_id)
+            span = record.start_span(context, request_id)
+            context.set_trailing_metadata(((request_ids.HEADER, request_id),))
             user_id = ""
             reset = None
             code, message, trailers = grpc.StatusCode.OK, "", ()
+            bound = origin.bind(call_origin(context))
             try:
                 _check_decoded(request)
                 if needs_caller or (needs_caller is None and _has_token(context)):
@@ -122,22 +175,30 @@ class RequestInterceptor(WrappingInterceptor):
                     user_id = response.token_info.user.id  # who just authenticated
                 return response
             except Exception as e:
-                code, message, trailers = self._failure(method, e)
+                code, message, trailers = self._failure(method, e, request_id)
             finally:
                 if reset is not None:
                     _CALLER.reset(reset)
-                self._log(method, code, user_id, context, started)
+                origin.unbind(bound)
+                request_ids.CURRENT.reset(current_id)
+                record.finish(code, user_id, context, started, request_id, span)
             if trailers:
-                context.set_trailing_metadata(trailers)
+                context.set_trailing_metadata(trailers + ((request_ids.HEADER, request_id),))
             context.abort(code, message)
         return handle
 
     def _wrap_stream(self, method: str, behavior, needs_caller: bool):
         """As `_wrap`, for a method that yields its responses. The caller is
         authenticated again before the servicer is resumed for each message, and is
-        `current_caller()` only while the servicer runs, never across a yield."""
+        `current_caller()` (and its request id `request_ids.current()`) only while
+        the servicer runs, never across a yield."""
+        record = _MethodRecord(method, self._metrics_on, self._tracer)
+
         def handle(request, context):
             started = time.perf_counter()
+            request_id = request_ids.new()
+            span = record.start_span(context, request_id)
+            context.set_trailing_metadata(((request_ids.HEADER, request_id),))
             user_id = ""
             code, message, trailers = grpc.StatusCode.OK, "", ()
             responses = None
@@ -149,6 +210,7 @@ class RequestInterceptor(WrappingInterceptor):
                         caller = self._authenticate(context)
                         user_id = caller.identity.user.id
                         reset = _CALLER.set(caller)
+                    current_id = request_ids.CURRENT.set(request_id)
                     try:
                         if responses is None:
                             responses = iter(behavior(request, context))
@@ -158,24 +220,29 @@ class RequestInterceptor(WrappingInterceptor):
                     finally:
                         if reset is not None:
                             _CALLER.reset(reset)
+                        request_ids.CURRENT.reset(current_id)
                     yield response
             except GeneratorExit:  # the call ended (the client left) while we waited
                 code = grpc.StatusCode.CANCELLED
                 raise
             except Exception as e:
-                code, message, trailers = self._failure(method, e)
+                current_id = request_ids.CURRENT.set(request_id)
+                try:
+                    code, message, trailers = self._failure(method, e, request_id)
+                finally:
+                    request_ids.CURRENT.reset(current_id)
             finally:
                 if responses is not None and hasattr(responses, "close"):
                     responses.close()  # its own clean-up, also when the client left
-                self._log(method, code, user_id, context, started)
+                record.finish(code, user_id, context, started, request_id, span)
             if code is grpc.StatusCode.OK:
                 return
             if trailers:
-                context.set_trailing_metadata(trailers)
+                context.set_trailing_metadata(trailers + ((request_ids.HEADER, request_id),))
             context.abort(code, message)
         return handle
 
-    def _failure(self, method: str, error: Exception):
+    def _failure(self, method: str, error: Exception, request_id: str):
         """The status, message and trailers a failed call ends with."""
         if isinstance(error, errors.IdentityError):
             code = STATUS_FOR.get(type(error), grpc.StatusCode.INTERNAL)
@@ -187,30 +254,24 @@ class RequestInterceptor(WrappingInterceptor):
             if retry_after is not None:
                 return code, error.message, (("retry-after", str(max(1, math.ceil(retry_after)))),)
             return code, error.message, ()
-        return self._unexpected(method, error)
+        return self._unexpected(method, error, request_id)
 
-    def _unexpected(self, method: str, error: Exception) -> tuple[grpc.StatusCode, str, tuple]:
+    def _unexpected(self, method: str, error: Exception,
+                    request_id: str) -> tuple[grpc.StatusCode, str, tuple]:
         """Status, message and trailers for an error that is not the core's own:
         UNAVAILABLE for a store that cannot be reached, after which this thread lets
         go of its connection; INTERNAL for anything else, which leaves the connection
         alone (the statement failed, not the link). Either is logged with its
-        traceback under a request id made for this call, which the client is told
-        in the message and the `x-openstack-request-id` trailer."""
-        request_id = f"req-{uuid.uuid4()}"
-        trailers = (("x-openstack-request-id", request_id),)
+        traceback under the call's request id, which the client is told in the
+        message (and, as for every call, the `x-openstack-request-id` trailer)."""
         if store_unreachable(error):
+            metrics.STORE_ERRORS.labels("grpc").inc()
             log.exception("store unavailable in %s (request %s)", method, request_id)
             self._on_store_error()
             return (grpc.StatusCode.UNAVAILABLE,
-                    f"the identity store is unavailable (request {request_id})", trailers)
+                    f"the identity store is unavailable (request {request_id})", ())
         log.exception("internal error in %s (request %s)", method, request_id)
-        return grpc.StatusCode.INTERNAL, f"internal error (request {request_id})", trailers
-
-    @staticmethod
-    def _log(method: str, code, user_id: str, context, started: float) -> None:
-        log.info(json.dumps({
-            "rpc": method, "code": code.name, "user_id": user_id, "peer": context.peer(),
-            "ms": round((time.perf_counter() - started) * 1000, 3)}))
+        return grpc.StatusCode.INTERNAL, f"internal error (request {request_id})", ()
 
     def _authenticate(self, context) -> TokenInfo:
         token = None

@@ -28,10 +28,13 @@ def credentials_from(request: pb.AuthenticateRequest):
             raise InvalidArgument("token.token", "is required")
         return TokenCredentials(token=request.token.token)
     if method == "api_key":
-        if not request.api_key.key:
-            raise InvalidArgument("api_key.key", "is required")
-        user = _selector(request.api_key.user, True) if request.api_key.HasField("user") else None
-        return ApiKeyCredentials(key=request.api_key.key, user=user)
+        given = request.api_key
+        if not given.key:
+            if not given.secret or not (given.id or given.name):
+                raise InvalidArgument("api_key.key", "is required (or secret, with id or name)")
+        user = _selector(given.user, True) if given.HasField("user") else None
+        return ApiKeyCredentials(key=given.key, user=user, id=given.id, name=given.name,
+                                 secret=given.secret)
     raise InvalidArgument("method", "one of password, token or api_key is required")
 
 
@@ -47,7 +50,11 @@ def scope_from(request: pb.AuthenticateRequest) -> ScopeRequest:
         if not request.scope.system.all:
             raise InvalidArgument("scope.system.all", "must be true (the whole system)")
         return ScopeRequest("system")
-    raise InvalidArgument("scope", "must name a project, a domain or the system")
+    if target == "trust_id":
+        if not request.scope.trust_id:
+            raise InvalidArgument("scope.trust_id", "is required")
+        return ScopeRequest("trust", Selector(id=request.scope.trust_id))
+    raise InvalidArgument("scope", "must name a project, a domain, the system or a trust")
 
 
 def domain_message(d: DomainRecord) -> pb.Domain:
@@ -96,7 +103,9 @@ def token_message(info: TokenInfo) -> pb.Token:
     ident = info.identity
     user = ident.user
     token = pb.Token(
-        user=pb.User(id=user.id, name=user.name, domain=domain_message(user.domain)),
+        user=pb.User(id=user.id, name=user.name, domain=domain_message(user.domain),
+                     password_expires_at=(Timestamp(seconds=user.password_expires_at)
+                                          if user.password_expires_at is not None else None)),
         roles=[role_message(r) for r in ident.roles], methods=info.methods,
         issued_at=timestamp_of_ms(info.issued_at), expires_at=Timestamp(seconds=info.expires_at),
         audit_ids=info.audit_ids)
@@ -108,4 +117,9 @@ def token_message(info: TokenInfo) -> pb.Token:
         token.system.all = True
     if info.catalog is not None:
         token.catalog.extend(catalog_messages(info.catalog))
+    if ident.trust is not None:
+        trust = ident.trust
+        token.trust.CopyFrom(pb.TokenTrust(id=trust.id, impersonation=trust.impersonation,
+                                           trustor_user_id=trust.trustor_user_id,
+                                           trustee_user_id=trust.trustee_user_id))
     return token

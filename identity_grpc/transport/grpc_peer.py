@@ -1,6 +1,9 @@
-"""The client's address, as the throttles of failed passwords count it."""
+"""The client's address, as the throttles of failed passwords count it, and the
+call's origin as audit events show it."""
 
 from urllib.parse import unquote
+
+from ..audit.origin import Origin
 
 
 def client_address(context) -> str:
@@ -14,3 +17,12 @@ def client_address(context) -> str:
     if kind == "ipv6":
         return rest.rpartition(":")[0].strip("[]")
     return peer
+
+
+def call_origin(context) -> Origin:
+    """The call's origin for audit events: its address and user agent, read only
+    when an event is recorded."""
+    def resolve() -> tuple[str, str]:
+        agent = next((v for k, v in context.invocation_metadata() if k == "user-agent"), "")
+        return client_address(context), agent
+    return Origin(resolve)

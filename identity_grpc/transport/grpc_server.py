@@ -1,22 +1,28 @@
 """Building the gRPC server: the Identity and admin services, standard health
 checking and server reflection, behind the request interceptor."""
 
+import sys
 from concurrent import futures
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from identity_api.admin.v1 import admin_pb2 as apb
-from identity_api.admin.v1 import admin_pb2_grpc as agrpc
 from identity_api.v1 import identity_pb2 as pb
 from identity_api.v1 import identity_pb2_grpc as pb_grpc
 
-from .. import open_files
+from .. import open_files, tls
 from ..config import Settings
 from ..core import Core
 from ..operations import Operations
-from . import grpc_admin, grpc_admin_catalog
+from . import grpc_health
+from . import (grpc_admin, grpc_admin_catalog, grpc_admin_credential_blobs, grpc_admin_domain_config,
+               grpc_admin_endpoint_filter, grpc_admin_limits, grpc_admin_policies,
+               grpc_admin_project_tags)
 from .grpc_admin_api_keys import ApiKeysServicer
+from .grpc_admin_audit import AuditServicer
+from .grpc_admin_trusts import TrustsServicer
+from .grpc_admin_oauth1 import OAuth1Servicer
 from .grpc_interceptor import RequestInterceptor
 from .grpc_service import IdentityServicer
 
@@ -36,7 +42,26 @@ ADMIN_SERVICERS = {
     "Regions": grpc_admin_catalog.RegionsServicer,
     "Services": grpc_admin_catalog.ServicesServicer,
     "Endpoints": grpc_admin_catalog.EndpointsServicer,
+    "ProjectTags": grpc_admin_project_tags.ProjectTagsServicer,
+    "DomainConfigs": grpc_admin_domain_config.DomainConfigsServicer,
+    "Policies": grpc_admin_policies.PoliciesServicer,
+    "RegisteredLimits": grpc_admin_limits.RegisteredLimitsServicer,
+    "Limits": grpc_admin_limits.LimitsServicer,
+    "EndpointGroups": grpc_admin_endpoint_filter.EndpointGroupsServicer,
+    "ProjectEndpoints": grpc_admin_endpoint_filter.ProjectEndpointsServicer,
+    "Credentials": grpc_admin_credential_blobs.CredentialsServicer,
+    "Trusts": TrustsServicer,
+    "OAuth1": OAuth1Servicer,
+    "Audit": AuditServicer,
 }
+
+
+def _add_admin_servicer(server: grpc.Server, service: str, servicer) -> None:
+    """Serve `servicer`, whichever proto file of the admin API (admin.proto, or a
+    family's own) declares its service: the generated module of its base class."""
+    base = next(b for b in type(servicer).__mro__
+                if b.__name__ == f"{service}Servicer" and b.__module__.endswith("_pb2_grpc"))
+    getattr(sys.modules[base.__module__], f"add_{service}Servicer_to_server")(servicer, server)
 
 
 def limit_options(settings: Settings) -> list[tuple[str, int]]:
@@ -59,9 +84,11 @@ def create_server(core: Core, address: str | None = None,
     settings = core.settings
     ops = Operations(core)
     interceptor = RequestInterceptor(ops.tokens, settings.advertised_url, "/identity.",
-                                     IdentityServicer.ANONYMOUS,
+                                     IdentityServicer.ANONYMOUS
+                                     | grpc_admin_credential_blobs.ANONYMOUS,
                                      on_store_error=core.drop_connection,
-                                     token_optional_methods=grpc_admin.TOKEN_OPTIONAL)
+                                     token_optional_methods=grpc_admin.TOKEN_OPTIONAL,
+                                     metrics_on=bool(settings.metrics_listen))
     open_files.ensure_open_files(open_files.needed(settings))
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.grpc_workers,
@@ -73,20 +100,20 @@ def create_server(core: Core, address: str | None = None,
                                              server)
     names = [SERVICE_NAME]
     for service, servicer_class in ADMIN_SERVICERS.items():
-        getattr(agrpc, f"add_{service}Servicer_to_server")(servicer_class(ops), server)
-        names.append(apb.DESCRIPTOR.services_by_name[service].full_name)
+        _add_admin_servicer(server, service, servicer_class(ops))
+        names.append(f"{apb.DESCRIPTOR.package}.{service}")
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    for name in (SERVICE_NAME, ""):
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    grpc_health.follow(ops.health, health_servicer, (SERVICE_NAME, ""))
     reflection.enable_server_reflection(
         (*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
          reflection.SERVICE_NAME), server)
     try:
-        port = server.add_insecure_port(address or settings.listen)
+        port = (server.add_secure_port(address or settings.listen, tls.grpc_credentials(settings))
+                if tls.enabled(settings) else server.add_insecure_port(address or settings.listen))
     except RuntimeError:  # grpcio raises where older releases returned 0
         port = 0
     if port == 0:
         raise OSError(f"could not bind gRPC to {address or settings.listen}")
-    server.health_servicer = health_servicer  # so shutdown can report NOT_SERVING first
+    server.health_servicer = health_servicer
     return server, port

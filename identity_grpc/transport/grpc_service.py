@@ -37,11 +37,12 @@ class IdentityServicer(pb_grpc.IdentityServicer):
         return pb.AuthenticateResponse(token=token, token_info=msg.token_message(info))
 
     def ValidateToken(self, request, context):
-        info = self._tokens.validate_for(current_caller(), _subject(request), not request.no_catalog)
+        info = self._tokens.validate_for(current_caller(), _subject(request), not request.no_catalog,
+                                         allow_expired=request.allow_expired)
         return pb.ValidateTokenResponse(token_info=msg.token_message(info))
 
     def RevokeToken(self, request, context):
-        self._tokens.revoke(current_caller(), _subject(request))
+        self._tokens.revoke(current_caller(), _subject(request), request.whole_chain)
         return pb.RevokeTokenResponse()
 
     def ListProjects(self, request, context):
@@ -106,7 +107,7 @@ def _event_message(event: Revocation) -> pb.RevocationEvent:
         project_id=event.project_id or "", domain_id=event.domain_id or "",
         issued_before=msg.timestamp_of_ms(event.issued_before),
         expires_at=_timestamp(event.expires_at),
-        token_user_id=event.token_user_id or "")
+        token_user_id=event.token_user_id or "", audit_chain_id=event.audit_chain_id or "")
 
 
 def _snapshot_messages(events: list[Revocation], keepalive: float):

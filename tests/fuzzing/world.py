@@ -10,14 +10,18 @@ including all the fuzzer creates, is fair game.
 """
 
 import base64
+import importlib
 import json
+import pkgutil
 import re
 
 import grpc
 from google.protobuf import message_factory
 from google.protobuf.descriptor import FieldDescriptor
+import identity_api.admin.v1 as admin_v1
 from identity_api.admin.v1 import admin_pb2 as apb
 from identity_api.admin.v1 import admin_pb2_grpc as agrpc
+from identity_api.admin.v1 import oauth1_pb2 as opb
 from identity_api.v1 import identity_pb2 as pb
 from identity_api.v1 import identity_pb2_grpc as pb_grpc
 
@@ -25,10 +29,15 @@ import support
 
 from .values import pick, uniform
 
-# Services whose methods the fuzzer calls: every service of both packages.
-PACKAGES = (pb, apb)
+# Services whose methods the fuzzer calls: every service of both packages (the admin
+# package's admin.proto and each family's own file, protos/identity_api/admin/v1/*.proto).
+ADMIN_MODULES = (apb, *(importlib.import_module(f"{admin_v1.__name__}.{m.name}")
+                        for m in pkgutil.iter_modules(admin_v1.__path__)
+                        if m.name.endswith("_pb2") and m.name != "admin_pb2"))
+PACKAGES = (pb, *ADMIN_MODULES)
 ADMIN_KINDS = tuple(re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-                    for name in apb.DESCRIPTOR.services_by_name)  # "users", "api_keys", ...
+                    for module in ADMIN_MODULES
+                    for name in module.DESCRIPTOR.services_by_name)  # "users", "api_keys", ...
 KIND_ALIASES = {"catalog_services": "services"}
 PROTECTED_NAMES = {
     "users": {"admin", "alice", "bob", "nova"},
@@ -201,7 +210,7 @@ def _id_named(world: World, kind: str, name: str) -> str:
 
 def _read_everything(world: World, channel: grpc.Channel, metadata) -> None:
     """Call every admin List method with an empty request and keep what it shows."""
-    for service in apb.DESCRIPTOR.services_by_name.values():
+    for service in (s for m in ADMIN_MODULES for s in m.DESCRIPTOR.services_by_name.values()):
         for method in service.methods:
             if not method.name.startswith("List") or method.server_streaming:
                 continue

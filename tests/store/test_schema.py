@@ -141,3 +141,37 @@ def test_upgrading_to_version_6_keeps_every_revoked_token_of_a_second_revoked(da
     assert schema.upgrade(db) == schema.LATEST  # run again: nothing converted twice
     assert t.RevocationEvent.get().issued_before == 1_700_000_000_999
 
+
+
+def test_upgrading_to_version_7_makes_api_keys_application_credentials(database_url):
+    """Expiry seconds become microseconds; a key without a name is named by its id, a
+    name used twice by one user gets the later key's id; names are then unique."""
+    db = make_database(database_url)
+    t = models.Tables(db)
+    assert schema.upgrade(db, target=6) == 6
+    table = t.ApiKey._meta.table_name
+    migrator = SchemaMigrator.from_database(db)
+    migrate(migrator.drop_index(table, f"{table}_user_id_name"),
+            migrator.drop_column(table, "description"), migrator.drop_column(table, "unrestricted"))
+    schema.ensure_default_domain(t)
+    t.User.create(id="u1", name="alice", domain=DEFAULT_DOMAIN_ID)
+    t.Project.create(id="p1", name="p", domain=DEFAULT_DOMAIN_ID)
+    q = db.quote[0]
+    for key_id, name, expires_at, created_at in (("k1", "", 1_900_000_000, 1), ("k2", "ci", None, 2),
+                                                 ("k3", "ci", None, 3)):
+        db.execute_sql(
+            f"INSERT INTO {q}{table}{q} (id, name, user_id, project_id, secret_hash, role_ids, "
+            f"expires_at, created_at) VALUES ({', '.join([db.param] * 8)})",
+            (key_id, name, "u1", "p1", "sha256:x", "[]", expires_at, created_at))
+    db.close()
+
+    db = open_database(database_url)
+    t = models.Tables(db)
+    assert schema.current_version(db) == schema.LATEST
+    keys = {k.id: k for k in t.ApiKey.select()}
+    assert (keys["k1"].name, keys["k1"].expires_at) == ("k1", 1_900_000_000_000_000)
+    assert (keys["k2"].name, keys["k3"].name) == ("ci", "ci (k3)")
+    assert (keys["k2"].description, keys["k2"].unrestricted, keys["k2"].expires_at) == (
+        "", False, None)
+    assert schema.upgrade(db) == schema.LATEST  # run again: nothing converted twice
+    assert t.ApiKey.get_by_id("k1").expires_at == 1_900_000_000_000_000

@@ -21,10 +21,17 @@ class Kind(StrEnum):
     DOMAIN = "domain"
     ROLE = "role"
     API_KEY = "api_key"
+    TRUST = "trust"
+    # OAuth1: an access token (deleted), a consumer (deleted, with all its tokens).
+    OAUTH1_TOKEN = "oauth1_token"
+    OAUTH1_CONSUMER = "oauth1_consumer"
     # A domain's set of projects (created, renamed, enabled, deleted).
     DOMAIN_PROJECTS = "domain_projects"
     # The projects directly below a project (the hierarchy under it changed).
     PROJECT_CHILDREN = "project_children"
+    # What a directory-backed (LDAP) domain's users were found to be (their groups):
+    # dropped when the domain's membership TTL runs out.
+    DIRECTORY = "directory"
     CATALOG = "catalog"
     # The signing keys: fetch them again.
     KEYS = "keys"

@@ -30,8 +30,10 @@ from .tokens import TokenPayload
 @dataclass(frozen=True, slots=True)
 class Revocation:
     """One event: `audit_id` matches one token; `user_id` / `project_id` /
-    `domain_id` match every token of that user or on that scope issued at or before
-    `issued_before`. An audit-id event's `token_user_id` is whose token it was."""
+    `domain_id` / `audit_chain_id` match every token of that user, on that scope, or
+    of that rescope chain (Keystone's audit chain: a token's last audit id, its first
+    token's) issued at or before `issued_before`. An audit-id event's `token_user_id`
+    is whose token it was."""
 
     issued_before: int  # unix milliseconds
     expires_at: int  # unix seconds
@@ -40,6 +42,7 @@ class Revocation:
     project_id: str | None = None
     domain_id: str | None = None
     token_user_id: str | None = None
+    audit_chain_id: str | None = None
 
     @classmethod
     def issued_until_now(cls, max_token_lifetime: int, clock: Callable[[], float] = time.time,
@@ -65,9 +68,10 @@ def now_ms(clock: Callable[[], float] = time.time) -> int:
 
 def cutoff_keys(token: TokenPayload, domain_id: str | None = None
                 ) -> tuple[tuple[str, str], ...]:
-    """The (kind, id) cutoffs that can revoke a token: its user's, its scope's, and
-    `domain_id`'s, the domain its scope belongs to when known (a project's domain)."""
-    keys = [("user", token.user_id)]
+    """The (kind, id) cutoffs that can revoke a token: its user's, its rescope
+    chain's, its scope's, and `domain_id`'s, the domain its scope belongs to when known
+    (a project's domain)."""
+    keys = [("user", token.user_id), ("audit_chain", token.audit_ids[-1])]
     if token.scope_type in ("project", "domain"):
         keys.append((token.scope_type, token.scope_id))
     if domain_id:
@@ -91,7 +95,8 @@ class RevocationList:
             if event.audit_id:
                 self._audit[event.audit_id] = max(event.expires_at, self._audit.get(event.audit_id, 0))
             for kind, ident in (("user", event.user_id), ("project", event.project_id),
-                                ("domain", event.domain_id)):
+                                ("domain", event.domain_id),
+                                ("audit_chain", event.audit_chain_id)):
                 if ident:
                     old_before, old_expiry = self._cutoffs.get((kind, ident), (0, 0))
                     self._cutoffs[(kind, ident)] = (max(old_before, event.issued_before),

@@ -11,7 +11,13 @@ the whole in URL-safe base64 without padding:
     version (1) | key id (4) | methods bitmask (1) | scope type (1)
     | issued_at (uint48, unix milliseconds) | expires_at (uint32, unix seconds)
     | user id | scope id (project and domain scopes only) | api key id (only when
-    the api_key method bit is set) | audit id count (1) | audit ids (16 raw bytes each)
+    the api_key method bit is set) | access token id (only when the oauth1 method bit
+    is set) | trust id (only when the trust flag is set) | audit id count (1)
+    | audit ids (16 raw bytes each)
+
+The top bit of the methods byte (TRUST_FLAG, 0x80) is no method: it says a trust id
+follows (a trust-scoped token). A token without a trust or an OAuth1 access token is
+encoded exactly as before either existed.
 
 Version 2 carries the issue time in milliseconds, so that a cutoff (a password
 change, a disabled project...) can tell a token issued just before it from one
@@ -19,8 +25,10 @@ issued just after it in the same second. Version 1 tokens (issue time in seconds
 are refused: their holders authenticate again.
 
 An id is either tag 0 + 16 bytes for the service's own ids (32 lower-case hex
-characters, uuid4().hex), or tag 1 + length + at most 32 UTF-8 bytes for anything
-else (such as the domain id "default"), so decoding gives back the exact string.
+characters, uuid4().hex), tag 2 + 32 bytes for the public ids of directory (LDAP)
+users (64 lower-case hex characters, a sha256), or tag 1 + length + at most 32 UTF-8
+bytes for anything else (such as the domain id "default"), so decoding gives back the
+exact string.
 A token must fit MAX_TOKEN_LENGTH characters: the encoder refuses a payload that
 would not (only possible when an api key token has long-form ids throughout).
 
@@ -42,7 +50,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 __all__ = ["TokenPayload", "InvalidToken", "UnknownSigningKey", "encode", "verify",
            "signing_key_id", "new_audit_id", "VERSION", "KEY_ID_SIZE", "MAX_TOKEN_LENGTH",
-           "METHODS", "SCOPE_TYPES", "SYSTEM_SCOPE_ID"]
+           "METHODS", "SCOPE_TYPES", "SYSTEM_SCOPE_ID", "TRUST_FLAG"]
 
 VERSION = 2
 KEY_ID_SIZE = 4
@@ -52,9 +60,11 @@ SIGNATURE_SIZE = 64
 MAX_BODY_SIZE = MAX_TOKEN_LENGTH * 6 // 8 - SIGNATURE_SIZE  # what base64 fits in 255
 AUDIT_ID_SIZE = 16
 
-METHODS = ("password", "token", "api_key")  # canonical order = bit order
+# canonical order = bit order; new methods take the next bit, so old tokens keep theirs
+METHODS = ("password", "token", "api_key", "ec2credential", "oauth1")
 SCOPE_TYPES = ("unscoped", "project", "domain", "system")  # index = wire code
 SYSTEM_SCOPE_ID = "all"
+TRUST_FLAG = 0x80  # in the methods byte: a trust id follows
 
 _HEADER = struct.Struct(f">B{KEY_ID_SIZE}sBBHII")  # issued_at as high 16 + low 32 bits
 _MIN_SIZE = _HEADER.size + 3 + 1 + AUDIT_ID_SIZE + SIGNATURE_SIZE
@@ -66,6 +76,7 @@ _METHODS_BY_MASK = {
 _SCOPE_CODES = {s: i for i, s in enumerate(SCOPE_TYPES)}
 _SCOPED = frozenset({"project", "domain"})
 _HEX_ID = re.compile(r"[0-9a-f]{32}")
+_MAPPED_ID = re.compile(r"[0-9a-f]{64}")  # identity_grpc/id_mapping.py
 _URLSAFE = re.compile(r"[A-Za-z0-9_-]+")
 _UINT32 = range(1 << 32)  # unix seconds until 2106
 _UINT48 = range(1 << 48)  # unix milliseconds until the year 10889
@@ -79,8 +90,11 @@ class TokenPayload:
     scope_id: str | None  # None when unscoped, "all" for system
     issued_at: int  # unix milliseconds
     expires_at: int  # unix seconds
-    audit_ids: tuple[str, ...]  # own first, then the one it was rescoped from
+    audit_ids: tuple[str, ...]  # own first, then its rescope chain's (the first token's)
     api_key_id: str | None = None  # set exactly when "api_key" is among the methods
+    trust_id: str | None = None  # set for a trust-scoped token (TRUST_FLAG)
+    # The OAuth1 access token it was issued with: set exactly when "oauth1" is.
+    access_token_id: str | None = None
 
 
 class InvalidToken(ValueError):
@@ -111,6 +125,8 @@ def _encode_id(value: object, field: str) -> bytes:
         raise ValueError(f"{field} must be a non-empty string")
     if _HEX_ID.fullmatch(value):
         return b"\x00" + bytes.fromhex(value)
+    if _MAPPED_ID.fullmatch(value):
+        return b"\x02" + bytes.fromhex(value)
     raw = value.encode("utf-8")
     if len(raw) > MAX_ID_BYTES:
         raise ValueError(f"{field} is longer than {MAX_ID_BYTES} bytes")
@@ -124,6 +140,11 @@ def _decode_id(body: bytes, pos: int) -> tuple[str, int]:
         if len(raw) != 16:
             raise ValueError("truncated id")
         return raw.hex(), pos + 17
+    if tag == 2:
+        raw = body[pos + 1 : pos + 33]
+        if len(raw) != 32:
+            raise ValueError("truncated id")
+        return raw.hex(), pos + 33
     if tag != 1:
         raise ValueError("unknown id tag")
     size = body[pos + 1]
@@ -178,8 +199,9 @@ def _pack(payload: TokenPayload, key_id: bytes) -> bytes:
     if not isinstance(audit_ids, tuple) or len(audit_ids) not in (1, 2):
         raise ValueError("a token has one or two audit ids")
     issued_at = payload.issued_at
+    flags = mask | (TRUST_FLAG if payload.trust_id is not None else 0)
     parts = [
-        _HEADER.pack(VERSION, key_id, mask, _SCOPE_CODES[payload.scope_type], issued_at >> 32,
+        _HEADER.pack(VERSION, key_id, flags, _SCOPE_CODES[payload.scope_type], issued_at >> 32,
                      issued_at & 0xFFFFFFFF, payload.expires_at),
         _encode_id(payload.user_id, "user_id"),
     ]
@@ -189,6 +211,12 @@ def _pack(payload: TokenPayload, key_id: bytes) -> bytes:
         parts.append(_encode_id(payload.api_key_id, "api_key_id"))
     elif payload.api_key_id is not None:
         raise ValueError("api_key_id is only for tokens with the api_key method")
+    if mask & _METHOD_BITS["oauth1"]:
+        parts.append(_encode_id(payload.access_token_id, "access_token_id"))
+    elif payload.access_token_id is not None:
+        raise ValueError("access_token_id is only for tokens with the oauth1 method")
+    if payload.trust_id is not None:
+        parts.append(_encode_id(payload.trust_id, "trust_id"))
     parts.append(bytes((len(audit_ids),)))
     parts.extend(_audit_id_bytes(a) for a in audit_ids)
     body = b"".join(parts)
@@ -200,7 +228,7 @@ def _pack(payload: TokenPayload, key_id: bytes) -> bytes:
 def _unpack(body: bytes) -> TokenPayload:
     _, _, mask, scope_code, issued_high, issued_low, expires_at = _HEADER.unpack_from(body)
     issued_at = issued_high << 32 | issued_low
-    methods = _METHODS_BY_MASK[mask]  # KeyError for 0 or unknown bits
+    methods = _METHODS_BY_MASK[mask & ~TRUST_FLAG]  # KeyError for 0 or unknown bits
     scope_type = SCOPE_TYPES[scope_code]
     user_id, pos = _decode_id(body, _HEADER.size)
     if scope_type in _SCOPED:
@@ -210,6 +238,12 @@ def _unpack(body: bytes) -> TokenPayload:
     api_key_id = None
     if mask & _METHOD_BITS["api_key"]:
         api_key_id, pos = _decode_id(body, pos)
+    access_token_id = None
+    if mask & _METHOD_BITS["oauth1"]:
+        access_token_id, pos = _decode_id(body, pos)
+    trust_id = None
+    if mask & TRUST_FLAG:
+        trust_id, pos = _decode_id(body, pos)
     count = body[pos]
     pos += 1
     if count not in (1, 2) or len(body) != pos + count * AUDIT_ID_SIZE:
@@ -218,7 +252,7 @@ def _unpack(body: bytes) -> TokenPayload:
         _b64(body[i : i + AUDIT_ID_SIZE]) for i in range(pos, len(body), AUDIT_ID_SIZE)
     )
     return TokenPayload(user_id, methods, scope_type, scope_id, issued_at, expires_at, audit_ids,
-                        api_key_id)
+                        api_key_id, trust_id, access_token_id)
 
 
 def encode(payload: TokenPayload, key_id: bytes, private_key: Ed25519PrivateKey) -> str:

@@ -7,6 +7,7 @@ allowed (its own token, projects and assignments before any admin list)."""
 import getpass
 import http.client
 import json
+import ssl
 import sys
 import urllib.error
 import urllib.request
@@ -19,6 +20,7 @@ from identity_api.admin.v1 import admin_pb2_grpc as agrpc
 from identity_api.v1 import identity_pb2 as pb
 from identity_api.v1 import identity_pb2_grpc as rpc
 
+from .. import tls as client_tls
 from ..session import CHANNEL_OPTIONS, Session, SessionError
 from .base import CliError, UsageError
 from .options import DEFAULT_ADDRESS
@@ -50,15 +52,21 @@ def advertised_grpc(document: dict) -> str | None:
     return None
 
 
-def discover(url: str, timeout: float) -> dict | None:
+def discover(url: str, timeout: float, context: ssl.SSLContext | None = None) -> dict | None:
     """The version document at `url`; None when nothing speaking HTTP answers there
-    (as when the URL names the gRPC port itself)."""
+    (as when the URL names the gRPC port itself). `context`: for https, the CA bundle
+    and client certificate (--os-cacert, --os-cert, --os-key)."""
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as answer:
             body = answer.read()
     except urllib.error.HTTPError as e:  # 300 Multiple Choices at the root, say
         body = e.read()
+    except urllib.error.URLError as e:
+        if isinstance(e.reason, ssl.SSLError):  # an answer, over TLS we cannot trust
+            raise CliError("UNAVAILABLE", f"{url}: TLS failed: {e.reason} (--os-cacert, "
+                                          "--os-cert, --os-key)") from None
+        return None
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError):
         return None
     try:
@@ -68,7 +76,8 @@ def discover(url: str, timeout: float) -> dict | None:
     return document if isinstance(document, dict) else {}
 
 
-def grpc_target(auth_url: str | None, timeout: float = DISCOVERY_TIMEOUT) -> tuple[str, bool]:
+def grpc_target(auth_url: str | None, timeout: float = DISCOVERY_TIMEOUT,
+                context: ssl.SSLContext | None = None) -> tuple[str, bool]:
     """The gRPC address OS_AUTH_URL leads to, and whether it wants TLS.
 
     `host:port` and `grpc[s]://host:port` name it; `http[s]://host:5000/v3` is the
@@ -82,14 +91,14 @@ def grpc_target(auth_url: str | None, timeout: float = DISCOVERY_TIMEOUT) -> tup
         return host_port(parts.netloc, auth_url), parts.scheme == "grpcs"
     if parts.scheme not in ("http", "https"):
         raise UsageError(f"--os-auth-url: unsupported scheme {parts.scheme!r}")
-    document = discover(url, min(timeout, DISCOVERY_TIMEOUT))
+    document = discover(url, min(timeout, DISCOVERY_TIMEOUT), context)
     if document is None:
         return host_port(parts.netloc, auth_url), parts.scheme == "https"
     href = advertised_grpc(document)
     if not href:
         raise CliError("UNAVAILABLE", f"{url} does not advertise a gRPC endpoint in its "
                                       "version discovery; give the gRPC address (host:port)")
-    return grpc_target(href, timeout)
+    return grpc_target(href, timeout, context)
 
 
 # ---- kinds of entity ----------------------------------------------------------------------
@@ -186,10 +195,15 @@ class Connection:
     @property
     def channel(self) -> grpc.Channel:
         if self._channel is None:
-            target, tls = grpc_target(self.options.os_auth_url, self.options.timeout)
-            self._channel = (grpc.secure_channel(target, grpc.ssl_channel_credentials(),
-                                                 options=CHANNEL_OPTIONS)
-                             if tls else grpc.insecure_channel(target, options=CHANNEL_OPTIONS))
+            o = self.options
+            files = dict(cacert=o.os_cacert, cert=o.os_cert, key=o.os_key)
+            try:
+                context = client_tls.ssl_context(**files)
+                target, tls = grpc_target(o.os_auth_url, o.timeout, context)
+                self._channel = client_tls.channel(target, tls=tls, options=CHANNEL_OPTIONS,
+                                                   **files)
+            except client_tls.TlsFileError as e:
+                raise UsageError(f"--os-cacert/--os-cert/--os-key: {e}") from None
         return self._channel
 
     @property

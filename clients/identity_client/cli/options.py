@@ -48,6 +48,11 @@ GLOBAL_OPTIONS = [
      "use this token instead of a password (rescoped when a scope is given)"),
     (("--os-api-key",), "os_api_key", ("OS_API_KEY",), ("api_key",),
      "authenticate with this API key's secret instead of a password"),
+    (("--os-cacert",), "os_cacert", ("OS_CACERT",), ("cacert",),
+     "the CA bundle to trust over TLS (default: the system's)"),
+    (("--os-cert",), "os_cert", ("OS_CERT",), ("cert",),
+     "a client certificate (PEM), for a service requiring mutual TLS"),
+    (("--os-key",), "os_key", ("OS_KEY",), ("key",), "the client certificate's private key"),
 ]
 SCOPES = {"project": ("os_project_name", "os_project_id"),
           "domain": ("os_domain_name", "os_domain_id"), "system": ("os_system_scope",)}

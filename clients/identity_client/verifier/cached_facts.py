@@ -16,7 +16,7 @@ class Entry:
     """A token checked once: its context, and what the local check needs."""
 
     __slots__ = ("context", "expires_at", "issued_at", "audit_id", "cutoff_keys",
-                 "key_id", "api_key_id", "combos")
+                 "key_id", "api_key_id", "trust_id", "access_token_id", "users", "combos")
 
     def __init__(self, payload: TokenPayload, context: IdentityContext, key_id: str):
         self.context = context
@@ -26,6 +26,10 @@ class Entry:
         self.cutoff_keys = cutoff_keys(payload, context.project_domain_id)
         self.key_id = key_id
         self.api_key_id = payload.api_key_id
+        self.trust_id = payload.trust_id
+        # Every user whose change may change the answer: a trust's trustor and trustee too.
+        self.users = {context.user_id, context.trustor_user_id, context.trustee_user_id} - {None}
+        self.access_token_id = payload.access_token_id  # an OAuth1 delegation's
         self.combos: dict[str, tuple[IdentityContext, IdentityContext]] = {}
 
 
@@ -133,12 +137,20 @@ def _survivor(kind: Kind, entity_id: str, every: bool) -> Callable[[Entry], bool
     """Which cached entries a change leaves alone: as few dropped as can be told from
     a token's own facts; otherwise (groups, roles, hierarchies, unknown kinds) all."""
     if kind is Kind.USER and not every:
-        return lambda e: e.context.user_id != entity_id
+        return lambda e: entity_id not in e.users
     if kind is Kind.API_KEY and not every:
         return lambda e: e.api_key_id != entity_id
+    if kind is Kind.TRUST and not every:
+        return lambda e: e.trust_id != entity_id
+    if kind is Kind.OAUTH1_TOKEN and not every:
+        return lambda e: e.access_token_id != entity_id
+    if kind in (Kind.OAUTH1_TOKEN, Kind.OAUTH1_CONSUMER):  # a token's consumer is not known here
+        return lambda e: e.access_token_id is None
     if kind is Kind.DOMAIN and not every:
         return lambda e: entity_id not in (e.context.user_domain_id, e.context.domain_id,
                                            e.context.project_domain_id)
+    if kind is Kind.DIRECTORY and not every:  # an LDAP domain's memberships went stale
+        return lambda e: e.context.user_domain_id != entity_id
     if kind in (Kind.PROJECT, Kind.PROJECT_CHILDREN):
         return lambda e: e.context.project_id is None  # ancestors are not known here
     return lambda e: False

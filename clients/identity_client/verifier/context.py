@@ -46,11 +46,17 @@ class IdentityContext:
     issued_at: int = 0
     expires_at: int = 0
     api_key_id: str | None = None
+    access_token_id: str | None = None  # the OAuth1 access token of an oauth1 token
     service_user_name: str | None = None
     service_user_domain_id: str | None = None
     service_project_id: str | None = None
     service_project_domain_id: str | None = None
     service_token: str | None = field(default=None, repr=False)
+    # A token issued through a trust: the trust, who delegated, and who was trusted
+    # (`user_id` is the trustee's, or the trustor's when the trust impersonates).
+    trust_id: str | None = None
+    trustor_user_id: str | None = None
+    trustee_user_id: str | None = None
     # The verifier that checked it (for `domain_projects`).
     verifier: "TokenVerifier | None" = field(default=None, repr=False, compare=False)
 
@@ -72,6 +78,7 @@ def context_from(token: str, info: pb.Token, payload: TokenPayload | None,
     scope = info.WhichOneof("scope")
     project = info.project if scope == "project" else None
     domain = info.domain if scope == "domain" else None
+    trust = info.trust if info.HasField("trust") else None
     return IdentityContext(
         user_id=info.user.id, user_name=info.user.name, user_domain_id=info.user.domain.id,
         user_domain_name=info.user.domain.name,
@@ -83,7 +90,11 @@ def context_from(token: str, info: pb.Token, payload: TokenPayload | None,
         system=scope == "system", roles=tuple(r.name for r in info.roles), token=token,
         methods=tuple(info.methods), audit_ids=tuple(info.audit_ids),
         issued_at=info.issued_at.seconds, expires_at=info.expires_at.seconds,
-        api_key_id=payload.api_key_id if payload else None, verifier=verifier)
+        api_key_id=payload.api_key_id if payload else None,
+        trust_id=trust.id if trust else None,
+        trustor_user_id=trust.trustor_user_id if trust else None,
+        trustee_user_id=trust.trustee_user_id if trust else None,
+        access_token_id=payload.access_token_id if payload else None, verifier=verifier)
 
 
 def with_service(user: IdentityContext, service: IdentityContext) -> IdentityContext:

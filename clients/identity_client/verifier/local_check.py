@@ -107,4 +107,5 @@ def _placeholder(context: IdentityContext) -> TokenPayload:
     such an entry is returned, never cached."""
     return TokenPayload(context.user_id, context.methods, context.scope_type,
                         context.project_id or context.domain_id, context.issued_at * 1000,
-                        context.expires_at, context.audit_ids or ("",), context.api_key_id)
+                        context.expires_at, context.audit_ids or ("",), context.api_key_id,
+                        context.trust_id, context.access_token_id)

@@ -28,7 +28,8 @@ def _revocation(event: pb.RevocationEvent) -> Revocation:
                       expires_at=event.expires_at.seconds, audit_id=event.audit_id or None,
                       user_id=event.user_id or None, project_id=event.project_id or None,
                       domain_id=event.domain_id or None,
-                      token_user_id=event.token_user_id or None)
+                      token_user_id=event.token_user_id or None,
+                      audit_chain_id=event.audit_chain_id or None)
 
 
 class RevocationStream:

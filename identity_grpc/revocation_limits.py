@@ -12,7 +12,8 @@ token (whoever asks: the owner, an admin or a service):
   `revocation_rate_per_user` a second and holding at most `revocation_burst_per_user`;
   past it a revocation is refused (ResourceExhausted with the seconds to wait) and
   nothing is written;
-* folding: a user keeps at most `revocation_fold_threshold` audit-id events. The
+* folding: a user keeps at most `revocation_fold_threshold` audit-id events (a few
+  more while revocations racing each other each find one fewer in the index). The
   revocation that would pass that is written instead as one user cutoff covering
   them all (`issued_before` the newest issue time among them, expiring when the
   last token it can match would), and the audit-id rows it covers are deleted in

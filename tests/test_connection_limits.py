@@ -4,6 +4,7 @@ longer than `request_timeout` to arrive, and gRPC caps connections and concurren
 calls per server. Each test talks only to servers it started on loopback."""
 
 import contextlib
+import logging
 import http.client
 import re
 import resource
@@ -290,3 +291,31 @@ def test_grpc_calls_past_the_concurrency_cap_are_resource_exhausted(deployment):
         for stream in streams:
             stream.cancel()
         running.stop()
+
+
+def test_requests_waiting_for_a_gateway_thread_log_no_warning(service, caplog):
+    """waitress warns for every request that finds all its threads busy; under
+    ordinary load that is every request, a line each on the hot path."""
+    from identity_grpc.gateway.server import HttpServer
+
+    gateway = HttpServer(service.core, "127.0.0.1:0", threads=1).start()
+    caplog.set_level(logging.DEBUG)
+    answered = []
+
+    def get_many():
+        connection = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=10)
+        for _ in range(20):
+            connection.request("GET", "/v3")
+            answered.append(connection.getresponse().read() and True)
+        connection.close()
+
+    try:
+        clients = [threading.Thread(target=get_many) for _ in range(8)]
+        for client in clients:
+            client.start()
+        for client in clients:
+            client.join(timeout=30)
+    finally:
+        gateway.stop()
+    assert len(answered) == 160
+    assert not [r for r in caplog.records if "queue depth" in r.getMessage()]

@@ -5,8 +5,14 @@ figures by it, measured in the same run: the machine's own speed moves between r
 (docs/performance.md).
 
     bench/bare.py          # serves until stopped; prints "bare gRPC on ADDRESS"
+    bench/bare.py --cpu N  # the same with every thread kept on core N
+
+The pinned one is not the ceiling the issue divides by; it is reported beside it, to
+show how much of a share above 1 comes from keeping a process on one core
+(identity_grpc/placement.py) rather than from the stack itself.
 """
 
+import os
 import subprocess
 import sys
 from concurrent import futures
@@ -36,12 +42,13 @@ def serve_bare() -> None:
 
 class BareServer:
     """bench/bare.py in a process of its own, with run.Server's `address`, `pids`
-    and `stop`."""
+    and `stop`; with `cpu`, kept on that core."""
 
     THREADS = THREADS
 
-    def __init__(self):
-        self.proc = subprocess.Popen([sys.executable, __file__], cwd=ROOT,
+    def __init__(self, cpu: int | None = None):
+        pin = [] if cpu is None else ["--cpu", str(cpu)]
+        self.proc = subprocess.Popen([sys.executable, __file__, *pin], cwd=ROOT,
                                      stdout=subprocess.PIPE, text=True)
         self.address = self.proc.stdout.readline().split(" on ", 1)[1].strip()
 
@@ -54,4 +61,6 @@ class BareServer:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--cpu"]:
+        os.sched_setaffinity(0, {int(sys.argv[2])})  # before gRPC starts any thread
     serve_bare()

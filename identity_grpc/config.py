@@ -55,8 +55,13 @@ class Settings:
     allow_expired_window: int = 172800
     grpc_workers: int = 32  # threads serving gRPC calls, per process
     # Server processes sharing the gRPC and HTTP ports (SO_REUSEPORT); each is a
-    # whole server, a replica of the others over the same store and keys.
-    processes: int = 1
+    # whole server, a replica of the others over the same store and keys. 0 or
+    # "auto": one per core, where the store allows it (identity_grpc/placement.py).
+    processes: int = 0
+    # "auto": each of several workers keeps its serving threads on a core of its own
+    # (password hashing runs on every core); "on": a single process too; "off": the
+    # scheduler places every thread.
+    cpu_affinity: str = "auto"
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19 * 1024
     argon2_parallelism: int = 1
@@ -168,6 +173,9 @@ class Settings:
         _check_tls_pair(self)
         if self.metrics_listen:
             _check_address("metrics_listen", self.metrics_listen)
+        if self.cpu_affinity not in ("auto", "on", "off"):
+            raise ValueError(f"setting 'cpu_affinity': {self.cpu_affinity!r} is not auto, on "
+                             "or off")
         if self.log_format not in ("json", "text"):
             raise ValueError(f"setting 'log_format': {self.log_format!r} is not json or text")
         try:
@@ -205,7 +213,7 @@ class Settings:
 _MEGABYTES = (1, 64 * 1024)
 RANGES: dict[str, tuple[int, int | None]] = {
     "token_lifetime": (1, None), "credential_auth_ttl": (1, None), "max_active_keys": (2, None), "grpc_workers": (1, None),
-    "processes": (1, None), "argon2_time_cost": (1, None), "argon2_memory_kib": (8, None),
+    "processes": (0, None), "argon2_time_cost": (1, None), "argon2_memory_kib": (8, None),
     "argon2_parallelism": (1, None), "password_hash_concurrency": (0, None),
     "password_queue_limit": (0, None), "password_hash_nice": (0, 19),
     "login_failure_window": (1, None), "login_failures_per_user_and_address": (0, None),
@@ -297,6 +305,8 @@ def load_settings(path: str | os.PathLike | None = None,
 
 
 def _coerce(name: str, kind, value):
+    if name == "processes" and isinstance(value, str) and value.strip().lower() == "auto":
+        return 0
     kind = {"int": int, "float": float, "str": str}.get(kind, kind)
     try:
         if kind is int and not isinstance(value, bool):

@@ -23,7 +23,7 @@ from functools import cached_property
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from . import metrics
+from . import metrics, placement
 from .errors import InvalidArgument, ResourceExhausted
 
 MAX_PASSWORD_BYTES = 4096
@@ -107,7 +107,7 @@ class Passwords:
         # it, so 32 server threads taking turns would still come to hold 600 MiB.
         threads = concurrency or os.cpu_count() or 2
         self._pool = futures.ThreadPoolExecutor(threads, thread_name_prefix="argon2",
-                                                initializer=_lower_priority, initargs=(nice,))
+                                                initializer=_start_hashing_thread, initargs=(nice,))
         self.queue_limit = queue_limit or QUEUE_PER_THREAD * threads
         self._slots = threading.BoundedSemaphore(self.queue_limit)
         self._held = threading.local()  # whether this thread holds a slot
@@ -168,6 +168,13 @@ def check_acceptable(password: str) -> None:
         raise InvalidArgument("password", "must not be empty")
     if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
         raise InvalidArgument("password", f"must be at most {MAX_PASSWORD_BYTES} bytes")
+
+
+def _start_hashing_thread(nice: int) -> None:
+    """A hashing thread runs on every core, even in a worker whose serving threads
+    keep to one (argon2 needs no GIL: `placement`), and `nice` steps below them."""
+    placement.unpin_thread()
+    _lower_priority(nice)
 
 
 def _lower_priority(nice: int) -> None:

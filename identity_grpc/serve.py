@@ -7,7 +7,7 @@ import contextlib
 import os
 import sys
 
-from . import allocator, demo_passwords, logs, metrics_endpoint, secret_env, tracing
+from . import allocator, demo_passwords, logs, metrics_endpoint, placement, secret_env, tracing
 from .config import Settings, load_settings
 from .lifecycle import Stopping, drain_and_stop, stop_on_signals
 from .startup import EXIT_CONFIGURATION, StartupError, bind_grpc, bind_http, open_core
@@ -31,10 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as e:  # one clear line naming the setting, no traceback
         print(f"identity service: bad configuration: {e}", file=sys.stderr)
         return EXIT_CONFIGURATION
-    configure_logging(settings)
-    if settings.processes > 1:
+    if placement.process_count(settings) > 1:
+        configure_logging(settings)
         from .workers import serve_workers
         return serve_workers(settings, warn_demo_passwords=not args.demo)
+    cpu = placement.worker_cpu(settings, 0, 1)
+    if cpu is not None:  # before any thread starts (the log's writer too): they inherit it
+        placement.pin_thread(cpu)
+    configure_logging(settings)
     stopping = stop_on_signals()
     try:
         serve(settings, stopping, on_ready=announce, warn_demo_passwords=not args.demo)

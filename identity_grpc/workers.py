@@ -24,7 +24,7 @@ import socket
 import sys
 import time
 
-from . import logs, metrics_endpoint, startup
+from . import logs, metrics_endpoint, placement, startup
 from .config import Settings
 from .startup import EXIT_CONFIGURATION, StartupError
 
@@ -55,9 +55,11 @@ def serve_workers(settings: Settings, warn_demo_passwords: bool = False) -> int:
     context = multiprocessing.get_context("spawn")  # gRPC does not survive fork
     ready = context.Queue()
     # The first worker alone warns of the demo's passwords (once, not once a process).
+    count = placement.process_count(settings)
     workers = [context.Process(target=_worker, daemon=True,
-                               args=(settings, ready, warn_demo_passwords and i == 0),
-                               name=f"identity-worker-{i}") for i in range(settings.processes)]
+                               args=(settings, ready, warn_demo_passwords and i == 0,
+                                     placement.worker_cpu(settings, i, count)),
+                               name=f"identity-worker-{i}") for i in range(count)]
     for worker in workers:
         worker.start()
     started = _wait_until_ready(workers, ready)
@@ -106,9 +108,12 @@ def _wait_until_ready(workers, ready) -> tuple[int, int] | int:
     return ports[0]
 
 
-def _worker(settings: Settings, ready, warn_demo_passwords: bool = False) -> None:
+def _worker(settings: Settings, ready, warn_demo_passwords: bool = False,
+            cpu: int | None = None) -> None:
     from .serve import configure_logging, serve, stop_on_signals
 
+    if cpu is not None:  # before any thread starts: they all inherit it
+        placement.pin_thread(cpu)
     configure_logging(settings)
     stopping = stop_on_signals()
     try:

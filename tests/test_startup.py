@@ -98,8 +98,10 @@ def held_port():
     ({"IDENTITY_DATABASE_URL": "postgress://db/identity"}, "setting 'database_url': unsupported scheme"),
     ({"IDENTITY_DATABASE_URL": "postgresql://db/identity?connect_timeout=soon"},
      "setting 'database_url': connect_timeout must be a positive integer"),
+    ({"IDENTITY_CPU_AFFINITY": "core0"}, "setting 'cpu_affinity': 'core0' is not auto, on or off"),
+    ({"IDENTITY_PROCESSES": "many"}, "setting 'processes': 'many' is not a valid int"),
 ], ids=["log-level", "listen", "listen-ipv6-unbracketed", "http-port-range", "http-no-port",
-        "database-scheme", "connect-timeout"])
+        "database-scheme", "connect-timeout", "cpu-affinity", "processes"])
 def test_settings_that_cannot_work_are_refused_at_load(tmp_path, env, named):
     assert_refused(start(tmp_path, env), named)
 

@@ -1,6 +1,8 @@
 """Several server processes on one port (`processes` setting): each worker really
 listens on the shared port, connections spread over them, and they behave as
-replicas of one another (tokens cross, revocations reach every worker)."""
+replicas of one another (tokens cross, revocations reach every worker). The default
+(`auto`) starts one per core, each serving on a core of its own, its password
+hashing threads on every core."""
 
 import os
 import signal
@@ -13,6 +15,8 @@ from identity_api.v1 import identity_pb2 as pb
 from identity_api.v1 import identity_pb2_grpc as rpc
 
 from conftest import ServerProcess
+from identity_grpc import placement
+from identity_grpc.config import Settings
 from support import login, project_scope, validate
 
 
@@ -126,3 +130,68 @@ def test_a_dead_worker_stops_the_service_so_its_supervisor_restarts_it(workers):
 
 def test_ping_needs_no_token(stub):
     assert stub.Ping(pb.PingRequest()) == pb.PingResponse()
+
+
+def thread_cpus(pid: int) -> list[set[int]]:
+    """The cores each thread of `pid` may run on, from /proc (Python 3.11 does not
+    name threads for the kernel, so they are told apart by this alone)."""
+    threads = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            status = (task / "status").read_text()
+        except OSError:  # ended meanwhile
+            continue
+        listed = next(line.split(":", 1)[1].strip() for line in status.splitlines()
+                      if line.startswith("Cpus_allowed_list"))
+        cpus = set()
+        for part in listed.split(","):
+            low, _, high = part.partition("-")
+            cpus.update(range(int(low), int(high or low) + 1))
+        threads.append(cpus)
+    return threads
+
+
+@pytest.mark.skipif(len(placement.allowed_cpus()) < 2, reason="one core: auto starts one process")
+def test_auto_starts_one_worker_per_core_each_on_its_own_core(deployment):
+    cores = placement.allowed_cpus()
+    # One hashing thread per worker, started by the worker's first login.
+    process = ServerProcess(deployment, IDENTITY_PROCESSES="auto",
+                            IDENTITY_PASSWORD_HASH_CONCURRENCY="1")
+    try:
+        pids = worker_pids(process.proc.pid)
+        assert len(pids) == len(cores)
+        for _ in range(8):  # new connections, spread over the workers by the kernel
+            channel, stub = fresh_stub(process.port)
+            login(stub, "alice", project_scope("acme"))
+            channel.close()
+        serving, hashing = [], 0
+        for pid in pids:
+            threads = thread_cpus(pid)
+            pinned = [cpus for cpus in threads if len(cpus) == 1]
+            free = [cpus for cpus in threads if len(cpus) > 1]
+            assert len({min(cpus) for cpus in pinned}) == 1, (pid, threads)  # one core
+            assert len(pinned) >= 8, (pid, threads)  # gRPC's, the log writer, the feed...
+            assert len(free) <= 1 and all(cpus == set(cores) for cpus in free), (pid, threads)
+            serving.append(min(pinned[0]))
+            hashing += len(free)
+        assert sorted(serving) == cores[:len(pids)]  # a core each
+        assert hashing >= 1  # a hashing thread on every core, where a login ran
+    finally:
+        process.stop()
+
+
+def test_cpu_affinity_off_leaves_workers_unpinned(deployment):
+    process = ServerProcess(deployment, IDENTITY_PROCESSES="2", IDENTITY_CPU_AFFINITY="off")
+    try:
+        for pid in worker_pids(process.proc.pid):
+            for cpus in thread_cpus(pid):
+                assert cpus == set(placement.allowed_cpus()), (pid, cpus)
+    finally:
+        process.stop()
+
+
+def test_auto_is_one_process_over_a_store_only_one_process_can_see():
+    settings = Settings(processes=0)
+    assert placement.process_count(settings) == len(placement.allowed_cpus())
+    assert placement.process_count(settings.replace(database_url="sqlite:///:memory:")) == 1
+    assert placement.process_count(settings.replace(processes=3)) == 3

@@ -35,12 +35,19 @@ WRONG_HTTP = "wrong-http-password-9c3"
 NEW_USER_PASSWORD = "new-user-password-4b2"
 
 
+# Events one stream may fall behind: more than the trail hands over at once (what a
+# test makes in its WRITE_INTERVAL), far fewer than UPDATES.
+STREAM_BUFFER = 100
+UPDATES = 500
+
+
 @pytest.fixture
 def audited(deployment, tmp_path):
     """A server writing its audit events to a file, with its gateway."""
     log_file = tmp_path / "audit.jsonl"
     running = start_service(deployment.replace(audit_log_file=str(log_file),
-                                               audit_stream_buffer=5, max_audit_streams=3))
+                                               audit_stream_buffer=STREAM_BUFFER,
+                                               max_audit_streams=3))
     http = HttpServer(running.core, "127.0.0.1:0").start()
     running.log_file = log_file
     running.http = f"http://127.0.0.1:{http.port}"
@@ -301,20 +308,20 @@ def test_a_stuck_subscriber_slows_no_call_and_is_told_what_it_lost(audited):
     project = projects.ListProjects(apb.ListProjectsRequest(name="acme"),
                                     metadata=admin_md).projects[0]
     started = time.monotonic()
-    for i in range(200):
+    for i in range(UPDATES):
         projects.UpdateProject(apb.UpdateProjectRequest(id=project.id, description=f"d{i}"),
                                metadata=admin_md)
     elapsed = time.monotonic() - started
     assert audited.core.audit.flush()
-    # The reader keeps up, but its buffer is the same 5 events: on a loaded machine it
+    # The reader keeps up, but its buffer is the stuck one's: on a loaded machine it
     # may fall that far behind once, and is then told, like any subscriber.
     reader.wait(lambda w: sum(e["action"] == "updated.project" for e in w.events)
-                + w.dropped == 200)
+                + w.dropped == UPDATES)
     assert elapsed < 60, elapsed  # nothing waited for the stuck stream
     stuck.start_reading()
-    # Its buffer (5 events) overflowed while it read nothing: every event is either
+    # Its buffer (STREAM_BUFFER events) overflowed while it read nothing: every event is either
     # delivered or counted in a message's dropped_events, and some were dropped.
-    stuck.wait(lambda w: len(w.events) + w.dropped == 200)
+    stuck.wait(lambda w: len(w.events) + w.dropped == UPDATES)
     assert stuck.dropped > reader.dropped, (stuck.dropped, reader.dropped)
     stuck.close()
     narrow.close()

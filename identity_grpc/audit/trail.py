@@ -2,8 +2,9 @@
 out and fanned out on a thread of its own.
 
 `record` puts a `Fact` on a queue and returns: no formatting, no I/O, no lock a
-slow reader could hold. The trail's thread turns each fact into its CADF object
-(`events.cadf_event`) and JSON line once, then hands it to every sink: the logger
+slow reader could hold, no thread woken. The trail's thread, every WRITE_INTERVAL,
+turns each fact into its CADF object (`events.cadf_event`) and JSON line once, then
+hands it to every sink: the logger
 `identity_grpc.audit` (one INFO line each), the `audit_log_file` (JSON lines,
 appended with one write per batch, so the processes of one host can share the
 file), a ring of recent events (the replay a new stream starts with) and each
@@ -36,6 +37,10 @@ QUEUE_LIMIT = 100_000  # facts waiting for the trail's thread
 SUBSCRIBER_BUFFER = 10_000  # events waiting for one stream subscriber
 REPLAY_EVENTS = 1_000  # recent events kept for a new stream's replay
 BATCH = 500  # facts written out together
+# Seconds a fact may wait before the trail's thread wakes for it. Woken per fact, the
+# thread took the GIL from the serving threads once per authentication: 17% of a
+# rescope's GIL time under load (docs/performance.md); a flush wakes it at once.
+WRITE_INTERVAL = 0.05
 _STOP = object()
 
 
@@ -90,6 +95,7 @@ class AuditTrail:
                  queue_limit: int = QUEUE_LIMIT, subscriber_buffer: int = SUBSCRIBER_BUFFER,
                  replay: int = REPLAY_EVENTS):
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._wake = threading.Event()  # set by flush and close: drain now
         self._queue_limit = queue_limit
         self._log_file = log_file
         self._fd: int | None = None
@@ -108,7 +114,8 @@ class AuditTrail:
         self.written = 0
 
     def record(self, fact: Fact) -> None:
-        """Hand a fact to the trail's thread (the hot path: a queue put)."""
+        """Hand a fact to the trail's thread (the hot path: a queue put, waking no
+        one: the thread drains the queue every WRITE_INTERVAL)."""
         if self._queue.qsize() >= self._queue_limit:
             self.dropped += 1
             return
@@ -125,6 +132,7 @@ class AuditTrail:
         """Write out what was recorded, then stop."""
         if self._thread is not None:
             self._queue.put(_STOP)
+            self._wake.set()
             self._thread.join(timeout=5)
             self._thread = None
         if self._fd is not None:
@@ -134,12 +142,16 @@ class AuditTrail:
     def _run(self) -> None:
         reported = 0
         while True:
-            facts = [self._queue.get()]
+            facts = []
             while len(facts) < BATCH:
                 try:
                     facts.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
+            if not facts:
+                self._wake.wait(WRITE_INTERVAL)
+                self._wake.clear()
+                continue
             stop = _STOP in facts
             try:
                 self._write([f for f in facts if isinstance(f, Fact)])
@@ -199,6 +211,7 @@ class AuditTrail:
         """Wait until every fact recorded so far is written out (tests, shutdown)."""
         marker = _Flush()
         self._queue.put(marker)
+        self._wake.set()
         return marker.done.wait(timeout)
 
 

@@ -74,7 +74,9 @@ test-fast: stubs
 	$(PY) -m pytest -q -n $(TEST_JOBS) -m 'not slow' $(PYTEST_ARGS)
 
 # Throughput and latency against the no-op ceiling and the bare gRPC one, from separate
-# load processes; the `bench` extra brings py-spy for bench/profile.py.
+# load processes; the `bench` extra brings py-spy for bench/spy_profile.py, and Debian's
+# wrk drives the HTTP gateway (BENCH_ARGS='--keystone URL --keystone-password P' adds
+# a Keystone beside it).
 # `make bench SIZES=small,large` also loads a million-user deployment (kept in
 # bench/var/large for the next run) and compares the two sizes.
 SIZES ?= small
@@ -86,6 +88,7 @@ tempest: stubs
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(TEST_STAMP)
 	IDENTITY_API_FROM_INDEX=1 $(PY) -m pip install -q -e '.[bench]'
+	tools/system-packages wrk
 	touch $@
 
 bench: stubs $(BENCH_STAMP)

@@ -17,7 +17,7 @@ shared with other work, throughput swings by a third from one window to the next
 while a call's CPU cost barely moves.
 
     bench/per_call.py [--duration 5] [--concurrency 16] [--rounds 3] [--variant ...]
-                      [--baseline DIR]
+                      [--baseline DIR] [--ops noop,validate,rescope]
 """
 
 import argparse
@@ -97,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--ops", default="noop,validate",
+                        help="comma-separated operations of bench/load.py (default noop,validate)")
     parser.add_argument("--variant", action="append", default=[],
                         help="NAME=VAR=VALUE[,VAR=VALUE]: the service again with this environment")
     parser.add_argument("--baseline", type=Path,
@@ -113,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         tokens, project_id, _ = run.tokens_for(servers["service"].address)
         targets = [("bare", bare, "noop")] + [
             (name, server, op) for name, server in servers.items()
-            for op in ("noop", "validate")]
+            for op in args.ops.split(",")]
         figures: dict[tuple[str, str], list[dict]] = {}
         for round_ in range(args.rounds):
             for name, server, op in targets:

@@ -11,13 +11,16 @@ gRPC here is lower than that Ping, though: the bare server of bench/bare.py (pla
 grpcio, 32 threads, no interceptor, a no-op) is measured too, beside Ping and every
 gRPC token call, at 16 calls in flight on 1 channel and 64 on 4 from one load
 process, in interleaved rounds, and each median reported as a share of it (and of
-Ping). Then bench/flood.py measures the hot path under a flood of wrong passwords
+Ping). bench/gateway.py drives the HTTP gateway's token calls with wrk, beside a
+Keystone given by URL when there is one. Then bench/flood.py measures the hot path under a flood of wrong passwords
 against its quiet self, and bench/soak.py drives a long mixed session and checks the
 server gives its memory back.
 
     bench/run.py [--sizes small,large] [--duration 3] [--concurrency 1,16,64]
-                 [--only speed|ceiling|soak] [--skip runs,ceiling,scaling,flood,soak]
+                 [--only speed|ceiling|gateway|soak]
+                 [--skip runs,ceiling,scaling,gateway,flood,soak]
                  [--ceiling-rounds 3] [--soak-duration 75]
+                 [--keystone URL --keystone-password P ...]  (bench/gateway.py)
 
 The large deployment (a million users) is generated once and kept in bench/var/large
 for the next run. Figures go to stdout and, as JSON, to bench/results-<time>.json and
@@ -43,6 +46,7 @@ from identity_api.v1 import identity_pb2 as pb  # noqa: E402
 from identity_api.v1 import identity_pb2_grpc as rpc  # noqa: E402
 
 import flood  # noqa: E402
+import gateway  # noqa: E402
 from bare import BareServer  # noqa: E402
 import micro  # noqa: E402
 import soak  # noqa: E402
@@ -65,7 +69,7 @@ BARE_OPS = ("noop", "validate", "list_projects", "catalog", "rescope")
 BARE_TARGETS = (("noop", 0.90), ("validate", 0.80), ("list_projects", 0.75),
                 ("catalog", 0.75), ("rescope", 0.60))
 VALIDATE_P99_OF_BARE = 1.3
-PARTS = ("runs", "ceiling", "scaling", "flood", "soak")
+PARTS = ("runs", "ceiling", "scaling", "gateway", "flood", "soak")
 PASSWORD_SHARE_OF_ARGON2 = 0.90  # issue 13: of raw argon2 on every core
 PASSWORD_PAIRS = 3
 MIDDLEWARE_US = 50.0
@@ -146,6 +150,7 @@ class Server:
             self.proc.kill()
             raise RuntimeError(f"server did not start (see {config.parent}/server.log)")
         self.address = line.split(" on ", 1)[1].strip()
+        self.http_url = "http://" + self.proc.stdout.readline().split(" on ", 1)[1].strip()
 
     def pids(self) -> list[int]:
         """The server process and its workers (spawned children), if any."""
@@ -313,6 +318,15 @@ def bench_size(size: str, args) -> dict:
             measure_runs(server, args, result, tokens, project_id, hash_parameters(settings))
         if "ceiling" in args.parts and args.ceiling_rounds > 0:
             result["ceiling"] = measure_ceiling(server, args, tokens, project_id)
+        if "gateway" in args.parts:
+            why = gateway.available()
+            if why:
+                print(f"[{size}] gateway figures skipped: {why}", flush=True)
+                result["gateway"] = {"skipped": why}
+            else:
+                result["gateway"] = gateway.run(gateway.target_for(
+                    "ours", server.http_url, PROBE["username"], PROBE["password"],
+                    user_domain=PROBE["user_domain"]), args)
     finally:
         server.stop()
     top = max(args.concurrency)
@@ -400,6 +414,13 @@ def verdicts(result: dict, small: dict | None) -> list[dict]:
         ratio = load["validate_p99_of_bare"]
         check(f"validate p99 {where} / bare's (bare: {rows['bare']['p99_ms']:.1f} ms)", ratio,
               f"<= {VALIDATE_P99_OF_BARE}", ratio <= VALIDATE_P99_OF_BARE, "x")
+    for row in result.get("gateway", {}).get("rows", ()):
+        where = f"gateway {row['op']} c={row['connections']}"
+        if "share_of_keystone" in row:
+            check(f"{where} / Keystone", row["share_of_keystone"], f">= {gateway.TARGET_SHARE}",
+                  row["share_of_keystone"] >= gateway.TARGET_SHARE, "x")
+        if row["target"] == "ours":
+            check(f"{where}: answers not 2xx", row["errors"], "== 0", row["errors"] == 0)
     scaling = {(r["op"], r["placement"]): r for r in result.get("scaling", ())}
     if ("validate", "auto") in scaling:
         one, auto = scaling[("validate", "one unpinned")], scaling[("validate", "auto")]
@@ -437,6 +458,10 @@ def report(result: dict) -> None:
         report_runs(result)
     if "ceiling" in result:
         report_ceiling(result["ceiling"])
+    if result.get("gateway", {}).get("rows"):
+        gateway.report(result["gateway"])
+    elif "gateway" in result:
+        print(f"gateway figures skipped: {result['gateway']['skipped']}")
     scaling = {(r["op"], r["placement"]): r["rps"] for r in result["scaling"]}
     for op in ("noop", "validate") if scaling else ():
         one, auto = scaling[(op, "one unpinned")], scaling[(op, "auto")]
@@ -487,9 +512,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per measurement")
     parser.add_argument("--concurrency", default="1,16,64",
                         help="calls in flight, comma-separated (default 1,16,64)")
-    parser.add_argument("--only", choices=("speed", "ceiling", "soak"),
+    parser.add_argument("--only", choices=("speed", "ceiling", "gateway", "soak"),
                         help="only the speed runs (per size: every part but the soak), only "
-                             "the bare-ceiling comparison, or only the memory soak")
+                             "the bare-ceiling comparison, only the HTTP gateway under wrk, "
+                             "or only the memory soak")
     parser.add_argument("--skip", default="",
                         help=f"comma-separated parts not to run, of {', '.join(PARTS)} (runs: "
                              "every operation beside the service's Ping at each concurrency)")
@@ -497,12 +523,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="interleaved rounds beside the bare ceiling (default 3; 0: none)")
     parser.add_argument("--soak-duration", type=float, default=75.0,
                         help="seconds of the soak's mixed session (default 75; 0: no soak)")
+    gateway.add_arguments(parser)
     args = parser.parse_args(argv)
     args.concurrency = [int(c) for c in args.concurrency.split(",")]
     skipped = {p.strip() for p in args.skip.split(",") if p.strip()}
     if unknown := skipped - set(PARTS):
         parser.error(f"unknown part(s) {sorted(unknown)} to skip: use {', '.join(PARTS)}")
-    only = {"speed": set(PARTS) - {"soak"}, "ceiling": {"ceiling"}, "soak": {"soak"}}
+    only = {"speed": set(PARTS) - {"soak"}, "ceiling": {"ceiling"}, "gateway": {"gateway"},
+            "soak": {"soak"}}
     args.parts = only.get(args.only, set(PARTS)) - skipped
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     if unknown := set(sizes) - {"small", "large"}:

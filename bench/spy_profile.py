@@ -12,7 +12,7 @@ stack named in PARTS, counted once per sample whose stack passes through it, and
 (b) the functions with the most samples of their own, then writes the collapsed
 stacks (flamegraph.pl or speedscope.app read them) to bench/profile-<op>.txt.
 
-    bench/profile.py [--op noop|validate|list_projects|catalog|rescope]
+    bench/spy_profile.py [--op noop|validate|list_projects|catalog|rescope]
                      [--concurrency 16] [--duration 10] [--rate 200] [--gil] [--native]
                      [--bare] [--top 25]
 """
@@ -123,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         args.op = "noop"
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     config = run.prepare("small")
-    service = run.Server(config)
+    # One process kept on one core, as each worker of `processes = auto` is: py-spy
+    # records one process, and a supervisor serves nothing.
+    service = run.Server(config, 1, {"IDENTITY_CPU_AFFINITY": "on"})
     try:
         tokens, project_id, _ = run.tokens_for(service.address)
     finally:

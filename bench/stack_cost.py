@@ -10,7 +10,7 @@ for its queue to drain), best of 7 repetitions. bench/per_call.py measures the
 whole server over the network; on a shared machine its throughput swings by a
 third between windows, while this moves by a few percent.
 
-    bench/stack_cost.py [--metrics] [--tree DIR] 2>/dev/null
+    bench/stack_cost.py [--metrics] [--tree DIR] [--profile rescope] 2>/dev/null
 
 `--tree DIR`: another source tree's identity_grpc (the code before a change, from
 `git archive <commit> | tar -x -C DIR`); `--metrics`: with metrics on (that tree
@@ -18,7 +18,9 @@ must have them). Prints microseconds per call as JSON.
 """
 
 import argparse
+import cProfile
 import json
+import pstats
 import sys
 import time
 from pathlib import Path
@@ -60,6 +62,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tree", type=Path, default=ROOT)
     parser.add_argument("--metrics", action="store_true")
+    parser.add_argument("--profile", choices=("validate", "rescope"),
+                        help="also cProfile that call (5,000 times), the top 25 on stdout")
     args = parser.parse_args()
     sys.path.insert(0, str(args.tree.resolve()))
     sys.path.insert(1, str(ROOT / "bench"))
@@ -76,7 +80,7 @@ def main() -> int:
     config = run.prepare("small")
     server = run.Server(config)
     try:
-        tokens, _, _ = run.tokens_for(server.address)
+        tokens, project_id, _ = run.tokens_for(server.address)
     finally:
         server.stop()
     settings = load_settings(str(config))
@@ -93,11 +97,15 @@ def main() -> int:
         return interceptor.wrap_handler(f"/identity.v1.Identity/{name}", handler).unary_unary
 
     def drained():
+        """Wait for the log's writer to have written what the calls queued."""
         listener = getattr(getattr(serve, "logs", None), "_listener", None)
-        while listener is not None and not listener.queue.empty():
+        records = getattr(listener, "_records", None) or getattr(listener, "queue", None)
+        while records is not None and not records.empty():
             time.sleep(0.001)
 
     validate = pb.ValidateTokenRequest(subject_token=tokens["project"], no_catalog=True)
+    rescope = pb.AuthenticateRequest(token=pb.TokenMethod(token=tokens["user"]), no_catalog=True,
+                                     scope=pb.Scope(project=pb.ProjectSelector(id=project_id)))
     as_service = Context((("x-auth-token", tokens["service"]),))
     figures = {
         "servicer_ping": cpu_per_call(servicer.Ping, pb.PingRequest(), Context(), 20000,
@@ -106,7 +114,20 @@ def main() -> int:
                              20000, drained),
         "validate": cpu_per_call(wrapped("ValidateToken", servicer.ValidateToken), validate,
                                  as_service, 10000, drained),
+        "rescope": cpu_per_call(wrapped("Authenticate", servicer.Authenticate), rescope,
+                                Context(), 5000, drained),
     }
+    if args.profile:
+        call = wrapped(*{"validate": ("ValidateToken", servicer.ValidateToken),
+                         "rescope": ("Authenticate", servicer.Authenticate)}[args.profile])
+        request, context = {"validate": (validate, as_service),
+                            "rescope": (rescope, Context())}[args.profile]
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(5000):
+            call(request, context)
+        profile.disable()
+        pstats.Stats(profile, stream=sys.stdout).sort_stats("tottime").print_stats(25)
     core.close()
     print(json.dumps({"tree": str(args.tree), "metrics": args.metrics, "us_per_call": figures}))
     return 0

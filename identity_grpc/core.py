@@ -52,7 +52,10 @@ EXPIRED_TOKEN_SWEEP_SECONDS = 30.0
 
 
 class Core:
-    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time):
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time,
+                 hash_slots=None):
+        """`hash_slots`: the password-hashing slots the processes of one host share
+        (`Passwords`), when this is one worker of several."""
         self.settings = settings
         # Who authenticated or changed what: recorded by operations, written out by
         # the trail's own thread (docs/audit.md).
@@ -73,7 +76,8 @@ class Core:
         self.cache = DependentCache(max_bytes=settings.cache_memory_mb * MIB)
         self.writer = Writer(self.store, self._on_change, self.revocations)
         self.passwords = Passwords(settings.hash_parameters, settings.password_hash_concurrency,
-                                   settings.password_queue_limit, settings.password_hash_nice)
+                                   settings.password_queue_limit, settings.password_hash_nice,
+                                   host_slots=hash_slots)
         self.login_throttle = LoginThrottle(settings.login_failures_per_user_and_address,
                                             settings.login_failures_per_address,
                                             settings.login_failure_window, clock)

@@ -62,14 +62,14 @@ def announce(settings: Settings, grpc_port: int, http_port: int) -> None:
 
 
 def serve(settings: Settings, stopping: Stopping, on_ready, reuse_port: bool = False,
-          warn_demo_passwords: bool = False, serve_metrics: bool = True):
+          warn_demo_passwords: bool = False, serve_metrics: bool = True, hash_slots=None):
     """One whole server (core, gRPC, gateway, and the metrics unless `serve_metrics`
     is off: a worker's are served by its supervisor) until `stopping` is set. Raises
     StartupError, having started nothing, when it cannot start as configured.
     `warn_demo_passwords`: once serving, warn of the demo's passwords still in use."""
     allocator.configure(settings.malloc_mmap_threshold_kib)
     traces = tracing.start(settings)  # before the transports, which ask for its tracer
-    core = open_core(settings)
+    core = open_core(settings, hash_slots)
     with contextlib.ExitStack() as undo:  # unwound only if a later step fails
         undo.callback(core.close)
         server, port = bind_grpc(core, reuse_port)

@@ -47,9 +47,9 @@ def naming_the_setting(settings: Settings):
         raise StartupError(f"audit_log_file {e}") from None
 
 
-def open_core(settings: Settings) -> Core:
+def open_core(settings: Settings, hash_slots=None) -> Core:
     with naming_the_setting(settings):
-        return Core(settings)
+        return Core(settings, hash_slots=hash_slots)
 
 
 def check(settings: Settings) -> None:

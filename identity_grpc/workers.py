@@ -19,6 +19,7 @@ worker's metrics combined (`metrics_endpoint.WorkersMetrics`).
 import logging
 import multiprocessing
 import multiprocessing.connection
+import os
 import queue
 import socket
 import sys
@@ -56,9 +57,12 @@ def serve_workers(settings: Settings, warn_demo_passwords: bool = False) -> int:
     ready = context.Queue()
     # The first worker alone warns of the demo's passwords (once, not once a process).
     count = placement.process_count(settings)
+    # Hashes at once on this host: as many as one process would run (passwords.py).
+    hash_slots = context.BoundedSemaphore(settings.password_hash_concurrency
+                                          or os.cpu_count() or 2)
     workers = [context.Process(target=_worker, daemon=True,
                                args=(settings, ready, warn_demo_passwords and i == 0,
-                                     placement.worker_cpu(settings, i, count)),
+                                     placement.worker_cpu(settings, i, count), hash_slots),
                                name=f"identity-worker-{i}") for i in range(count)]
     for worker in workers:
         worker.start()
@@ -109,7 +113,7 @@ def _wait_until_ready(workers, ready) -> tuple[int, int] | int:
 
 
 def _worker(settings: Settings, ready, warn_demo_passwords: bool = False,
-            cpu: int | None = None) -> None:
+            cpu: int | None = None, hash_slots=None) -> None:
     from .serve import configure_logging, serve, stop_on_signals
 
     if cpu is not None:  # before any thread starts: they all inherit it
@@ -118,7 +122,7 @@ def _worker(settings: Settings, ready, warn_demo_passwords: bool = False,
     stopping = stop_on_signals()
     try:
         serve(settings, stopping, reuse_port=True, warn_demo_passwords=warn_demo_passwords,
-              serve_metrics=False,
+              serve_metrics=False, hash_slots=hash_slots,
               on_ready=lambda _settings, grpc_port, http_port: ready.put(
                   ("ready", grpc_port, http_port)))
     except StartupError as e:  # told by the supervisor, once

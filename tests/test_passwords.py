@@ -2,6 +2,8 @@
 change, and refusals that tell no case apart, not even by timing."""
 
 
+import threading
+
 import grpc
 import pytest
 
@@ -228,3 +230,45 @@ def test_a_4096_byte_password_is_acceptable(passwords):
     check_acceptable("p" * MAX_PASSWORD_BYTES)
     check_acceptable("é" * (MAX_PASSWORD_BYTES // 2))
     assert passwords.verify(passwords.hash("p" * MAX_PASSWORD_BYTES), "p" * MAX_PASSWORD_BYTES)
+
+
+class CountingSlots:
+    """A host's hashing slots (one), counting how many hashes ever held one at once."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._slot = threading.BoundedSemaphore(1)
+        self.holding = self.most = self.taken = 0
+
+    def __enter__(self):
+        self._slot.acquire()
+        with self._lock:
+            self.holding += 1
+            self.taken += 1
+            self.most = max(self.most, self.holding)
+
+    def __exit__(self, *exc):
+        with self._lock:
+            self.holding -= 1
+        self._slot.release()
+
+
+def test_the_workers_of_one_host_hash_no_more_at_once_than_their_shared_slots():
+    """Two workers' Passwords (two hashing threads each) over one host slot: every hash
+    and verify takes it, so at most one runs at a time, and none is lost."""
+    slots = CountingSlots()
+    workers = [Passwords(concurrency=2, host_slots=slots) for _ in range(2)]
+    stored = workers[0].hash("correct horse battery")
+    outcomes = []
+
+    def log_in(passwords, password):
+        outcomes.append(passwords.verify(stored, password, shed=False))
+
+    threads = [threading.Thread(target=log_in, args=(workers[i % 2], password))
+               for i, password in enumerate(["correct horse battery", "wrong"] * 4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == [False] * 4 + [True] * 4
+    assert slots.taken == 9 and slots.most == 1

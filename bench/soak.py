@@ -87,11 +87,11 @@ def warm_up(address: str) -> None:
                 call.result()
 
 
-def rss_mb(pid: int) -> tuple[float, float]:
-    """(VmRSS, VmHWM) of `pid`, in MB."""
-    fields = dict(line.split(":", 1) for line in
-                  Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
-    return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
+def rss_mb(server) -> tuple[float, float]:
+    """(VmRSS, VmHWM) in MB of the largest of the server's processes (a worker, with
+    `processes` > 1: its supervisor serves nothing): the targets are per process."""
+    memory = server.memory_mb()
+    return memory["rss_mb"], memory["peak_mb"]
 
 
 def soak(duration: float, env: dict | None = None, config: Path | None = None) -> dict:
@@ -104,11 +104,10 @@ def soak(duration: float, env: dict | None = None, config: Path | None = None) -
     # session would stop logging in (the throttle per user and address stays on).
     server = run.Server(config, env=dict(SERVER_ENV, **(env or {})))
     try:
-        pid = server.proc.pid
         time.sleep(1.0)  # the server settles: its threads and first connections
-        started, _ = rss_mb(pid)
+        started, _ = rss_mb(server)
         warm_up(server.address)
-        warmed, _ = rss_mb(pid)
+        warmed, _ = rss_mb(server)
         start_at = time.time() + 2.0
         job = {"address": server.address, "duration": duration, "start_at": start_at,
                "admin_password": run.ADMIN_PASSWORD, "service_user": run.SERVICE_USER,
@@ -122,12 +121,12 @@ def soak(duration: float, env: dict | None = None, config: Path | None = None) -
             loads.append(load)
         samples = []
         while any(load.poll() is None for load in loads):
-            samples.append((round(time.time() - start_at, 1), round(rss_mb(pid)[0], 1)))
+            samples.append((round(time.time() - start_at, 1), round(rss_mb(server)[0], 1)))
             time.sleep(1.0)
         results = [json.loads(load.stdout.read() or "{}") for load in loads]
-        after, peak = rss_mb(pid)
+        after, peak = rss_mb(server)
         time.sleep(IDLE_SECONDS)
-        after_idle, peak = rss_mb(pid)
+        after_idle, peak = rss_mb(server)
     finally:
         server.stop()
     calls: dict[str, int] = {}

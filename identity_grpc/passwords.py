@@ -99,9 +99,10 @@ class Passwords:
         `host_slots`: a semaphore the server processes of one host share (workers.py),
         held by each hash, so that they hash no more at once than one process would:
         each worker keeps its threads (a client on one connection still gets every
-        core), and the host does not run a hash per thread of every worker. Measured
-        with two workers of two threads each: password logins at 0.7-0.8 of the raw
-        argon2 rate, against 0.9 for one process (argon2's 19 MiB blocks contend)."""
+        core), and the host never holds more 19 MiB blocks, nor runs more hashes on
+        its cores, than one process would. (It did not change the login rate measured
+        with two workers, 0.76 of the raw argon2 rate before and after; one process
+        measured the same in that run: docs/performance.md.)"""
         self._hasher = PasswordHasher(
             time_cost=params.time_cost, memory_cost=params.memory_cost_kib,
             parallelism=params.parallelism, type=Type.ID)

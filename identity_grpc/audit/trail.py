@@ -148,24 +148,23 @@ class AuditTrail:
                     facts.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            if not facts:
+            if facts:
+                try:
+                    self._write([f for f in facts if isinstance(f, Fact)])
+                except Exception:  # keep the trail alive through a bad disk or a bug
+                    trail_log.exception("audit events could not be written")
+                for marker in facts:
+                    if isinstance(marker, _Flush):
+                        marker.done.set()
+                if self.dropped != reported:
+                    trail_log.error("audit trail fell behind: %d events dropped so far",
+                                    self.dropped)
+                    reported = self.dropped
+                if _STOP in facts:
+                    return
+            if len(facts) < BATCH:  # drained: the next interval, or a flush or close
                 self._wake.wait(WRITE_INTERVAL)
                 self._wake.clear()
-                continue
-            stop = _STOP in facts
-            try:
-                self._write([f for f in facts if isinstance(f, Fact)])
-            except Exception:  # keep the trail alive through a bad disk or a bug
-                trail_log.exception("audit events could not be written")
-            for marker in facts:
-                if isinstance(marker, _Flush):
-                    marker.done.set()
-            if self.dropped != reported:
-                trail_log.error("audit trail fell behind: %d events dropped so far",
-                                self.dropped)
-                reported = self.dropped
-            if stop:
-                return
 
     def _write(self, facts: list[Fact]) -> None:
         if not facts:

@@ -56,8 +56,10 @@ class Settings:
     grpc_workers: int = 32  # threads serving gRPC calls, per process
     # Server processes sharing the gRPC and HTTP ports (SO_REUSEPORT); each is a
     # whole server, a replica of the others over the same store and keys. 0 or
-    # "auto": one per core, where the store allows it (identity_grpc/placement.py).
-    processes: int = 0
+    # "auto": one per core, where the store allows it (identity_grpc/placement.py):
+    # twice the throughput on two cores, but a write made on one worker reaches the
+    # others' caches only within `poll_interval`, so it is not the default.
+    processes: int = 1
     # "auto": each of several workers keeps its serving threads on a core of its own
     # (password hashing runs on every core); "on": a single process too; "off": the
     # scheduler places every thread.

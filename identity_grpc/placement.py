@@ -1,9 +1,14 @@
 """How many server processes run, and on which cores their serving threads run.
 
 CPython runs one thread of Python at a time per process, so one process uses about
-one core for its handlers, however many threads it has. `processes = auto` (the
-default) starts one worker per core this process may run on, where the store allows
-several processes (not SQLite in memory, which one process alone can see).
+one core for its handlers, however many threads it has. `processes = auto` starts
+one worker per core this process may run on, where the store allows several
+processes (not SQLite in memory, which one process alone can see). It is not the
+default: workers are replicas of each other, and what one of them writes (a revoked
+token, a deleted trust, a changed role) reaches the others' caches only within one
+`poll_interval`, while Keystone's clients, Tempest among them, expect to read their
+own writes on the next request, whichever connection carries it (with `auto`, five
+of Tempest's identity tests fail that way).
 
 A process whose threads move between cores pays for it at every GIL hand-off: on
 this project's 2-core machine one unpinned server process validated ~1,400 tokens a

@@ -53,10 +53,6 @@ BACKENDS = [b.strip() for b in os.environ.get(
     "IDENTITY_TEST_BACKENDS", "sqlite,postgresql,mysql").split(",") if b.strip()]
 DEFAULT_BACKEND = BACKENDS[0]
 ALL_BACKENDS = os.environ.get("IDENTITY_TEST_ALL_BACKENDS", "") not in ("", "0")
-# Server processes started by tests are one process unless a test asks for more
-# (`processes = auto`, the default, would start one per core in every one of them);
-# tests/test_workers.py starts the default itself.
-os.environ.setdefault("IDENTITY_PROCESSES", "1")
 # The cheapest argon2id the settings allow: each hash takes microseconds, not ~15 ms.
 CHEAP_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 8}
 

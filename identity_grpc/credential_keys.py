@@ -20,11 +20,8 @@ whenever it changes on disk (one readdir and a stat per key), so a rotation on t
 node, or a copy from another, takes effect without a restart.
 """
 
-import contextlib
 import hashlib
 import os
-import re
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +29,8 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from .errors import FailedPrecondition
+from . import key_files
 
-_KEY_NAME = re.compile(r"0|[1-9][0-9]*")
 
 
 # The credential key repository is missing, empty or unreadable, or a row was encrypted
@@ -79,23 +76,9 @@ class CredentialKeySet:
         return self.encrypt(self.decrypt(encrypted, hashed, what))
 
 
-def _fingerprint(directory: Path) -> tuple:
-    entries = []
-    with os.scandir(directory) as it:
-        for entry in it:
-            if not _KEY_NAME.fullmatch(entry.name):
-                continue
-            try:
-                st = entry.stat()
-            except FileNotFoundError:
-                continue
-            entries.append((entry.name, entry.inode(), st.st_mtime_ns, st.st_size))
-    return tuple(sorted(entries))
-
-
 def _load(directory: Path) -> CredentialKeySet:
     try:
-        fingerprint = _fingerprint(directory)
+        fingerprint = key_files.fingerprint(directory)
     except FileNotFoundError:
         raise CredentialKeyError(
             f"credential key directory {directory} does not exist: run `identity-manage "
@@ -126,30 +109,6 @@ def _load(directory: Path) -> CredentialKeySet:
     return CredentialKeySet(indexes[max(indexes)], by_hash, indexes, fingerprint)
 
 
-def _write_key(directory: Path, index: int) -> None:
-    """A new key, written atomically (mode 0600) so no reader sees half of one."""
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-key-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(Fernet.generate_key())
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, directory / str(index))
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class CredentialKeys:
     """The credential key repository of one server (see the module docstring)."""
 
@@ -169,10 +128,10 @@ class CredentialKeys:
             pass
         else:
             os.chmod(directory, 0o700)
-        if not _fingerprint(directory):
-            _write_key(directory, 0)
-            _write_key(directory, 1)
-            _fsync_dir(directory)
+        if not key_files.fingerprint(directory):
+            key_files.write_key(directory, 0, Fernet.generate_key())
+            key_files.write_key(directory, 1, Fernet.generate_key())
+            key_files.fsync_dir(directory)
         return cls(directory)
 
     @property
@@ -181,7 +140,7 @@ class CredentialKeys:
         CredentialKeyError when there are none."""
         current = self._key_set
         try:
-            unchanged = current is not None and _fingerprint(self.directory) == current.fingerprint
+            unchanged = current is not None and key_files.fingerprint(self.directory) == current.fingerprint
         except OSError:
             unchanged = False
         if unchanged:
@@ -200,9 +159,9 @@ class CredentialKeys:
             if 0 in indexes:
                 os.replace(directory / "0", directory / str(primary))
             else:
-                _write_key(directory, primary)
-            _write_key(directory, 0)
-            _fsync_dir(directory)
+                key_files.write_key(directory, primary, Fernet.generate_key())
+            key_files.write_key(directory, 0, Fernet.generate_key())
+            key_files.fsync_dir(directory)
             self._key_set = _load(directory)
             return self._key_set.primary_hash
 
@@ -218,7 +177,7 @@ class CredentialKeys:
             gone = [i for i in secondaries[:-1] if keys.indexes[i] not in in_use]
             for index in gone:
                 os.unlink(directory / str(index))
-            _fsync_dir(directory)
+            key_files.fsync_dir(directory)
             self._key_set = _load(directory)
             return gone
 

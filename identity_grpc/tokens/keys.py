@@ -14,12 +14,9 @@ A reload builds a complete new `KeySet` and swaps one attribute, so a reader see
 old key set or the new one, never a mix, without taking a lock.
 """
 
-import contextlib
 import hashlib
 import itertools
 import os
-import re
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +25,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from identity_api.tokens import KEY_ID_SIZE
 
-_KEY_NAME = re.compile(r"0|[1-9][0-9]*")
+from .. import key_files
+
 # Process-wide so that no two key sets, even of different repositories, share one:
 # caches keyed by generation can then never confuse them.
 _generations = itertools.count(1)
@@ -90,60 +88,19 @@ def _new_key(taken: set[bytes]) -> Ed25519PrivateKey:
             return key
 
 
-def _fsync_dir(directory: Path) -> None:
-    # Makes renames and unlinks durable, not only the file contents.
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_key(directory: Path, index: int, key: Ed25519PrivateKey) -> None:
-    """Write atomically so a concurrent reader never loads half a key."""
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-key-")  # created 0600
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, directory / str(index))
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def _fingerprint(directory: Path) -> tuple:
-    """Cheap enough to poll: one readdir and a stat per key. The inode catches a key
-    replaced within the same timestamp tick (every Ed25519 PEM has the same size)."""
-    entries = []
-    with os.scandir(directory) as it:
-        for entry in it:
-            if not _KEY_NAME.fullmatch(entry.name):
-                continue
-            try:
-                st = entry.stat()
-            except FileNotFoundError:  # removed by a rotation under way
-                continue
-            entries.append((entry.name, entry.inode(), st.st_mtime_ns, st.st_size))
-    return tuple(sorted(entries))
+def _pem(key: Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
 
 
 def _key_indexes(directory: Path) -> list[int]:
-    return sorted(int(name) for name, *_ in _fingerprint(directory))
+    return sorted(int(name) for name, *_ in key_files.fingerprint(directory))
 
 
 def _load(directory: Path) -> KeySet:
     try:
         # Taken before reading: a change during the read shows at the next check.
-        fingerprint = _fingerprint(directory)
+        fingerprint = key_files.fingerprint(directory)
     except FileNotFoundError:
         raise KeyRepositoryError(
             f"key directory {directory} does not exist: run `identity-manage init` to create it"
@@ -208,9 +165,9 @@ class KeyRepository:
             os.chmod(directory, 0o700)  # whatever the umask
         if not _key_indexes(directory):
             taken: set[bytes] = set()
-            _write_key(directory, 0, _new_key(taken))
-            _write_key(directory, 1, _new_key(taken))
-            _fsync_dir(directory)
+            key_files.write_key(directory, 0, _pem(_new_key(taken)))
+            key_files.write_key(directory, 1, _pem(_new_key(taken)))
+            key_files.fsync_dir(directory)
         return cls(directory, max_active_keys)
 
     @property
@@ -240,7 +197,7 @@ class KeyRepository:
         """Re-read the keys if the directory changed. On error the keys in memory stay
         in effect and the error propagates."""
         with self._write_lock:
-            if _fingerprint(self.directory) == self._key_set.fingerprint:
+            if key_files.fingerprint(self.directory) == self._key_set.fingerprint:
                 return False
             self._key_set = _load(self.directory)
             return True
@@ -256,12 +213,12 @@ class KeyRepository:
             if 0 in indexes:
                 os.replace(directory / "0", directory / str(primary))
             else:  # staged key lost: the new primary is one no replica has seen yet
-                _write_key(directory, primary, _new_key(taken))
-            _write_key(directory, 0, _new_key(taken))
+                key_files.write_key(directory, primary, _pem(_new_key(taken)))
+            key_files.write_key(directory, 0, _pem(_new_key(taken)))
             secondaries = [i for i in _key_indexes(directory) if 0 < i < primary]
             excess = len(secondaries) + 2 - self.max_active_keys
             for index in secondaries[: max(excess, 0)]:
                 os.unlink(directory / str(index))
-            _fsync_dir(directory)
+            key_files.fsync_dir(directory)
             self._key_set = _load(directory)
             return primary

@@ -10,7 +10,7 @@ import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from . import policy_rules
+from . import placement, policy_rules
 from .passwords import HashParameters, PasswordRules
 from .store.db import check_database_url
 
@@ -175,7 +175,7 @@ class Settings:
         _check_tls_pair(self)
         if self.metrics_listen:
             _check_address("metrics_listen", self.metrics_listen)
-        if self.cpu_affinity not in ("auto", "on", "off"):
+        if self.cpu_affinity not in placement.AFFINITY_MODES:
             raise ValueError(f"setting 'cpu_affinity': {self.cpu_affinity!r} is not auto, on "
                              "or off")
         if self.log_format not in ("json", "text"):

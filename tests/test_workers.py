@@ -6,6 +6,7 @@ hashing threads on every core."""
 
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -195,3 +196,17 @@ def test_auto_is_one_process_over_a_store_only_one_process_can_see():
     assert placement.process_count(settings) == len(placement.allowed_cpus())
     assert placement.process_count(settings.replace(database_url="sqlite:///:memory:")) == 1
     assert placement.process_count(settings.replace(processes=3)) == 3
+
+
+def test_a_core_that_cannot_be_had_leaves_the_thread_unpinned_and_says_so(caplog):
+    before, seen = os.sched_getaffinity(0), {}
+
+    def pin_to_a_core_that_is_not_there():
+        placement.pin_thread(max(placement.allowed_cpus()) + 4096)
+        seen["cpus"] = os.sched_getaffinity(0)
+
+    thread = threading.Thread(target=pin_to_a_core_that_is_not_there)
+    thread.start()
+    thread.join(timeout=10)
+    assert seen["cpus"] == before
+    assert any("could not keep this worker on core" in r.getMessage() for r in caplog.records)
